@@ -1,0 +1,17 @@
+// The benchmark's policy bundles. Each entry is a directory under bench/policies/ in OPA bundle
+// layout (.rego files + data.json) plus inputs.json (an array of inputs, not part of the bundle),
+// and the query to evaluate. The opa-wasm entrypoint is derived from the query.
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const policiesDir = dirname(fileURLToPath(import.meta.url))
+
+export const policies = [
+  { name: 'rbac', query: 'data.authz.allow', description: '5 roles → (action, type) grants in data.json' },
+  { name: 'abac', query: 'data.abac.allow', description: '1,000-resource inventory lookup + user attributes' },
+  { name: 'rules100', query: 'data.rules100.allow', description: '100 distinct allow rules (API gateway)' },
+].map((p) => ({
+  ...p,
+  dir: join(policiesDir, p.name),
+  entrypoint: p.query.replace(/^data\./, '').replaceAll('.', '/'),
+}))

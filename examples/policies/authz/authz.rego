@@ -1,0 +1,37 @@
+# Example policy: role-based access with document ownership.
+#
+# input:
+#   user:     { id, roles: [..], department }
+#   action:   "read" | "write" | "delete" | ...
+#   resource: { type, id }
+package authz
+
+# Deny unless a rule below says otherwise.
+default allow := false
+
+# Admins may do anything.
+allow if "admin" in input.user.roles
+
+# Any role granting the action on the resource type.
+allow if {
+	some role in input.user.roles
+	some grant in data.roles[role].grants
+	grant.action == input.action
+	grant.type == input.resource.type
+}
+
+# Owners may edit their own documents.
+allow if {
+	input.resource.type == "document"
+	input.action in {"read", "write"}
+	data.documents[input.resource.id].owner == input.user.id
+}
+
+# Why a request was denied, for logs (never includes the token).
+reasons contains "no roles" if count(object.get(input.user, "roles", [])) == 0
+
+reasons contains sprintf("unknown role %s", [role]) if {
+	some role in input.user.roles
+	not data.roles[role]
+	role != "admin"
+}

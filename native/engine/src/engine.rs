@@ -1,0 +1,441 @@
+//! The [`Engine`]: pooled, hot-reloaded Rego evaluation.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use serde::Deserialize;
+
+use crate::bundle;
+use crate::config::{BundleSource, EngineConfig, SdkConfig};
+use crate::decision::{Decision, Verdict, VerdictReason};
+use crate::error::{EngineError, Result};
+use crate::input;
+use crate::pool::Pool;
+use crate::query::{classify, QueryKind};
+use crate::revision::Revision;
+use crate::watch::BundleWatcher;
+
+/// What happened on a reload, as told to [`Engine::on_reload`] listeners.
+#[derive(Debug, Clone)]
+pub enum ReloadEvent {
+    /// A new revision compiled and now serves.
+    Reloaded {
+        /// The new revision id.
+        revision: Arc<str>,
+        /// The revision it replaced.
+        previous: Arc<str>,
+    },
+    /// The bundle failed to load or compile; `revision` keeps serving.
+    Failed {
+        /// What went wrong, with file, line and column when known.
+        error: EngineError,
+        /// The last good revision, still serving.
+        revision: Arc<str>,
+    },
+}
+
+/// Identifies a reload listener, for [`Engine::remove_reload_listener`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+type Listener = Arc<dyn Fn(&ReloadEvent) + Send + Sync>;
+
+pub(crate) struct Inner {
+    config: EngineConfig,
+    current: ArcSwap<Revision>,
+    digest: Mutex<String>,
+    pool: Pool,
+    seq: AtomicU64,
+    closed: AtomicBool,
+    listeners: Mutex<Vec<(ListenerId, Listener)>>,
+    next_listener: AtomicU64,
+    watcher: Mutex<Option<BundleWatcher>>,
+    reload_lock: Mutex<()>,
+}
+
+/// The policy engine: a compiled bundle revision, a pool of evaluators, and
+/// (for directory bundles) a watcher that hot-reloads on change.
+///
+/// `Engine` is cheap to clone (it is a handle) and safe to share across
+/// threads; concurrent evaluations run on separate pooled evaluators.
+///
+/// ```no_run
+/// use coresdk_engine::{Engine, EngineConfig};
+/// use serde_json::json;
+///
+/// let engine = Engine::new(EngineConfig::for_dir("examples/policies"))?;
+/// let decision = engine.evaluate_policy(
+///     "data.authz.allow",
+///     &json!({"user": {"roles": ["admin"]}, "action": "read"}),
+/// )?;
+/// println!("allowed={} revision={}", decision.is_true(), decision.revision);
+/// # Ok::<(), coresdk_engine::EngineError>(())
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("revision", &self.revision())
+            .field("pool_size", &self.inner.config.pool_size)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Builds an engine from `coresdk.toml` and `CORESDK_*` variables
+    /// (see [`SdkConfig::from_env`]).
+    pub fn from_env() -> Result<Self> {
+        Self::new(SdkConfig::from_env()?.engine_config()?)
+    }
+
+    /// Loads and compiles the bundle, and starts watching it when configured.
+    pub fn new(config: EngineConfig) -> Result<Self> {
+        config.validate()?;
+        let files = bundle::read(&config)?;
+        let digest = files.digest.clone();
+        let revision = Revision::compile(files, &config, 1)?;
+        let inner = Arc::new(Inner {
+            pool: Pool::new(config.pool_size),
+            current: ArcSwap::from_pointee(revision),
+            digest: Mutex::new(digest),
+            seq: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
+            listeners: Mutex::new(Vec::new()),
+            next_listener: AtomicU64::new(1),
+            watcher: Mutex::new(None),
+            reload_lock: Mutex::new(()),
+            config,
+        });
+        if let (BundleSource::Dir(dir), true) = (&inner.config.bundle, inner.config.watch) {
+            let watcher = BundleWatcher::start(dir, Arc::downgrade(&inner))?;
+            *lock(&inner.watcher) = Some(watcher);
+        }
+        Ok(Engine { inner })
+    }
+
+    /// The configuration this engine runs with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The id of the revision currently serving.
+    pub fn revision(&self) -> Arc<str> {
+        self.inner.current.load().id.clone()
+    }
+
+    /// Evaluates `query` against an input given as a JSON value.
+    ///
+    /// A plain reference into `data` (`data.authz.allow`) returns the
+    /// document's value; any other query returns the list of its results'
+    /// variable bindings (OPA's `/v1/query` shape). `None` means undefined.
+    pub fn evaluate_policy(&self, query: &str, input: &serde_json::Value) -> Result<Decision> {
+        let cfg = &self.inner.config;
+        input::check_value(input, cfg.max_input_bytes, cfg.max_input_depth)?;
+        let value = regorus::Value::deserialize(input).map_err(|e| EngineError::InputInvalid {
+            message: e.to_string(),
+        })?;
+        self.eval(query, value)
+    }
+
+    /// Evaluates `query` against an input given as JSON text (the fastest
+    /// form from other languages: no intermediate tree is built).
+    pub fn evaluate_policy_json(&self, query: &str, input_json: &str) -> Result<Decision> {
+        let cfg = &self.inner.config;
+        input::check_json_text(input_json, cfg.max_input_bytes, cfg.max_input_depth)?;
+        let value = if input_json.trim().is_empty() {
+            regorus::Value::Undefined
+        } else {
+            regorus::Value::from_json_str(input_json).map_err(|e| EngineError::InputInvalid {
+                message: e.to_string(),
+            })?
+        };
+        self.eval(query, value)
+    }
+
+    /// Allow-style check: allowed only when `query` is exactly `true`.
+    /// Undefined, any other value, and any error deny, with the reason.
+    pub fn decide(&self, query: &str, input: &serde_json::Value) -> Verdict {
+        verdict(self.evaluate_policy(query, input))
+    }
+
+    /// [`Engine::decide`] for JSON text input.
+    pub fn decide_json(&self, query: &str, input_json: &str) -> Verdict {
+        verdict(self.evaluate_policy_json(query, input_json))
+    }
+
+    /// `true` only when `query` evaluates to exactly `true`; undefined or any
+    /// error is a deny.
+    pub fn is_allowed(&self, query: &str, input: &serde_json::Value) -> bool {
+        self.decide(query, input).allowed
+    }
+
+    /// Re-reads and recompiles the bundle now. On success the new revision
+    /// serves from the next evaluation on; on failure the last good revision
+    /// keeps serving, listeners hear [`ReloadEvent::Failed`], and the error
+    /// is returned.
+    pub fn reload(&self) -> Result<Arc<str>> {
+        self.inner.reload(true)
+    }
+
+    /// Registers a listener for reload outcomes (from [`Engine::reload`] and
+    /// from the file watcher). Listeners run on the reloading thread.
+    pub fn on_reload(&self, listener: impl Fn(&ReloadEvent) + Send + Sync + 'static) -> ListenerId {
+        let id = ListenerId(self.inner.next_listener.fetch_add(1, Ordering::Relaxed));
+        lock(&self.inner.listeners).push((id, Arc::new(listener)));
+        id
+    }
+
+    /// Removes a listener registered with [`Engine::on_reload`].
+    pub fn remove_reload_listener(&self, id: ListenerId) {
+        lock(&self.inner.listeners).retain(|(i, _)| *i != id);
+    }
+
+    /// Stops the watcher and refuses further evaluations with
+    /// `ERR_ENGINE_CLOSED`. Evaluations already running finish.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        lock(&self.inner.watcher).take();
+        lock(&self.inner.listeners).clear();
+    }
+
+    /// Whether [`Engine::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    fn eval(&self, query: &str, input: regorus::Value) -> Result<Decision> {
+        if self.is_closed() {
+            return Err(EngineError::Closed);
+        }
+        let kind = classify(query)?;
+        let current = self.inner.current.load_full();
+        let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
+        let query = query.trim();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.inner.pool.with(&current, |engine, revision| {
+                engine.set_input(input);
+                let value = match kind {
+                    QueryKind::Ref => eval_ref(engine, query, limit_ms),
+                    QueryKind::General => eval_general(engine, query, limit_ms),
+                }?;
+                Ok(Decision {
+                    value,
+                    revision: revision.id.clone(),
+                })
+            })
+        }));
+        outcome.unwrap_or_else(|_| {
+            Err(EngineError::Eval {
+                message: "internal evaluator error (the evaluator was reset)".into(),
+            })
+        })
+    }
+}
+
+impl Inner {
+    pub(crate) fn reload_if_changed(&self) -> Result<Arc<str>> {
+        self.reload(false)
+    }
+
+    fn reload(&self, force: bool) -> Result<Arc<str>> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(EngineError::Closed);
+        }
+        let _guard = lock(&self.reload_lock);
+        let previous = self.current.load().id.clone();
+        let result = bundle::read(&self.config).and_then(|files| {
+            if !force && *lock(&self.digest) == files.digest {
+                return Ok(None);
+            }
+            let digest = files.digest.clone();
+            let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+            let revision = Revision::compile(files, &self.config, seq)?;
+            Ok(Some((revision, digest)))
+        });
+        match result {
+            Ok(None) => Ok(previous),
+            Ok(Some((revision, digest))) => {
+                let id = revision.id.clone();
+                self.current.store(Arc::new(revision));
+                *lock(&self.digest) = digest;
+                self.notify(&ReloadEvent::Reloaded {
+                    revision: id.clone(),
+                    previous,
+                });
+                Ok(id)
+            }
+            Err(error) => {
+                self.notify(&ReloadEvent::Failed {
+                    error: error.clone(),
+                    revision: previous,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    fn notify(&self, event: &ReloadEvent) {
+        let listeners: Vec<Listener> = lock(&self.listeners)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for listener in listeners {
+            // A panicking listener must not take the watcher down.
+            let _ = catch_unwind(AssertUnwindSafe(|| listener(event)));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn verdict(result: Result<Decision>) -> Verdict {
+    match result {
+        Ok(d) if d.is_true() => Verdict {
+            allowed: true,
+            reason: VerdictReason::Allowed,
+            revision: Some(d.revision),
+        },
+        Ok(d) if d.is_defined() => Verdict {
+            allowed: false,
+            reason: VerdictReason::Denied,
+            revision: Some(d.revision),
+        },
+        Ok(d) => Verdict {
+            allowed: false,
+            reason: VerdictReason::Undefined,
+            revision: Some(d.revision),
+        },
+        Err(e) => Verdict {
+            allowed: false,
+            reason: VerdictReason::Error(e.code()),
+            revision: None,
+        },
+    }
+}
+
+fn to_json(v: &regorus::Value) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| EngineError::Eval {
+        message: format!("result is not representable as JSON: {e}"),
+    })
+}
+
+fn eval_error(e: &dyn std::fmt::Display, limit_ms: u64) -> EngineError {
+    let message = e.to_string();
+    if message.contains("exceeded time limit") {
+        return EngineError::EvalTimeout { limit_ms };
+    }
+    EngineError::Eval {
+        message: message.lines().next().unwrap_or_default().to_string(),
+    }
+}
+
+fn eval_ref(
+    engine: &mut regorus::Engine,
+    query: &str,
+    limit_ms: u64,
+) -> Result<Option<serde_json::Value>> {
+    match engine.eval_rule(query.to_string()) {
+        Ok(regorus::Value::Undefined) => Ok(None),
+        Ok(v) => to_json(&v).map(Some),
+        Err(e) => {
+            let err = eval_error(&e, limit_ms);
+            if matches!(err, EngineError::EvalTimeout { .. }) {
+                return Err(err);
+            }
+            // Not a rule (a data document, a package, or nothing at all):
+            // evaluate it as a query instead.
+            eval_doc(engine, query, limit_ms)
+        }
+    }
+}
+
+/// Evaluates a `data` reference that is not a rule path.
+fn eval_doc(
+    engine: &mut regorus::Engine,
+    query: &str,
+    limit_ms: u64,
+) -> Result<Option<serde_json::Value>> {
+    let results = engine
+        .eval_query(query.to_string(), false)
+        .map_err(|e| eval_error(&e, limit_ms))?;
+    match results.result.first().and_then(|r| r.expressions.first()) {
+        Some(expr) if expr.value != regorus::Value::Undefined => to_json(&expr.value).map(Some),
+        _ => {
+            if path_exists(engine, query) {
+                Ok(None)
+            } else {
+                Err(EngineError::UnknownRule {
+                    path: query.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Whether some package or data document is rooted at a prefix of `query`
+/// (then an undefined result is a real "undefined", not a typo).
+fn path_exists(engine: &mut regorus::Engine, query: &str) -> bool {
+    let packages = engine.get_packages().unwrap_or_default();
+    let in_package = packages.iter().any(|p| {
+        query == p
+            || query.starts_with(&format!("{p}."))
+            || query.starts_with(&format!("{p}["))
+            || p.starts_with(&format!("{query}."))
+    });
+    if in_package {
+        return true;
+    }
+    // A prefix that exists in the base data document.
+    let data = engine.get_data();
+    let mut node = &data;
+    for part in query
+        .trim_start_matches("data")
+        .split('.')
+        .filter(|s| !s.is_empty())
+    {
+        let key = regorus::Value::from(part);
+        match node {
+            regorus::Value::Object(map) => match map.get(&key) {
+                Some(next) => node = next,
+                None => return false,
+            },
+            _ => return true,
+        }
+    }
+    true
+}
+
+fn eval_general(
+    engine: &mut regorus::Engine,
+    query: &str,
+    limit_ms: u64,
+) -> Result<Option<serde_json::Value>> {
+    let results = engine.eval_query(query.to_string(), false).map_err(|e| {
+        let err = eval_error(&e, limit_ms);
+        match err {
+            EngineError::Eval { message }
+                if message.contains("<query.rego>")
+                    || message.contains("query") && message.contains("error:") =>
+            {
+                EngineError::QueryInvalid { message }
+            }
+            other => other,
+        }
+    })?;
+    if results.result.is_empty() {
+        return Ok(None);
+    }
+    let mut rows = Vec::with_capacity(results.result.len());
+    for r in &results.result {
+        rows.push(to_json(&r.bindings)?);
+    }
+    Ok(Some(serde_json::Value::Array(rows)))
+}

@@ -1,0 +1,53 @@
+//! # coresdk-engine
+//!
+//! CoreSDK's authorization engine: Rego policy evaluation with
+//! [regorus](https://github.com/microsoft/regorus), pooled so that
+//! concurrent requests never queue on one lock, over policy bundles in OPA's
+//! layout that hot-reload when their files change.
+//!
+//! The same engine runs in Rust services (this crate), in Node through the
+//! `coresdk` npm package's napi addon, and inside the CoreSDK sidecar, so a
+//! decision never depends on which path a service chose.
+//!
+//! ```no_run
+//! use coresdk_engine::Engine;
+//! use serde_json::json;
+//!
+//! // coresdk.toml [sdk] policy_dir, or CORESDK_POLICY_DIR
+//! let engine = Engine::from_env()?;
+//! let input = json!({"user": {"roles": ["viewer"]}, "action": "read", "resource": {"type": "document"}});
+//! if engine.is_allowed("data.authz.allow", &input) {
+//!     println!("allowed by revision {}", engine.revision());
+//! }
+//! # Ok::<(), coresdk_engine::EngineError>(())
+//! ```
+//!
+//! ## Guarantees
+//! * **Deny on error or undefined.** [`Engine::is_allowed`] and
+//!   [`Engine::decide`] allow only on exactly `true`.
+//! * **Bounded work.** Every evaluation runs under regorus's execution time
+//!   limit (`eval_timeout_ms`, always on); inputs are checked for size and
+//!   depth before parsing; builtin errors are strict.
+//! * **Hot reload without failures.** A changed bundle compiles off the
+//!   request path and is swapped in atomically; a bundle that fails to
+//!   compile is reported ([`Engine::on_reload`]) and the last good revision
+//!   keeps serving. Every [`Decision`] names its revision.
+#![deny(missing_docs)]
+
+mod bundle;
+pub mod config;
+mod decision;
+mod engine;
+mod error;
+pub mod input;
+mod pool;
+pub mod query;
+mod revision;
+mod watch;
+
+pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
+pub use config::{BundleSource, EngineConfig, FailMode, SdkConfig};
+pub use decision::{Decision, Verdict, VerdictReason};
+pub use engine::{Engine, ListenerId, ReloadEvent};
+pub use error::{EngineError, Result, SourceLocation};
+pub use watch::DEBOUNCE;

@@ -1,0 +1,89 @@
+//! Query classification.
+//!
+//! A query that is a plain reference into `data` (`data.authz.allow`,
+//! `data.pkg["some-rule"]`) is evaluated as a rule path, regorus's fast
+//! path, and returns the document's value. Anything else is a general Rego
+//! query whose value is the list of variable bindings of each result, as
+//! OPA's `/v1/query` API returns them.
+
+use crate::error::{EngineError, Result};
+
+/// Longest query text accepted.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+/// What kind of query a text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryKind {
+    /// A plain reference into `data`, with at least one component.
+    Ref,
+    /// Any other Rego query.
+    General,
+}
+
+/// Validates and classifies a query.
+pub fn classify(query: &str) -> Result<QueryKind> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Err(EngineError::QueryInvalid {
+            message: "the query is empty".into(),
+        });
+    }
+    if q.len() > MAX_QUERY_BYTES {
+        return Err(EngineError::QueryInvalid {
+            message: format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
+        });
+    }
+    Ok(if is_data_ref(q) {
+        QueryKind::Ref
+    } else {
+        QueryKind::General
+    })
+}
+
+fn is_data_ref(q: &str) -> bool {
+    let Some(mut rest) = q.strip_prefix("data") else {
+        return false;
+    };
+    let mut components = 0;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let len = r
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            if len == 0 || r.as_bytes()[0].is_ascii_digit() {
+                return false;
+            }
+            rest = &r[len..];
+        } else if let Some(r) = rest.strip_prefix("[\"") {
+            let Some(end) = r.find("\"]") else {
+                return false;
+            };
+            if r[..end].contains(['"', '\\']) {
+                return false;
+            }
+            rest = &r[end + 2..];
+        } else {
+            return false;
+        }
+        components += 1;
+    }
+    components > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies() {
+        assert_eq!(classify("data.authz.allow").unwrap(), QueryKind::Ref);
+        assert_eq!(classify(" data.a[\"b-c\"].d ").unwrap(), QueryKind::Ref);
+        assert_eq!(classify("data").unwrap(), QueryKind::General);
+        assert_eq!(classify("data.a == 1").unwrap(), QueryKind::General);
+        assert_eq!(classify("x := data.a").unwrap(), QueryKind::General);
+        assert_eq!(classify("data.a[x]").unwrap(), QueryKind::General);
+        assert_eq!(classify("data.1a").unwrap(), QueryKind::General);
+        assert!(classify("  ").is_err());
+    }
+}

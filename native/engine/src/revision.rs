@@ -1,0 +1,103 @@
+//! A compiled policy revision: the template every pooled evaluator clones.
+
+use std::sync::{Arc, Mutex};
+
+use regorus::utils::limits::ExecutionTimerConfig;
+
+use crate::bundle::{under_root, BundleFiles};
+use crate::config::EngineConfig;
+use crate::error::{EngineError, Result};
+
+/// One compiled bundle revision.
+///
+/// The compiled regorus engine is a template: evaluators clone it, so that
+/// every worker evaluates on its own copy and no evaluation ever waits on
+/// another. In-flight evaluations keep the `Arc<Revision>` they started with.
+pub struct Revision {
+    /// The revision id (manifest revision or content hash).
+    pub id: Arc<str>,
+    /// Monotonic sequence number within one `Engine`.
+    pub seq: u64,
+    /// Number of Rego modules.
+    pub modules: usize,
+    template: Mutex<regorus::Engine>,
+}
+
+impl std::fmt::Debug for Revision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Revision")
+            .field("id", &self.id)
+            .field("seq", &self.seq)
+            .field("modules", &self.modules)
+            .finish()
+    }
+}
+
+impl Revision {
+    /// Compiles bundle files into a revision, with the engine's limits applied.
+    pub fn compile(files: BundleFiles, config: &EngineConfig, seq: u64) -> Result<Self> {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(config.rego_v0);
+        // Builtin errors (e.g. a bad regex, a division by zero) are errors,
+        // never silently undefined: an allow rule that errors must deny.
+        engine.set_strict_builtin_errors(true);
+        engine.set_execution_timer_config(timer(config));
+        for (name, source) in &files.modules {
+            let package = engine
+                .add_policy(name.clone(), source.clone())
+                .map_err(|e| EngineError::compile(&e))?;
+            if !files.roots.is_empty() {
+                let path = package
+                    .trim_start_matches("data")
+                    .trim_start_matches('.')
+                    .replace('.', "/");
+                if !files.roots.iter().any(|r| under_root(&path, r)) {
+                    return Err(EngineError::PolicyCompile {
+                        location: Some(crate::error::SourceLocation {
+                            file: name.clone(),
+                            line: 1,
+                            column: 1,
+                        }),
+                        message: format!(
+                            "package {package} is outside the manifest roots [{}]",
+                            files.roots.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        let data = regorus::Value::from_json_str(&files.data.to_string())
+            .map_err(|e| EngineError::compile(&e))?;
+        engine
+            .add_data(data)
+            .map_err(|e| EngineError::compile(&e))?;
+        // Force regorus to analyse and schedule every module now, so that a
+        // broken bundle fails here (and the last good revision keeps
+        // serving) rather than on the first request.
+        engine
+            .eval_query("true".to_string(), false)
+            .map_err(|e| EngineError::compile(&e))?;
+        Ok(Revision {
+            id: Arc::from(files.revision.as_str()),
+            seq,
+            modules: files.modules.len(),
+            template: Mutex::new(engine),
+        })
+    }
+
+    /// A fresh evaluator for this revision.
+    pub(crate) fn instantiate(&self) -> regorus::Engine {
+        self.template
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+fn timer(config: &EngineConfig) -> ExecutionTimerConfig {
+    ExecutionTimerConfig {
+        limit: config.eval_timeout,
+        // regorus checks the clock every `check_interval` work units.
+        check_interval: std::num::NonZeroU32::new(64).expect("non-zero"),
+    }
+}
