@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// `npm install` hook: make sure a native addon and the compiled TypeScript
+// are present.
+//
+// * A published install ships dist/ and gets the addon from the prebuilt
+//   per-platform package (optionalDependencies): nothing to do.
+// * A clone (or a platform without a prebuilt package) builds the addon
+//   from source with cargo, then compiles src/ to dist/.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (r.status !== 0) {
+    console.error(`coresdk: \`${cmd} ${args.join(' ')}\` failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+};
+
+function loadsNatively() {
+  const r = spawnSync(process.execPath, ['-e', "require('./native/node/binding.cjs')"], { cwd: root, stdio: 'ignore' });
+  return r.status === 0;
+}
+
+const isClone = existsSync(join(root, 'Cargo.toml')) && existsSync(join(root, 'native', 'node', 'src'));
+const hasLocalBinary = readdirSync(join(root, 'native', 'node')).some((f) => f.endsWith('.node'));
+
+if (!(hasLocalBinary && loadsNatively()) && !loadsNatively()) {
+  if (!isClone) {
+    console.error('coresdk: no prebuilt binary for this platform and no sources to build from.');
+    process.exit(1);
+  }
+  const cargo = spawnSync('cargo', ['--version'], { stdio: 'ignore' });
+  if (cargo.status !== 0) {
+    console.error('coresdk: no prebuilt binary fits this platform; building from source needs Rust (https://rustup.rs).');
+    process.exit(1);
+  }
+  console.log('coresdk: building the native addon from source (cargo, release)...');
+  run('npm', ['run', '--silent', 'build:native']);
+}
+
+if (isClone && existsSync(join(root, 'node_modules', 'typescript'))) {
+  run('npm', ['run', '--silent', 'build:ts']);
+}

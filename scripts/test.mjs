@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `npm test`: every check, Rust and TypeScript, in order; stops at the first failure.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const steps = [
+  ['cargo fmt', 'cargo', ['fmt', '--all', '--', '--check']],
+  ['cargo clippy', 'cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']],
+  ['cargo test', 'cargo', ['test', '--workspace']],
+  ['binding drift', process.execPath, ['scripts/check-binding.mjs']],
+  ['tsc', 'npx', ['tsc', '-p', 'tsconfig.json']],
+  ['build dist', 'npx', ['tsc', '-p', 'tsconfig.build.json']],
+  ['eslint', 'npx', ['eslint', '--max-warnings', '0', '.']],
+  ['vitest', 'npx', ['vitest', 'run']],
+];
+const only = process.argv.slice(2);
+for (const [name, cmd, args] of steps) {
+  if (only.length > 0 && !only.includes(name.split(' ')[0])) continue;
+  console.log(`\n── ${name} ──`);
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`\n✗ ${name} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+  console.log(`✓ ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}

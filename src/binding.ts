@@ -1,0 +1,20 @@
+/**
+ * Loads the generated napi-rs binding (`native/node/binding.cjs`).
+ *
+ * The generated loader and its declarations are committed apart from this
+ * hand-written API and checked for drift by `npm test`. Nothing else in
+ * `src/` touches the binding directly.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { createRequire } from 'node:module';
+
+import type * as Binding from '../native/node/binding.cjs';
+
+const require = createRequire(import.meta.url);
+
+/** The native module, typed by its generated declarations. @internal */
+export const native: typeof Binding = require('../native/node/binding.cjs') as typeof Binding;
+
+export type { NativeDecision, NativeEngineOptions, NativeReloadEvent } from '../native/node/binding.cjs';

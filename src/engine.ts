@@ -1,0 +1,314 @@
+/**
+ * The in-process policy engine.
+ *
+ * @packageDocumentation
+ */
+import { native, type NativeDecision, type NativeEngineOptions, type NativeReloadEvent } from './binding.js';
+import { CoreSDKError, fromNative } from './errors.js';
+import { inputToJson } from './input.js';
+
+/** Options for {@link Engine}. Every field is optional except a bundle source. */
+export interface EngineOptions {
+  /** A policy bundle directory in OPA's layout (`.rego` files, `data.json`/`data.yaml`, optional `.manifest`). */
+  policyDir?: string;
+  /** Inline modules: file name to Rego source. Mutually exclusive with `policyDir`. */
+  policies?: Record<string, string>;
+  /** Inline base data document, used with `policies`. */
+  data?: Record<string, unknown>;
+  /** Parse Rego v0 (pre-1.0) syntax. Default `false`. */
+  regoV0?: boolean;
+  /** Pooled evaluators. Default: the number of CPUs. */
+  poolSize?: number;
+  /** Time limit for one evaluation, in ms. Default 100; always on. */
+  evalTimeoutMs?: number;
+  /** Largest input accepted, in bytes of JSON text. Default 4 MiB. */
+  maxInputBytes?: number;
+  /** Deepest input nesting accepted. Default 64, at most 120. */
+  maxInputDepth?: number;
+  /** Hot-reload a `policyDir` bundle when its files change. Default `true`. */
+  watch?: boolean;
+}
+
+/**
+ * The result of one evaluation. `defined` is false when the query is
+ * undefined, which is distinct from a defined `false` value.
+ */
+export interface Decision<T = unknown> {
+  /** Whether the query produced a value. */
+  readonly defined: boolean;
+  /** The value; `undefined` exactly when `defined` is false. */
+  readonly value: T | undefined;
+  /** The policy revision that produced it. */
+  readonly revision: string;
+}
+
+/** Why an allow-style check came out as it did. */
+export type VerdictReason = 'allowed' | 'denied' | 'undefined' | CoreSDKError['code'];
+
+/** The outcome of {@link Engine.decide}: allowed only on exactly `true`. */
+export interface Verdict {
+  /** Whether the request is allowed. */
+  readonly allowed: boolean;
+  /** `allowed`, `denied` (defined but not `true`), `undefined`, or the error code. */
+  readonly reason: VerdictReason;
+  /** The revision that decided, when evaluation got that far. */
+  readonly revision: string | undefined;
+}
+
+/** A reload outcome, from the file watcher or {@link Engine.reload}. */
+export type ReloadEvent =
+  | { readonly type: 'reloaded'; readonly revision: string; readonly previous: string }
+  | { readonly type: 'failed'; readonly revision: string; readonly error: CoreSDKError };
+
+/** Listener for {@link Engine.onReload}. */
+export type ReloadListener = (event: ReloadEvent) => void;
+
+type NativeEngine = InstanceType<typeof native.NativeEngine>;
+
+/** Set by {@link Engine.fromEnv} for the duration of one construction. */
+let constructingFromEnv = false;
+
+function toDecision<T>(d: NativeDecision): Decision<T> {
+  return { defined: d.defined, value: d.defined ? (d.value as T) : undefined, revision: d.revision };
+}
+
+function toVerdict(d: NativeDecision): Verdict {
+  if (d.defined && d.value === true) return { allowed: true, reason: 'allowed', revision: d.revision };
+  return { allowed: false, reason: d.defined ? 'denied' : 'undefined', revision: d.revision };
+}
+
+function errorVerdict(err: unknown): Verdict {
+  return { allowed: false, reason: fromNative(err).code, revision: undefined };
+}
+
+function toReloadEvent(e: NativeReloadEvent): ReloadEvent {
+  if (e.kind === 'reloaded') return { type: 'reloaded', revision: e.revision, previous: e.previous ?? '' };
+  const location =
+    e.file !== undefined && e.line !== undefined && e.column !== undefined
+      ? { file: e.file, line: e.line, column: e.column }
+      : undefined;
+  const code = fromNative(new Error(`[${e.code ?? 'ERR_INTERNAL'}] ${e.message ?? 'reload failed'}`)).code;
+  return {
+    type: 'failed',
+    revision: e.revision,
+    error: new CoreSDKError(code, e.message ?? 'reload failed', { location }),
+  };
+}
+
+function checkOptions(options: EngineOptions): void {
+  // Checked at run time too: JavaScript callers bypass the types.
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: options must be an object');
+  }
+  const ints: (keyof EngineOptions)[] = ['poolSize', 'evalTimeoutMs', 'maxInputBytes', 'maxInputDepth'];
+  for (const key of ints) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffffffff)) {
+      throw new CoreSDKError('ERR_CONFIG', `invalid configuration: ${key}: must be a positive integer`);
+    }
+  }
+  for (const key of ['regoV0', 'watch'] as const) {
+    const v = options[key];
+    if (v !== undefined && typeof v !== 'boolean') {
+      throw new CoreSDKError('ERR_CONFIG', `invalid configuration: ${key}: must be a boolean`);
+    }
+  }
+  if (options.policyDir !== undefined && typeof options.policyDir !== 'string') {
+    throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: policyDir: must be a string');
+  }
+}
+
+function toNativeOptions(options: EngineOptions, fromEnv: boolean): NativeEngineOptions {
+  checkOptions(options);
+  let dataJson: string | undefined;
+  if (options.data !== undefined) {
+    try {
+      dataJson = JSON.stringify(options.data);
+    } catch (err) {
+      throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: data: not serializable as JSON', { cause: err });
+    }
+  }
+  return {
+    policyDir: options.policyDir,
+    policies: options.policies,
+    dataJson,
+    fromEnv,
+    regoV0: options.regoV0,
+    poolSize: options.poolSize,
+    evalTimeoutMs: options.evalTimeoutMs,
+    maxInputBytes: options.maxInputBytes,
+    maxInputDepth: options.maxInputDepth,
+    watch: options.watch,
+  };
+}
+
+/**
+ * Rego policy evaluation in-process: the CoreSDK engine (Rust, regorus) over
+ * a policy bundle, pooled across threads and hot-reloaded on change.
+ *
+ * Sync methods (`*Sync`) cost a few microseconds and suit request paths;
+ * async methods run on libuv's thread pool and suit large inputs or slow
+ * policies.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from 'coresdk';
+ *
+ * const engine = new Engine({ policyDir: './policies' });
+ * const allowed = engine.isAllowedSync('data.authz.allow', {
+ *   user: { id: 'alice', roles: ['editor'] },
+ *   action: 'write',
+ *   resource: { type: 'document', id: 'doc-1' },
+ * });
+ * engine.onReload((e) => { if (e.type === 'failed') console.error(e.error.message); });
+ * ```
+ */
+export class Engine {
+  readonly #native: NativeEngine;
+  readonly #listeners = new Set<ReloadListener>();
+  #closed = false;
+
+  /**
+   * Loads and compiles a bundle. Throws {@link CoreSDKError} with
+   * `ERR_POLICY_COMPILE` (with `location`), `ERR_POLICY_LOAD` or `ERR_CONFIG`.
+   */
+  constructor(options: EngineOptions) {
+    const fromEnv = constructingFromEnv;
+    constructingFromEnv = false;
+    this.#native = Engine.#create(toNativeOptions(options, fromEnv));
+    this.#subscribe();
+  }
+
+  /**
+   * An engine configured by `coresdk.toml` (or `CORESDK_CONFIG`) and
+   * `CORESDK_*` variables (`CORESDK_POLICY_DIR`, `CORESDK_EVAL_TIMEOUT_MS`,
+   * ...); `overrides` win over both.
+   */
+  static fromEnv(overrides: EngineOptions = {}): Engine {
+    constructingFromEnv = true;
+    try {
+      return new Engine(overrides);
+    } finally {
+      constructingFromEnv = false;
+    }
+  }
+
+  static #create(options: NativeEngineOptions): NativeEngine {
+    try {
+      return new native.NativeEngine(options);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  #subscribe(): void {
+    this.#native.onReload((e) => {
+      const event = toReloadEvent(e);
+      for (const listener of this.#listeners) {
+        try {
+          listener(event);
+        } catch {
+          // A listener's failure must not affect other listeners or the engine.
+        }
+      }
+    });
+  }
+
+  /** The revision currently serving. */
+  get revision(): string {
+    return this.#native.revision;
+  }
+
+  /**
+   * Evaluates `query` on the calling thread.
+   *
+   * For a plain reference into `data` (`data.authz.allow`) the value is the
+   * document's value; for any other query it is the list of each result's
+   * variable bindings (OPA's `/v1/query` shape). Throws {@link CoreSDKError}.
+   */
+  evaluatePolicySync<T = unknown>(query: string, input?: unknown): Decision<T> {
+    const json = inputToJson(input);
+    try {
+      return toDecision<T>(this.#native.evaluateJson(query, json));
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** Like {@link Engine.evaluatePolicySync}, evaluated off the main thread. */
+  async evaluatePolicy<T = unknown>(query: string, input?: unknown): Promise<Decision<T>> {
+    const json = inputToJson(input);
+    try {
+      return toDecision<T>(await this.#native.evaluateJsonAsync(query, json));
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /**
+   * Allow-style check on the calling thread: allowed only when `query` is
+   * exactly `true`; undefined, other values and every error deny, with the
+   * reason. Never throws.
+   */
+  decideSync(query: string, input?: unknown): Verdict {
+    try {
+      return toVerdict(this.#native.evaluateJson(query, inputToJson(input)));
+    } catch (err) {
+      return errorVerdict(err);
+    }
+  }
+
+  /** Like {@link Engine.decideSync}, evaluated off the main thread. Never rejects. */
+  async decide(query: string, input?: unknown): Promise<Verdict> {
+    try {
+      return toVerdict(await this.#native.evaluateJsonAsync(query, inputToJson(input)));
+    } catch (err) {
+      return errorVerdict(err);
+    }
+  }
+
+  /** `true` only when `query` evaluates to exactly `true`. Never throws. */
+  isAllowedSync(query: string, input?: unknown): boolean {
+    return this.decideSync(query, input).allowed;
+  }
+
+  /** `true` only when `query` evaluates to exactly `true`. Never rejects. */
+  async isAllowed(query: string, input?: unknown): Promise<boolean> {
+    return (await this.decide(query, input)).allowed;
+  }
+
+  /**
+   * Re-reads and recompiles the bundle now; resolves with the revision
+   * serving. On a broken bundle it rejects with `ERR_POLICY_COMPILE` and the
+   * last good revision keeps serving.
+   */
+  async reload(): Promise<string> {
+    try {
+      return await this.#native.reload();
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /**
+   * Hears every reload outcome (watcher or {@link Engine.reload}). Returns a
+   * function that removes the listener. Listeners never keep the process alive.
+   */
+  onReload(listener: ReloadListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stops the watcher; later evaluations fail with `ERR_ENGINE_CLOSED`. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#native.close();
+  }
+
+  /** Whether {@link Engine.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Typed errors with stable `code` strings, shared with the Rust engine.
+ *
+ * @packageDocumentation
+ */
+
+/** Every error code CoreSDK's engine can raise. */
+export type CoreSDKErrorCode =
+  | 'ERR_CONFIG'
+  | 'ERR_POLICY_LOAD'
+  | 'ERR_POLICY_COMPILE'
+  | 'ERR_QUERY_INVALID'
+  | 'ERR_UNKNOWN_RULE'
+  | 'ERR_INPUT_INVALID'
+  | 'ERR_INPUT_TOO_LARGE'
+  | 'ERR_INPUT_TOO_DEEP'
+  | 'ERR_EVAL_TIMEOUT'
+  | 'ERR_EVAL'
+  | 'ERR_ENGINE_CLOSED'
+  | 'ERR_INTERNAL';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<CoreSDKErrorCode>([
+  'ERR_CONFIG',
+  'ERR_POLICY_LOAD',
+  'ERR_POLICY_COMPILE',
+  'ERR_QUERY_INVALID',
+  'ERR_UNKNOWN_RULE',
+  'ERR_INPUT_INVALID',
+  'ERR_INPUT_TOO_LARGE',
+  'ERR_INPUT_TOO_DEEP',
+  'ERR_EVAL_TIMEOUT',
+  'ERR_EVAL',
+  'ERR_ENGINE_CLOSED',
+  'ERR_INTERNAL',
+]);
+
+/** Where in a policy bundle a compile error was found. */
+export interface SourceLocation {
+  /** File path relative to the bundle root (or the inline module name). */
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+}
+
+/**
+ * The error every CoreSDK API throws or rejects with. Branch on `code`,
+ * never on `message`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   engine.evaluatePolicySync('data.authz.allow', input);
+ * } catch (err) {
+ *   if (err instanceof CoreSDKError && err.code === 'ERR_EVAL_TIMEOUT') {
+ *     // deny and alert
+ *   }
+ * }
+ * ```
+ */
+export class CoreSDKError extends Error {
+  /** The stable error code. */
+  readonly code: CoreSDKErrorCode;
+  /** For `ERR_POLICY_COMPILE`: where, when known. */
+  readonly location: SourceLocation | undefined;
+
+  /**
+   * @param code - the stable code
+   * @param message - a human-readable description (never contains inputs or tokens)
+   * @param options - the underlying cause and, for compile errors, the location
+   */
+  constructor(code: CoreSDKErrorCode, message: string, options?: { cause?: unknown; location?: SourceLocation }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CoreSDKError';
+    this.code = code;
+    this.location = options?.location;
+  }
+}
+
+const LOCATION = /\bat ([^\s:][^:]*):(\d+):(\d+):/;
+
+/**
+ * Converts an error thrown by the native binding (`[ERR_CODE] message`)
+ * into a {@link CoreSDKError}.
+ *
+ * @internal
+ */
+export function fromNative(err: unknown): CoreSDKError {
+  if (err instanceof CoreSDKError) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  const match = /^\[(ERR_[A-Z_]+)\] ([\s\S]*)$/.exec(text);
+  if (match?.[1] !== undefined && match[2] !== undefined && KNOWN_CODES.has(match[1])) {
+    const code = match[1] as CoreSDKErrorCode;
+    const message = match[2];
+    let location: SourceLocation | undefined;
+    if (code === 'ERR_POLICY_COMPILE') {
+      const loc = LOCATION.exec(message);
+      if (loc?.[1] !== undefined) {
+        location = { file: loc[1], line: Number(loc[2]), column: Number(loc[3]) };
+      }
+    }
+    return new CoreSDKError(code, message, { cause: err, location });
+  }
+  // napi's own argument conversion errors: a wrong option type.
+  if (err instanceof Error && /^(Failed to convert|Missing field|Value is not|invalid type)/i.test(text)) {
+    return new CoreSDKError('ERR_CONFIG', `invalid configuration: ${text}`, { cause: err });
+  }
+  return new CoreSDKError('ERR_INTERNAL', text, { cause: err });
+}

@@ -1,0 +1,19 @@
+/**
+ * CoreSDK: token verification, Rego policy decisions and telemetry hygiene
+ * one call away.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from 'coresdk';
+ * const engine = Engine.fromEnv(); // CORESDK_POLICY_DIR or coresdk.toml
+ * if (engine.isAllowedSync('data.authz.allow', { user, action, resource })) {
+ *   // ...
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { Engine } from './engine.js';
+export type { Decision, EngineOptions, ReloadEvent, ReloadListener, Verdict, VerdictReason } from './engine.js';
+export { CoreSDKError } from './errors.js';
+export type { CoreSDKErrorCode, SourceLocation } from './errors.js';
