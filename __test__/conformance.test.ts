@@ -26,7 +26,7 @@ try {
   }
 }
 
-const expectedPass: string[] = fs.existsSync(EXPECTED_PASS_FILE) ? JSON.parse(fs.readFileSync(EXPECTED_PASS_FILE, 'utf8')) : [];
+const expectedPass: string[] = fs.existsSync(EXPECTED_PASS_FILE) ? (JSON.parse(fs.readFileSync(EXPECTED_PASS_FILE, 'utf8')) as string[]) : [];
 const folders = [...new Set(cases.map((c) => c.folder))].sort();
 
 describe.skipIf(unavailable !== null)('OPA conformance (ratchet on expected-pass.json)', () => {
@@ -54,7 +54,7 @@ describe.skipIf(unavailable !== null)('OPA conformance (ratchet on expected-pass
       .map((id) => byId.get(id))
       .filter((r): r is CaseResult => r !== undefined && r.status !== 'pass');
     const report = regressions
-      .map((r) => `- ${r.id}: ${r.status}${r.category ? ` [${r.category}]` : r.reason ? ` [${r.reason}]` : ''}\n    ${String(r.detail ?? '').split('\n').join('\n    ')}`)
+      .map((r) => `- ${r.id}: ${r.status}${r.category ? ` [${r.category}]` : r.reason ? ` [${r.reason}]` : ''}\n    ${(r.detail ?? '').split('\n').join('\n    ')}`)
       .join('\n');
     expect(regressions.length, `cases that passed before and no longer do:\n${report}`).toBe(0);
   });

@@ -258,9 +258,9 @@ describe('hot reload', () => {
 
     let evaluations = 0;
     let failures = 0;
-    let running = true;
+    const state = { running: true };
     const loop = (async () => {
-      while (running) {
+      while (state.running) {
         try {
           if (!e.evaluatePolicySync('data.p.version').defined) failures++;
           if (!(await e.evaluatePolicy('data.p.version')).defined) failures++;
@@ -282,9 +282,13 @@ describe('hot reload', () => {
     await waitFor(() => events.find((ev) => ev.type === 'reloaded'), 2000, 'reloaded event');
 
     writeFileSync(file, 'package p\nversion := \n');
-    const failed = await waitFor(() => events.find((ev) => ev.type === 'failed'), 5000, 'failed event');
-    expect(failed.type === 'failed' && failed.error.code).toBe('ERR_POLICY_COMPILE');
-    expect(failed.type === 'failed' && failed.error.location?.file).toBe('p.rego');
+    const failed = await waitFor(
+      () => events.find((ev): ev is Extract<ReloadEvent, { type: 'failed' }> => ev.type === 'failed'),
+      5000,
+      'failed event',
+    );
+    expect(failed.error.code).toBe('ERR_POLICY_COMPILE');
+    expect(failed.error.location?.file).toBe('p.rego');
     expect(failed.revision).toBe(second);
     expect(e.revision).toBe(second);
     expect(e.evaluatePolicySync('data.p.version').value).toBe(2);
@@ -292,7 +296,7 @@ describe('hot reload', () => {
     writeFileSync(file, 'package p\nversion := 3\n');
     await waitFor(() => (e.evaluatePolicySync('data.p.version').value === 3 ? true : undefined), 5000, 'version 3');
 
-    running = false;
+    state.running = false;
     await loop;
     expect(evaluations).toBeGreaterThan(10);
     expect(failures).toBe(0);

@@ -25,6 +25,7 @@ export interface ConformanceCase {
   wantErrorCode?: string;
   wantError?: string;
   expectError: boolean;
+  bigIntInData: boolean;
   sortBindings: boolean;
   ignoreGeneratedVars: boolean;
   strictError: boolean;
@@ -39,3 +40,5 @@ export declare class RegoSet {
   items: unknown[];
 }
 export declare function parseRegoTerm(src: string): { value: unknown; hasSet: boolean };
+export declare function smallIntsToNumbers(v: unknown): unknown;
+export declare function hasBigInt(v: unknown): boolean;

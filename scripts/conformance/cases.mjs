@@ -147,7 +147,9 @@ export function loadCases(casesDir) {
     if (src.charCodeAt(0) === 0xfeff) src = src.slice(1);
     let doc;
     try {
-      doc = YAML.parse(src); // YAML 1.2 core schema, as OPA's go-yaml v3 loader
+      // YAML 1.2 core schema, as OPA's go-yaml v3 loader. Integers are read
+      // exactly (OPA keeps them as json.Number): those beyond 2^53 stay BigInt.
+      doc = smallIntsToNumbers(YAML.parse(src, { intAsBigInt: true }));
     } catch (err) {
       throw new Error(`${rel}: ${err.message}`, { cause: err });
     }
@@ -160,6 +162,26 @@ export function loadCases(casesDir) {
     }
   }
   return cases;
+}
+
+/** BigInts that fit a double exactly become numbers; larger ones stay BigInt. */
+export function smallIntsToNumbers(v) {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(smallIntsToNumbers);
+  if (v && typeof v === 'object') {
+    const out = {};
+    for (const [k, x] of Object.entries(v)) out[k] = smallIntsToNumbers(x);
+    return out;
+  }
+  return v;
+}
+
+/** True when v holds a BigInt anywhere. */
+export function hasBigInt(v) {
+  if (typeof v === 'bigint') return true;
+  if (Array.isArray(v)) return v.some(hasBigInt);
+  if (v && typeof v === 'object') return Object.values(v).some(hasBigInt);
+  return false;
 }
 
 export function normalizeCase(raw, { id, file }) {
@@ -198,6 +220,9 @@ export function normalizeCase(raw, { id, file }) {
     c.input = raw.input;
   }
   c.expectError = c.wantError !== undefined || c.wantErrorCode !== undefined;
+  // Engine options and input travel as JSON numbers (doubles): exact big
+  // integers in data/input cannot reach the engine unchanged.
+  c.bigIntInData = hasBigInt(c.data) || hasBigInt(c.input);
   return c;
 }
 
@@ -261,6 +286,7 @@ export function parseRegoTerm(src) {
     const m = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/.exec(src.slice(i));
     if (m) {
       i += m[0].length;
+      if (/^-?\d+$/.test(m[0])) return smallIntsToNumbers(BigInt(m[0]));
       return Number(m[0]);
     }
     for (const [word, v] of [

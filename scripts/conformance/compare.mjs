@@ -43,7 +43,6 @@ export function compareStrings(a, b) {
 
 function compareNumbers(a, b) {
   // bigint and number compare numerically with < and == in JS.
-  // eslint-disable-next-line eqeqeq
   if (a == b) return 0;
   return a < b ? -1 : 1;
 }

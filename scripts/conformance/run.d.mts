@@ -22,11 +22,11 @@ export interface EngineApi {
 export declare function scanCase(c: ConformanceCase): { missingBuiltins: string[]; withFunctions: string[]; features: string[] };
 export declare function errorKey(message: string): string;
 export declare function withInputQuery(query: string, term: string): string;
-export declare function runCase(c: ConformanceCase, api: EngineApi, opts?: { timeLimitMs?: number }): CaseResult;
+export declare function runCase(c: ConformanceCase, api: EngineApi, opts?: { evalTimeoutMs?: number }): CaseResult;
 export declare function runAll(
   cases: ConformanceCase[],
   api: EngineApi,
-  opts?: { filter?: string; onProgress?: (r: CaseResult, n: number) => void; timeLimitMs?: number },
+  opts?: { filter?: string; onProgress?: (r: CaseResult, n: number) => void; evalTimeoutMs?: number },
 ): CaseResult[];
 export interface Summary {
   total: number;
@@ -40,5 +40,5 @@ export interface Summary {
 }
 export declare function summarize(results: CaseResult[]): Summary;
 export declare function formatSummary(s: Summary, meta: { opaVersion: string; regorusVersion: string }, opts?: { failures?: boolean; results?: CaseResult[] }): string;
-export declare function renderMarkdown(s: Summary, meta: { opaVersion: string; regorusVersion: string }): string;
+export declare function renderMarkdown(s: Summary, meta: { opaVersion: string; regorusVersion: string; behindDisabledFeature?: string[]; results?: CaseResult[] }): string;
 export declare function loadEngineApi(spec?: string): Promise<EngineApi>;

@@ -235,10 +235,6 @@ impl SdkConfig {
             let var = format!("CORESDK_{}", key.to_ascii_uppercase());
             if let Some(v) = vars.get(&var) {
                 raw.insert((*key).to_string(), (var, RawValue::Env(v.clone())));
-                if *key == "policy_dir" {
-                    // Environment paths are relative to the working directory.
-                    base_dir = base_dir.filter(|_| false);
-                }
             }
         }
         let mut cfg = SdkConfig::default();

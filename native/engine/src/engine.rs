@@ -47,7 +47,6 @@ pub(crate) struct Inner {
     current: ArcSwap<Revision>,
     digest: Mutex<String>,
     pool: Pool,
-    seq: AtomicU64,
     closed: AtomicBool,
     listeners: Mutex<Vec<(ListenerId, Listener)>>,
     next_listener: AtomicU64,
@@ -99,12 +98,11 @@ impl Engine {
         config.validate()?;
         let files = bundle::read(&config)?;
         let digest = files.digest.clone();
-        let revision = Revision::compile(files, &config, 1)?;
+        let revision = Revision::compile(files, &config)?;
         let inner = Arc::new(Inner {
             pool: Pool::new(config.pool_size),
             current: ArcSwap::from_pointee(revision),
             digest: Mutex::new(digest),
-            seq: AtomicU64::new(1),
             closed: AtomicBool::new(false),
             listeners: Mutex::new(Vec::new()),
             next_listener: AtomicU64::new(1),
@@ -254,8 +252,7 @@ impl Inner {
                 return Ok(None);
             }
             let digest = files.digest.clone();
-            let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-            let revision = Revision::compile(files, &self.config, seq)?;
+            let revision = Revision::compile(files, &self.config)?;
             Ok(Some((revision, digest)))
         });
         match result {
@@ -328,12 +325,12 @@ fn to_json(v: &regorus::Value) -> Result<serde_json::Value> {
 }
 
 fn eval_error(e: &dyn std::fmt::Display, limit_ms: u64) -> EngineError {
-    let message = e.to_string();
-    if message.contains("exceeded time limit") {
+    let text = e.to_string();
+    if text.contains("exceeded time limit") {
         return EngineError::EvalTimeout { limit_ms };
     }
     EngineError::Eval {
-        message: message.lines().next().unwrap_or_default().to_string(),
+        message: crate::error::describe(&text),
     }
 }
 
@@ -419,23 +416,33 @@ fn eval_general(
     limit_ms: u64,
 ) -> Result<Option<serde_json::Value>> {
     let results = engine.eval_query(query.to_string(), false).map_err(|e| {
-        let err = eval_error(&e, limit_ms);
-        match err {
-            EngineError::Eval { message }
-                if message.contains("<query.rego>")
-                    || message.contains("query") && message.contains("error:") =>
-            {
-                EngineError::QueryInvalid { message }
+        let text = e.to_string();
+        // Parse errors in the query itself are located in `<query.rego>`.
+        if text.contains("<query.rego>") && !text.contains("exceeded time limit") {
+            EngineError::QueryInvalid {
+                message: crate::error::describe(&text),
             }
-            other => other,
+        } else {
+            eval_error(&e, limit_ms)
         }
     })?;
-    if results.result.is_empty() {
-        return Ok(None);
-    }
+    // As in OPA, a result counts only when no expression in it is `false`:
+    // `1 == 2` yields no result rather than one with empty bindings.
     let mut rows = Vec::with_capacity(results.result.len());
     for r in &results.result {
-        rows.push(to_json(&r.bindings)?);
+        if r.expressions
+            .iter()
+            .any(|e| e.value == regorus::Value::Bool(false))
+        {
+            continue;
+        }
+        rows.push(match &r.bindings {
+            regorus::Value::Undefined => serde_json::Value::Object(Default::default()),
+            b => to_json(b)?,
+        });
+    }
+    if rows.is_empty() {
+        return Ok(None);
     }
     Ok(Some(serde_json::Value::Array(rows)))
 }

@@ -135,6 +135,15 @@ impl EngineError {
     }
 }
 
+/// A one-line description of a regorus diagnostic: `file:line:col: message`
+/// when it has a location, the message alone otherwise.
+pub(crate) fn describe(text: &str) -> String {
+    match parse_location(text) {
+        (Some(loc), message) => format!("{loc}: {message}"),
+        (None, message) => message,
+    }
+}
+
 /// Convenience alias.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 

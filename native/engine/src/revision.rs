@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
 
 use crate::bundle::{under_root, BundleFiles};
 use crate::config::EngineConfig;
@@ -16,8 +16,6 @@ use crate::error::{EngineError, Result};
 pub struct Revision {
     /// The revision id (manifest revision or content hash).
     pub id: Arc<str>,
-    /// Monotonic sequence number within one `Engine`.
-    pub seq: u64,
     /// Number of Rego modules.
     pub modules: usize,
     template: Mutex<regorus::Engine>,
@@ -27,7 +25,6 @@ impl std::fmt::Debug for Revision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Revision")
             .field("id", &self.id)
-            .field("seq", &self.seq)
             .field("modules", &self.modules)
             .finish()
     }
@@ -35,13 +32,20 @@ impl std::fmt::Debug for Revision {
 
 impl Revision {
     /// Compiles bundle files into a revision, with the engine's limits applied.
-    pub fn compile(files: BundleFiles, config: &EngineConfig, seq: u64) -> Result<Self> {
+    pub fn compile(files: BundleFiles, config: &EngineConfig) -> Result<Self> {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(config.rego_v0);
         // Builtin errors (e.g. a bad regex, a division by zero) are errors,
         // never silently undefined: an allow rule that errors must deny.
         engine.set_strict_builtin_errors(true);
         engine.set_execution_timer_config(timer(config));
+        // OPA has no line-length limit, and policies embedding certificates
+        // or JWTs on one line are common; the loader caps file sizes.
+        engine.set_policy_length_config(PolicyLengthConfig {
+            max_col: std::num::NonZeroU32::new(1 << 20).expect("non-zero"),
+            max_file_bytes: std::num::NonZeroUsize::new(16 << 20).expect("non-zero"),
+            max_lines: std::num::NonZeroUsize::new(1_000_000).expect("non-zero"),
+        });
         for (name, source) in &files.modules {
             let package = engine
                 .add_policy(name.clone(), source.clone())
@@ -79,7 +83,6 @@ impl Revision {
             .map_err(|e| EngineError::compile(&e))?;
         Ok(Revision {
             id: Arc::from(files.revision.as_str()),
-            seq,
             modules: files.modules.len(),
             template: Mutex::new(engine),
         })

@@ -186,7 +186,7 @@ fn builtin_errors_deny() {
     assert!(!v.allowed);
     assert_eq!(v.reason, VerdictReason::Error("ERR_EVAL"));
     assert!(e.is_allowed("data.t.allow", &json!({"pattern": "^a"})));
-    assert_eq!(e.decide("data.t.q", &json!({"d": 0})).allowed, false);
+    assert!(!e.decide("data.t.q", &json!({"d": 0})).allowed);
 }
 
 #[test]
@@ -360,4 +360,38 @@ fn explicit_reload_reports_errors() {
     let err = engine.reload().unwrap_err();
     assert_eq!(err.code(), "ERR_POLICY_COMPILE");
     assert_eq!(engine.revision(), rev);
+}
+
+#[test]
+fn false_expressions_in_general_queries_are_no_result() {
+    let e = inline("package t\nyes := true\nnegated if not yes\n");
+    assert_eq!(
+        e.evaluate_policy("data.t.negated", &json!({}))
+            .unwrap()
+            .value,
+        None
+    );
+    for q in ["1 == 2", "data.t.yes == false", "input.role == \"admin\""] {
+        let d = e.evaluate_policy(q, &json!({"role": "user"})).unwrap();
+        assert_eq!(d.value, None, "{q}");
+    }
+    assert_eq!(
+        e.evaluate_policy("input.role == \"user\"", &json!({"role": "user"}))
+            .unwrap()
+            .value,
+        Some(json!([{}]))
+    );
+}
+
+#[test]
+fn evaluation_errors_carry_a_message() {
+    let e = inline("package t\nq := 1 / input.d\n");
+    let err = e.evaluate_policy("data.t.q", &json!({"d": 0})).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.len() > "policy evaluation failed: ".len() + 3,
+        "{text}"
+    );
+    let err = e.evaluate_policy("x := ", &json!({})).unwrap_err();
+    assert_eq!(err.code(), "ERR_QUERY_INVALID", "{err}");
 }

@@ -1,0 +1,38 @@
+//! Latency probe for one query on one input:
+//! `cargo run --release -p coresdk-engine --example latency -- <bundle> <query> <input.json>`
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        eprintln!("usage: latency <bundle dir> <query> <input.json>");
+        std::process::exit(2);
+    }
+    let mut cfg = coresdk_engine::EngineConfig::for_dir(&args[1]);
+    cfg.watch = false;
+    let engine = coresdk_engine::Engine::new(cfg).expect("bundle compiles");
+    let input = std::fs::read_to_string(&args[3]).expect("input readable");
+    let n = 50_000;
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..5_000 {
+        engine
+            .evaluate_policy_json(&args[2], &input)
+            .expect("evaluates");
+    }
+    for _ in 0..n {
+        let t = Instant::now();
+        engine
+            .evaluate_policy_json(&args[2], &input)
+            .expect("evaluates");
+        lat.push(t.elapsed().as_nanos() as u64);
+    }
+    lat.sort_unstable();
+    println!(
+        "p50 {:.2} us  p99 {:.2} us",
+        lat[n / 2] as f64 / 1e3,
+        lat[n * 99 / 100] as f64 / 1e3
+    );
+}
