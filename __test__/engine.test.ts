@@ -128,6 +128,8 @@ describe('bad input gets a typed error and the next call is served', () => {
   it('an unknown query path', () => {
     const en = e();
     expect(codeOf(() => en.evaluatePolicySync('data.nope.allow', {}))).toBe('ERR_UNKNOWN_RULE');
+    // A typo inside an existing package too: never a silent undefined.
+    expect(codeOf(() => en.evaluatePolicySync('data.t.alow', {}))).toBe('ERR_UNKNOWN_RULE');
     expect(en.decideSync('data.nope.allow', {})).toMatchObject({ allowed: false, reason: 'ERR_UNKNOWN_RULE' });
     expect(en.isAllowedSync('data.t.allow', {})).toBe(true);
   });

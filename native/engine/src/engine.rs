@@ -377,18 +377,27 @@ fn eval_doc(
     }
 }
 
-/// Whether some package or data document is rooted at a prefix of `query`
-/// (then an undefined result is a real "undefined", not a typo).
+/// Whether an undefined `query` is a real "undefined" rather than a typo:
+/// true when it names a package (or a prefix of one), reaches into a rule
+/// that exists, or reaches into the base data document. A path inside a
+/// package whose next component is no rule (`data.authz.alow`) is unknown.
 fn path_exists(engine: &mut regorus::Engine, query: &str) -> bool {
     let packages = engine.get_packages().unwrap_or_default();
-    let in_package = packages.iter().any(|p| {
-        query == p
-            || query.starts_with(&format!("{p}."))
-            || query.starts_with(&format!("{p}["))
-            || p.starts_with(&format!("{query}."))
-    });
-    if in_package {
+    if packages
+        .iter()
+        .any(|p| p == query || p.starts_with(&format!("{query}.")))
+    {
         return true;
+    }
+    // The longest package that `query` lies inside.
+    let inside = packages
+        .iter()
+        .filter(|p| query.starts_with(&format!("{p}.")))
+        .max_by_key(|p| p.len());
+    if let Some(package) = inside {
+        let rest = &query[package.len() + 1..];
+        let rule = rest.split(['.', '[']).next().unwrap_or_default();
+        return engine.eval_rule(format!("{package}.{rule}")).is_ok();
     }
     // A prefix that exists in the base data document.
     let data = engine.get_data();
