@@ -15,4 +15,20 @@ mod engine;
 mod errors;
 mod tasks;
 
+/// Runs when Node loads the addon. The engine catches panics inside regorus
+/// (the evaluator is reset and the call fails with `ERR_EVAL`); this hook
+/// keeps them to one line on stderr, without a backtrace or the panic's
+/// payload, which could quote policy input. The hook only covers this
+/// library's own copy of the Rust runtime.
+#[napi_derive::module_init]
+fn init() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("coresdk: internal panic{location}; the evaluator was reset");
+    }));
+}
+
 pub use engine::*;
