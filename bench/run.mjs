@@ -22,6 +22,7 @@ const setup = [
 /** Benchmarks, in order. `needs` lists setup steps they depend on. */
 const benches = [
   { name: 'policy', script: 'policy.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
+  { name: 'napi-input', script: 'napi-input.bench.mjs', needs: [] },
 ]
 
 const wanted = process.argv.slice(2)
