@@ -76,6 +76,26 @@ describe('Engine on the examples/ bundle', () => {
   });
 });
 
+describe('decision cache', () => {
+  it('answers repeats from the cache with the same decisions, and can be turned off', () => {
+    const cached = engine({ policyDir: examplePolicies, watch: false });
+    const plain = engine({ policyDir: examplePolicies, watch: false, decisionCacheEntries: 0 });
+    for (let round = 0; round < 3; round++) {
+      for (const c of cases) expect(cached.evaluatePolicySync(c.query, c.input)).toEqual(plain.evaluatePolicySync(c.query, c.input));
+    }
+    expect(cached.decisionCacheStats()).toMatchObject({ enabled: true });
+    expect(cached.decisionCacheStats().hits).toBeGreaterThanOrEqual(cases.length * 2);
+    expect(plain.decisionCacheStats()).toEqual({ enabled: false, hits: 0, misses: 0 });
+    expect(codeOf(() => new Engine({ policyDir: examplePolicies, decisionCacheEntries: -1 }))).toBe('ERR_CONFIG');
+  });
+
+  it('is off for policies that read the clock', () => {
+    const e = inline('package t\nallow if time.now_ns() > 0\n');
+    expect(e.isAllowedSync('data.t.allow')).toBe(true);
+    expect(e.decisionCacheStats().enabled).toBe(false);
+  });
+});
+
 describe('decisions', () => {
   it('keeps undefined distinct from false and denies both', () => {
     const e = inline('package t\ndefault f := false\nu if input.x == 1\n');

@@ -15,7 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 const { NativeEngine } = require(join(root, 'native/node/binding.cjs'))
 
-const engine = new NativeEngine({ policyDir: join(root, 'examples/policies'), watch: false })
+// Decision cache off: every call parses and evaluates, so the boundary cost is what differs.
+const engine = new NativeEngine({ policyDir: join(root, 'examples/policies'), watch: false, decisionCacheEntries: 0 })
 const small = { user: { id: 'carol', roles: ['viewer'] }, action: 'read', resource: { type: 'document', id: 'doc-2' } }
 const medium = { ...small, context: { headers: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`x-header-${i}`, `value-${i}-${'v'.repeat(20)}`])), claims: { sub: 'carol', groups: Array.from({ length: 20 }, (_, i) => `group-${i}`) } } }
 const large = { ...small, items: Array.from({ length: 500 }, (_, i) => ({ id: `item-${i}`, owner: `user-${i % 17}`, tags: ['a', 'b', 'c'], size: i })) }

@@ -101,8 +101,11 @@ async function main() {
     const opa = await createOpaWasm(art.wasm, art.data)
     await verifyDecisions(`opa-wasm ${policy.name}`, (i) => normalizeOpaWasm(opa.evaluate(i)), inputs, expected)
     let engine = null
+    let cachedEngine = null
     if (!core.error) {
       engine = createCoreSdk(core.Engine, policy.dir, settings.poolSize)
+      cachedEngine = createCoreSdk(core.Engine, policy.dir, settings.poolSize, true)
+      await verifyDecisions(`CoreSDK cached ${policy.name}`, (i) => normalizeCoreSdk(cachedEngine.evaluatePolicySync(policy.query, i)), inputs, expected)
       await verifyDecisions(`CoreSDK sync ${policy.name}`, (i) => normalizeCoreSdk(engine.evaluatePolicySync(policy.query, i)), inputs, expected)
       await verifyDecisions(`CoreSDK async ${policy.name}`, async (i) => normalizeCoreSdk(await engine.evaluatePolicy(policy.query, i)), inputs, expected)
     }
@@ -121,6 +124,9 @@ async function main() {
       // 2 threads: one engine / policy instance per worker
       { engine: 'opa-wasm', api: 'evaluate', threads: 2, concurrency: 1, run: () => runWorkers(2, { ...wd, engine: 'opa-wasm' }) },
       engine && { engine: 'CoreSDK', api: 'evaluatePolicySync', threads: 2, concurrency: 1, run: () => runWorkers(2, { ...wd, engine: 'coresdk-sync' }) },
+      // The same calls with the decision cache on: the inputs repeat, so this is the warm path.
+      engine && { engine: 'CoreSDK + decision cache', api: 'evaluatePolicySync', threads: 1, concurrency: 1, run: async () => [runSync((i) => cachedEngine.evaluatePolicySync(q, i), inputs, per)] },
+      engine && { engine: 'CoreSDK + decision cache', api: 'evaluatePolicySync', threads: 2, concurrency: 1, run: () => runWorkers(2, { ...wd, engine: 'coresdk-sync-cached' }) },
     ].filter(Boolean)
     const samples = cells.map(() => [])
     for (let r = 0; r < settings.rounds; r++) {
@@ -128,6 +134,7 @@ async function main() {
     }
     cells.forEach((cell, k) => mk(cell.engine, cell.api, cell.threads, cell.concurrency, samples[k]))
     engine?.close?.()
+    cachedEngine?.close?.()
   }
 
   // ratios: throughput vs opa-wasm at the same thread count; p50 as opa-wasm p50 / ours (higher = faster)

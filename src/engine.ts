@@ -27,6 +27,23 @@ export interface EngineOptions {
   maxInputDepth?: number;
   /** Hot-reload a `policyDir` bundle when its files change. Default `true`. */
   watch?: boolean;
+  /**
+   * Decision cache capacity per policy revision; `0` turns it off. Default
+   * 16,384. Repeated `(query, input)` pairs are answered without evaluating
+   * again; bundles calling clock, network or random builtins are never
+   * cached, and a reload starts an empty cache. See docs/engine.md.
+   */
+  decisionCacheEntries?: number;
+}
+
+/** Decision cache counters of the revision now serving. */
+export interface DecisionCacheStats {
+  /** Whether the serving revision has a cache. */
+  readonly enabled: boolean;
+  /** Lookups answered from the cache. */
+  readonly hits: number;
+  /** Lookups that evaluated. */
+  readonly misses: number;
 }
 
 /**
@@ -107,6 +124,10 @@ function checkOptions(options: EngineOptions): void {
       throw new CoreSDKError('ERR_CONFIG', `invalid configuration: ${key}: must be a positive integer`);
     }
   }
+  const cache = options.decisionCacheEntries;
+  if (cache !== undefined && (typeof cache !== 'number' || !Number.isInteger(cache) || cache < 0 || cache > 10_000_000)) {
+    throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: decisionCacheEntries: must be an integer from 0 to 10000000');
+  }
   for (const key of ['regoV0', 'watch'] as const) {
     const v = options[key];
     if (v !== undefined && typeof v !== 'boolean') {
@@ -139,6 +160,7 @@ function toNativeOptions(options: EngineOptions, fromEnv: boolean): NativeEngine
     maxInputBytes: options.maxInputBytes,
     maxInputDepth: options.maxInputDepth,
     watch: options.watch,
+    decisionCacheEntries: options.decisionCacheEntries,
   };
 }
 
@@ -297,6 +319,11 @@ export class Engine {
   onReload(listener: ReloadListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Decision cache counters of the revision now serving (see {@link EngineOptions.decisionCacheEntries}). */
+  decisionCacheStats(): DecisionCacheStats {
+    return this.#native.decisionCacheStats();
   }
 
   /** Stops the watcher; later evaluations fail with `ERR_ENGINE_CLOSED`. Idempotent. */

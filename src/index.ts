@@ -14,6 +14,6 @@
  * @packageDocumentation
  */
 export { Engine } from './engine.js';
-export type { Decision, EngineOptions, ReloadEvent, ReloadListener, Verdict, VerdictReason } from './engine.js';
+export type { Decision, DecisionCacheStats, EngineOptions, ReloadEvent, ReloadListener, Verdict, VerdictReason } from './engine.js';
 export { CoreSDKError } from './errors.js';
 export type { CoreSDKErrorCode, SourceLocation } from './errors.js';

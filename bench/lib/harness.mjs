@@ -165,9 +165,13 @@ export async function importCoreSdk() {
   }
 }
 
-/** A fresh CoreSDK Engine on the policy's bundle directory. */
-export function createCoreSdk(Engine, policyDir, poolSize) {
-  const opts = { policyDir }
+/**
+ * A fresh CoreSDK Engine on the policy's bundle directory. `cached`: keep the decision cache on
+ * (the default), so repeated inputs are answered from it; off, every call evaluates the policy.
+ */
+export function createCoreSdk(Engine, policyDir, poolSize, cached = false) {
+  const opts = { policyDir, watch: false }
   if (poolSize) opts.poolSize = poolSize
+  if (!cached) opts.decisionCacheEntries = 0
   return new Engine(opts)
 }

@@ -14,10 +14,10 @@ if (engine === 'opa-wasm') {
   const p = await createOpaWasm(wasm, data)
   await verifyDecisions(`opa-wasm (worker)`, (i) => normalizeOpaWasm(p.evaluate(i)), inputs, expected)
   fn = (input) => p.evaluate(input)
-} else if (engine === 'coresdk-sync') {
+} else if (engine === 'coresdk-sync' || engine === 'coresdk-sync-cached') {
   const { Engine, error } = await importCoreSdk()
   if (error) throw new Error(error)
-  const e = createCoreSdk(Engine, policy.dir, settings.workerPoolSize)
+  const e = createCoreSdk(Engine, policy.dir, settings.workerPoolSize, engine === 'coresdk-sync-cached')
   await verifyDecisions(`CoreSDK (worker)`, (i) => normalizeCoreSdk(e.evaluatePolicySync(policy.query, i)), inputs, expected)
   const q = policy.query
   fn = (input) => e.evaluatePolicySync(q, input)

@@ -35,6 +35,8 @@ export declare class NativeEngine {
    * alive; the TypeScript layer registers one and fans events out.
    */
   onReload(callback: (event: NativeReloadEvent) => void): void
+  /** Decision cache counters of the revision now serving. */
+  decisionCacheStats(): NativeDecisionCacheStats
   /** Stops the watcher and refuses further evaluations. */
   close(): void
 }
@@ -47,6 +49,16 @@ export interface NativeDecision {
   value?: any
   /** The policy revision that decided. */
   revision: string
+}
+
+/** Decision cache counters of the revision now serving. */
+export interface NativeDecisionCacheStats {
+  /** Whether the serving revision has a cache. */
+  enabled: boolean
+  /** Lookups answered from the cache. */
+  hits: number
+  /** Lookups that evaluated. */
+  misses: number
 }
 
 /**
@@ -75,6 +87,8 @@ export interface NativeEngineOptions {
   maxInputDepth?: number
   /** Hot reload a directory bundle. */
   watch?: boolean
+  /** Decision cache capacity per revision; 0 disables it. */
+  decisionCacheEntries?: number
 }
 
 /** A reload outcome. */

@@ -1,5 +1,6 @@
-//! Latency probe for one query on one input:
-//! `cargo run --release -p coresdk-engine --example latency -- <bundle> <query> <input.json>`
+//! Latency probe for one query on one input, with the decision cache off
+//! (every call parses and evaluates) unless `--cached` is given:
+//! `cargo run --release -p coresdk-engine --example latency -- <bundle> <query> <input.json> [--cached]`
 use std::time::Instant;
 
 #[global_allocator]
@@ -13,6 +14,9 @@ fn main() {
     }
     let mut cfg = coresdk_engine::EngineConfig::for_dir(&args[1]);
     cfg.watch = false;
+    if !args.iter().any(|a| a == "--cached") {
+        cfg.decision_cache_entries = 0;
+    }
     let engine = coresdk_engine::Engine::new(cfg).expect("bundle compiles");
     let input = std::fs::read_to_string(&args[3]).expect("input readable");
     let n = 50_000;

@@ -14,6 +14,7 @@
 //! max_input_depth = 64          # CORESDK_MAX_INPUT_DEPTH
 //! watch_policies = true         # CORESDK_WATCH_POLICIES
 //! rego_v0 = false               # CORESDK_REGO_V0
+//! decision_cache_entries = 16384 # CORESDK_DECISION_CACHE_ENTRIES (0: off)
 //! sidecar_addr = "[::1]:50051"  # CORESDK_SIDECAR_ADDR
 //! tenant_id = "acme-corp"       # CORESDK_TENANT_ID
 //! fail_mode = "open"            # CORESDK_FAIL_MODE
@@ -68,7 +69,13 @@ pub struct EngineConfig {
     pub watch: bool,
     /// Parse policies as Rego v0 (pre-1.0 syntax). Default: Rego v1.
     pub rego_v0: bool,
+    /// Decision cache capacity per revision; 0 disables it. See
+    /// [`crate::cache`] for what is cached and when.
+    pub decision_cache_entries: usize,
 }
+
+/// Default decision cache capacity.
+pub const DEFAULT_DECISION_CACHE_ENTRIES: usize = 16_384;
 
 impl EngineConfig {
     /// A configuration for a bundle directory, with defaults for the rest.
@@ -92,6 +99,7 @@ impl EngineConfig {
             max_input_depth: DEFAULT_MAX_INPUT_DEPTH,
             watch: true,
             rego_v0: false,
+            decision_cache_entries: DEFAULT_DECISION_CACHE_ENTRIES,
         }
     }
 
@@ -107,6 +115,12 @@ impl EngineConfig {
             return Err(EngineError::config(
                 "eval_timeout_ms",
                 "must be between 1 and 60000 (the time limit is always on)",
+            ));
+        }
+        if self.decision_cache_entries > 10_000_000 {
+            return Err(EngineError::config(
+                "decision_cache_entries",
+                "must be at most 10000000",
             ));
         }
         if self.max_input_bytes == 0 {
@@ -156,6 +170,8 @@ pub struct SdkConfig {
     pub watch_policies: bool,
     /// Rego v0 syntax (`rego_v0`).
     pub rego_v0: bool,
+    /// Decision cache capacity (`decision_cache_entries`), 0 disables.
+    pub decision_cache_entries: usize,
     /// Sidecar address (`sidecar_addr`), default `[::1]:50051`.
     pub sidecar_addr: String,
     /// Tenant (`tenant_id`), default `acme-corp`.
@@ -176,6 +192,7 @@ impl Default for SdkConfig {
             max_input_depth: DEFAULT_MAX_INPUT_DEPTH,
             watch_policies: true,
             rego_v0: false,
+            decision_cache_entries: DEFAULT_DECISION_CACHE_ENTRIES,
             sidecar_addr: "[::1]:50051".to_string(),
             tenant_id: "acme-corp".to_string(),
             fail_mode: FailMode::Open,
@@ -193,6 +210,7 @@ pub const SDK_KEYS: &[&str] = &[
     "max_input_depth",
     "watch_policies",
     "rego_v0",
+    "decision_cache_entries",
     "sidecar_addr",
     "tenant_id",
     "fail_mode",
@@ -258,6 +276,9 @@ impl SdkConfig {
                 }
                 "watch_policies" => cfg.watch_policies = value.boolean(&name)?,
                 "rego_v0" => cfg.rego_v0 = value.boolean(&name)?,
+                "decision_cache_entries" => {
+                    cfg.decision_cache_entries = value.int(&name, 0, 10_000_000)? as usize
+                }
                 "sidecar_addr" => {
                     let s = value.string(&name)?;
                     if s.trim().is_empty() {
@@ -323,6 +344,7 @@ impl SdkConfig {
             max_input_depth: self.max_input_depth,
             watch: self.watch_policies,
             rego_v0: self.rego_v0,
+            decision_cache_entries: self.decision_cache_entries,
         })
     }
 }

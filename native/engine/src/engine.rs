@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use serde::Deserialize;
 
 use crate::bundle;
+use crate::cache::{DecisionCacheStats, MAX_CACHED_INPUT_BYTES};
 use crate::config::{BundleSource, EngineConfig, SdkConfig};
 use crate::decision::{Decision, Verdict, VerdictReason};
 use crate::error::{EngineError, Result};
@@ -135,6 +136,10 @@ impl Engine {
     pub fn evaluate_policy(&self, query: &str, input: &serde_json::Value) -> Result<Decision> {
         let cfg = &self.inner.config;
         input::check_value(input, cfg.max_input_bytes, cfg.max_input_depth)?;
+        if self.inner.current.load().cache.is_some() {
+            // The cache is keyed on JSON text.
+            return self.evaluate_policy_json(query, &input.to_string());
+        }
         let value = regorus::Value::deserialize(input).map_err(|e| EngineError::InputInvalid {
             message: e.to_string(),
         })?;
@@ -144,6 +149,20 @@ impl Engine {
     /// Evaluates `query` against an input given as JSON text (the fastest
     /// form from other languages: no intermediate tree is built).
     pub fn evaluate_policy_json(&self, query: &str, input_json: &str) -> Result<Decision> {
+        if self.is_closed() {
+            return Err(EngineError::Closed);
+        }
+        let current = self.inner.current.load_full();
+        let cache = current
+            .cache
+            .as_ref()
+            .filter(|_| input_json.len() <= MAX_CACHED_INPUT_BYTES);
+        if let Some(value) = cache.and_then(|c| c.get(query, input_json)) {
+            return Ok(Decision {
+                value,
+                revision: current.id.clone(),
+            });
+        }
         let cfg = &self.inner.config;
         input::check_json_text(input_json, cfg.max_input_bytes, cfg.max_input_depth)?;
         let value = if input_json.trim().is_empty() {
@@ -153,7 +172,24 @@ impl Engine {
                 message: e.to_string(),
             })?
         };
-        self.eval(query, value)
+        let decision = self.eval_on(current.clone(), query, value)?;
+        if let Some(cache) = cache {
+            // Only for the revision that decided: a reload may have swapped
+            // revisions meanwhile, and `current` still is the one we used.
+            cache.insert(query, input_json, decision.value.clone());
+        }
+        Ok(decision)
+    }
+
+    /// Decision cache counters of the revision now serving.
+    pub fn decision_cache_stats(&self) -> DecisionCacheStats {
+        self.inner
+            .current
+            .load()
+            .cache
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_default()
     }
 
     /// Allow-style check: allowed only when `query` is exactly `true`.
@@ -211,8 +247,16 @@ impl Engine {
         if self.is_closed() {
             return Err(EngineError::Closed);
         }
+        self.eval_on(self.inner.current.load_full(), query, input)
+    }
+
+    fn eval_on(
+        &self,
+        current: Arc<Revision>,
+        query: &str,
+        input: regorus::Value,
+    ) -> Result<Decision> {
         let kind = classify(query)?;
-        let current = self.inner.current.load_full();
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
         let query = query.trim();
         let outcome = catch_unwind(AssertUnwindSafe(|| {

@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 mod bundle;
+pub mod cache;
 pub mod config;
 mod decision;
 mod engine;
@@ -46,6 +47,7 @@ mod revision;
 mod watch;
 
 pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
+pub use cache::DecisionCacheStats;
 pub use config::{BundleSource, EngineConfig, FailMode, SdkConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Engine, ListenerId, ReloadEvent};

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
 
 use crate::bundle::{under_root, BundleFiles};
+use crate::cache::{is_deterministic, DecisionCache};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
 
@@ -19,6 +20,9 @@ pub struct Revision {
     /// Number of Rego modules.
     pub modules: usize,
     template: Mutex<regorus::Engine>,
+    /// This revision's decision cache; `None` when disabled or when the
+    /// bundle calls a nondeterministic builtin.
+    pub cache: Option<DecisionCache>,
 }
 
 impl std::fmt::Debug for Revision {
@@ -81,7 +85,11 @@ impl Revision {
         engine
             .eval_query("true".to_string(), false)
             .map_err(|e| EngineError::compile(&e))?;
+        let deterministic = is_deterministic(files.modules.iter().map(|(_, src)| src.as_str()));
+        let cache = (config.decision_cache_entries > 0 && deterministic)
+            .then(|| DecisionCache::new(config.decision_cache_entries));
         Ok(Revision {
+            cache,
             id: Arc::from(files.revision.as_str()),
             modules: files.modules.len(),
             template: Mutex::new(engine),

@@ -395,3 +395,51 @@ fn evaluation_errors_carry_a_message() {
     let err = e.evaluate_policy("x := ", &json!({})).unwrap_err();
     assert_eq!(err.code(), "ERR_QUERY_INVALID", "{err}");
 }
+
+#[test]
+fn decision_cache_answers_repeats_and_never_changes_a_decision() {
+    let mut cached_cfg = EngineConfig::for_dir(examples_dir());
+    cached_cfg.watch = false;
+    let mut plain_cfg = cached_cfg.clone();
+    plain_cfg.decision_cache_entries = 0;
+    let cached = Engine::new(cached_cfg).unwrap();
+    let plain = Engine::new(plain_cfg).unwrap();
+    assert!(!plain.decision_cache_stats().enabled);
+    let cases: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(examples_dir().join("../inputs.json")).unwrap(),
+    )
+    .unwrap();
+    for _round in 0..3 {
+        for case in &cases {
+            let q = case["query"].as_str().unwrap();
+            let a = cached
+                .evaluate_policy_json(q, &case["input"].to_string())
+                .unwrap();
+            let b = plain
+                .evaluate_policy_json(q, &case["input"].to_string())
+                .unwrap();
+            assert_eq!(a, b, "{}", case["name"]);
+            assert_eq!(cached.evaluate_policy(q, &case["input"]).unwrap(), b);
+        }
+    }
+    let stats = cached.decision_cache_stats();
+    assert!(stats.enabled);
+    assert!(stats.hits >= (cases.len() * 4) as u64, "{stats:?}");
+    // Errors are never cached.
+    for _ in 0..2 {
+        assert_eq!(
+            cached
+                .evaluate_policy_json("data.authz.alow", "{}")
+                .unwrap_err()
+                .code(),
+            "ERR_UNKNOWN_RULE"
+        );
+    }
+}
+
+#[test]
+fn nondeterministic_policies_are_not_cached() {
+    let e = inline("package t\nallow if time.now_ns() > 0\n");
+    assert!(e.is_allowed("data.t.allow", &json!({})));
+    assert!(!e.decision_cache_stats().enabled);
+}

@@ -36,6 +36,19 @@ pub struct NativeEngineOptions {
     pub max_input_depth: Option<u32>,
     /// Hot reload a directory bundle.
     pub watch: Option<bool>,
+    /// Decision cache capacity per revision; 0 disables it.
+    pub decision_cache_entries: Option<u32>,
+}
+
+/// Decision cache counters of the revision now serving.
+#[napi(object)]
+pub struct NativeDecisionCacheStats {
+    /// Whether the serving revision has a cache.
+    pub enabled: bool,
+    /// Lookups answered from the cache.
+    pub hits: f64,
+    /// Lookups that evaluated.
+    pub misses: f64,
 }
 
 /// One evaluation result.
@@ -140,6 +153,7 @@ fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
             c.max_input_depth = sdk.max_input_depth;
             c.watch = sdk.watch_policies;
             c.rego_v0 = sdk.rego_v0;
+            c.decision_cache_entries = sdk.decision_cache_entries;
             c
         } else {
             EngineConfig::for_dir(dir)
@@ -183,6 +197,9 @@ fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
     }
     if let Some(v) = options.watch {
         cfg.watch = v;
+    }
+    if let Some(v) = options.decision_cache_entries {
+        cfg.decision_cache_entries = v as usize;
     }
     Ok(cfg)
 }
@@ -257,6 +274,17 @@ impl NativeEngine {
                 ThreadsafeFunctionCallMode::NonBlocking,
             );
         });
+    }
+
+    /// Decision cache counters of the revision now serving.
+    #[napi]
+    pub fn decision_cache_stats(&self) -> NativeDecisionCacheStats {
+        let s = self.engine.decision_cache_stats();
+        NativeDecisionCacheStats {
+            enabled: s.enabled,
+            hits: s.hits as f64,
+            misses: s.misses as f64,
+        }
     }
 
     /// Stops the watcher and refuses further evaluations.
