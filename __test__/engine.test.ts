@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -35,8 +35,11 @@ function codeOf(fn: () => unknown): string {
 }
 
 describe('Engine on the examples/ bundle', () => {
-  it('gives the same decisions as the Rust crate', () => {
-    const out = execFileSync('cargo', ['run', '-q', '-p', 'rust-inprocess', '--', join(root, 'examples', 'inputs.json')], {
+  it('gives the same decisions as the Rust crate', { timeout: 300_000 }, () => {
+    // `npm test` builds the binary before vitest; `cargo run` builds it when run alone.
+    const built = join(root, 'target', 'debug', process.platform === 'win32' ? 'rust-inprocess.exe' : 'rust-inprocess');
+    const [cmd, args] = existsSync(built) ? [built, []] : ['cargo', ['run', '-q', '-p', 'rust-inprocess', '--']];
+    const out = execFileSync(cmd, [...args, join(root, 'examples', 'inputs.json')], {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, CORESDK_POLICY_DIR: examplePolicies },

@@ -44,6 +44,7 @@ pub mod input;
 mod pool;
 pub mod query;
 mod revision;
+pub mod token;
 mod watch;
 
 pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
