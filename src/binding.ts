@@ -17,4 +17,9 @@ const require = createRequire(import.meta.url);
 /** The native module, typed by its generated declarations. @internal */
 export const native: typeof Binding = require('../native/node/binding.cjs') as typeof Binding;
 
-export type { NativeDecision, NativeEngineOptions, NativeReloadEvent } from '../native/node/binding.cjs';
+export type {
+  NativeAuthorization,
+  NativeDecision,
+  NativeEngineOptions,
+  NativeReloadEvent,
+} from '../native/node/binding.cjs';

@@ -3,7 +3,13 @@
  *
  * @packageDocumentation
  */
-import { native, type NativeDecision, type NativeEngineOptions, type NativeReloadEvent } from './binding.js';
+import {
+  native,
+  type NativeAuthorization,
+  type NativeDecision,
+  type NativeEngineOptions,
+  type NativeReloadEvent,
+} from './binding.js';
 import { CoreSDKError, fromNative } from './errors.js';
 import { inputToJson } from './input.js';
 
@@ -34,6 +40,96 @@ export interface EngineOptions {
    * cached, and a reload starts an empty cache. See docs/engine.md.
    */
   decisionCacheEntries?: number;
+  /** Bearer-token verification; required by {@link Engine.authorize} and {@link Engine.verifyTokenSync}. */
+  token?: TokenOptions;
+}
+
+/** Bearer-token verification settings (see docs/security.md). Give exactly one key source. */
+export interface TokenOptions {
+  /** An inline JWKS document (object or JSON text). */
+  jwks?: string | Record<string, unknown>;
+  /** A JWKS file. */
+  jwksFile?: string;
+  /** A JWKS URL, fetched over HTTPS (rustls) and refreshed in the background. */
+  jwksUrl?: string;
+  /** An OIDC issuer: its discovery document names the JWKS URL; the document's `issuer` must match. */
+  oidcIssuer?: string;
+  /** Required `iss` (defaults to `oidcIssuer`). */
+  issuer?: string;
+  /** Accepted audiences: the token's `aud` must name one. */
+  audience?: string | string[];
+  /** Algorithm allow-list; default RS256/384/512, PS256/384/512, ES256/384, EdDSA. `none` and HS* are never accepted. */
+  algorithms?: string[];
+  /** Clock tolerance for `exp`/`nbf`/`iat`, seconds (default 30, at most 300). */
+  clockToleranceSec?: number;
+  /** Claims that must be present (default `['exp']`). */
+  requiredClaims?: string[];
+  /** Required `typ` header, e.g. `at+jwt` (RFC 8725 §3.11). */
+  typ?: string;
+  /** Token size cap in bytes (default 8192). */
+  maxTokenBytes?: number;
+  /** Verified-token cache capacity (default 4096; 0 disables it). */
+  tokenCacheEntries?: number;
+  /** PEM CA bundle for a private issuer; replaces the public roots. */
+  caFile?: string;
+  /** Key fetch timeout, ms (default 5000). */
+  fetchTimeoutMs?: number;
+  /** Allow plain `http://` key sources. Tests only. */
+  allowInsecureHttp?: boolean;
+  /** Directory of the HMAC-verified offline copy of the key set. */
+  offlineCacheDir?: string;
+  /** Offline cache HMAC key: at least 32 random bytes, as hex or base64. */
+  offlineCacheKey?: string;
+  /** Shortest refresh interval, s (default 60). */
+  refreshMinSec?: number;
+  /** Longest refresh interval, s (default 3600). */
+  refreshMaxSec?: number;
+  /** Least time between refetches caused by unknown `kid`s, s (default 30). */
+  unknownKidCooldownSec?: number;
+  /** How long the last good key set serves while the provider is unreachable, s (default 86400). */
+  staleMaxSec?: number;
+}
+
+/** The outcome of {@link Engine.authorize}. Allowed only when the token verified and the query was exactly `true`. */
+export interface AuthorizeResult {
+  /** Whether the request is allowed. */
+  readonly allowed: boolean;
+  /** `allowed`, `denied`, `undefined`, or the error code (`ERR_TOKEN_*`, `ERR_JWKS_UNAVAILABLE`, `ERR_EVAL`, ...). */
+  readonly reason: VerdictReason;
+  /** The verified claims; `null` when verification failed. */
+  readonly claims: Record<string, unknown> | null;
+  /** Whether the query produced a value. */
+  readonly defined: boolean;
+  /** The decision value. */
+  readonly value: unknown;
+  /** The policy revision that decided. */
+  readonly revision: string | undefined;
+  /** What failed, if anything. */
+  readonly error: CoreSDKError | undefined;
+}
+
+/** The request half of {@link Engine.authorize}. */
+export interface AuthorizeRequest {
+  /** The query, e.g. `data.authz.allow`. */
+  query: string;
+  /** The input object; the policy sees it with `claims` added. `input.claims` itself is refused. */
+  input?: Record<string, unknown>;
+}
+
+/** The key source's state (no key material). */
+export interface KeyStatus {
+  /** `inline`, `file <path>`, `jwks_url <url>` or `oidc_issuer <url>`. */
+  readonly source: string;
+  /** Usable keys held. */
+  readonly keys: number;
+  /** When the held set was fetched (ms since the epoch), or `null`. */
+  readonly fetchedAt: number | null;
+  /** Whether the held set came from the offline cache. */
+  readonly fromOfflineCache: boolean;
+  /** The last problem (fetch failure, rejected offline cache), or `null`. */
+  readonly lastError: string | null;
+  /** `enabled`, or `disabled: <why>`. */
+  readonly offlineCache: string;
 }
 
 /** Decision cache counters of the revision now serving. */
@@ -161,7 +257,69 @@ function toNativeOptions(options: EngineOptions, fromEnv: boolean): NativeEngine
     maxInputDepth: options.maxInputDepth,
     watch: options.watch,
     decisionCacheEntries: options.decisionCacheEntries,
+    token: options.token === undefined ? undefined : toNativeToken(options.token),
   };
+}
+
+function toNativeToken(t: TokenOptions): NonNullable<NativeEngineOptions['token']> {
+  if (typeof t !== 'object' || (t as unknown) === null) {
+    throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: token: must be an object');
+  }
+  let jwksJson: string | undefined;
+  if (t.jwks !== undefined) jwksJson = typeof t.jwks === 'string' ? t.jwks : JSON.stringify(t.jwks);
+  const audience = t.audience === undefined ? undefined : Array.isArray(t.audience) ? t.audience : [t.audience];
+  return {
+    jwksJson,
+    jwksFile: t.jwksFile,
+    jwksUrl: t.jwksUrl,
+    oidcIssuer: t.oidcIssuer,
+    issuer: t.issuer,
+    audience,
+    algorithms: t.algorithms,
+    clockToleranceSec: t.clockToleranceSec,
+    requiredClaims: t.requiredClaims,
+    typ: t.typ,
+    maxTokenBytes: t.maxTokenBytes,
+    tokenCacheEntries: t.tokenCacheEntries,
+    caFile: t.caFile,
+    fetchTimeoutMs: t.fetchTimeoutMs,
+    allowInsecureHttp: t.allowInsecureHttp,
+    offlineCacheDir: t.offlineCacheDir,
+    offlineCacheKey: t.offlineCacheKey,
+    refreshMinSec: t.refreshMinSec,
+    refreshMaxSec: t.refreshMaxSec,
+    unknownKidCooldownSec: t.unknownKidCooldownSec,
+    staleMaxSec: t.staleMaxSec,
+  };
+}
+
+function toAuthorizeResult(a: NativeAuthorization): AuthorizeResult {
+  const error = a.error === undefined ? undefined : fromNative(new Error(a.error));
+  return {
+    allowed: a.allowed,
+    reason: (error?.code ?? a.reason) as VerdictReason,
+    claims: (a.claims ?? null) as Record<string, unknown> | null,
+    defined: a.defined,
+    value: a.defined ? a.value : undefined,
+    revision: a.revision,
+    error,
+  };
+}
+
+function authorizeInput(req: AuthorizeRequest): string {
+  if (typeof req !== 'object' || (req as unknown) === null || typeof req.query !== 'string') {
+    throw new CoreSDKError('ERR_QUERY_INVALID', 'invalid query: authorize needs { query: string, input?: object }');
+  }
+  const input = req.input;
+  if (input !== undefined && (typeof input !== 'object' || (input as unknown) === null || Array.isArray(input))) {
+    throw new CoreSDKError('ERR_INPUT_INVALID', 'invalid input: authorize input must be an object');
+  }
+  return inputToJson(input);
+}
+
+function failedAuthorization(err: unknown): AuthorizeResult {
+  const error = fromNative(err);
+  return { allowed: false, reason: error.code, claims: null, defined: false, value: undefined, revision: undefined, error };
 }
 
 /**
@@ -319,6 +477,71 @@ export class Engine {
   onReload(listener: ReloadListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Verifies a bearer token (compact JWS) and returns its claims. Throws
+   * {@link CoreSDKError} with an `ERR_TOKEN_*` code (see `rfc6750Error`),
+   * `ERR_JWKS_UNAVAILABLE`, or `ERR_CONFIG` when no key source is set.
+   */
+  verifyTokenSync(token: string): Record<string, unknown> {
+    try {
+      return this.#native.verifyToken(token).claims as Record<string, unknown>;
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** Like {@link Engine.verifyTokenSync}, off the main thread. */
+  async verifyToken(token: string): Promise<Record<string, unknown>> {
+    try {
+      return (await this.#native.verifyTokenAsync(token)).claims as Record<string, unknown>;
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /**
+   * Verification and policy evaluation in one call (one crossing into the
+   * engine). The policy's input is `req.input` with the verified claims as
+   * `input.claims`. Never throws: a rejected token, an unavailable key set
+   * or an evaluation error is `allowed: false` with the reason and error.
+   *
+   * @example
+   * ```ts
+   * const r = engine.authorizeSync(bearer, { query: 'data.authz.allow', input: { action: 'read' } });
+   * if (!r.allowed) respond(r.error?.rfc6750Error ? 401 : 403);
+   * ```
+   */
+  authorizeSync(token: string, req: AuthorizeRequest): AuthorizeResult {
+    try {
+      return toAuthorizeResult(this.#native.authorize(token, req.query, authorizeInput(req)));
+    } catch (err) {
+      return failedAuthorization(err);
+    }
+  }
+
+  /** Like {@link Engine.authorizeSync}, off the main thread. Never rejects. */
+  async authorize(token: string, req: AuthorizeRequest): Promise<AuthorizeResult> {
+    try {
+      return toAuthorizeResult(await this.#native.authorizeAsync(token, req.query, authorizeInput(req)));
+    } catch (err) {
+      return failedAuthorization(err);
+    }
+  }
+
+  /** The key source's state, or `undefined` when no token verification is configured. */
+  keyStatus(): KeyStatus | undefined {
+    const s = this.#native.keyStatus();
+    if (s == null) return undefined;
+    return {
+      source: s.source,
+      keys: s.keys,
+      fetchedAt: s.fetchedAt ?? null,
+      fromOfflineCache: s.fromOfflineCache,
+      lastError: s.lastError ?? null,
+      offlineCache: s.offlineCache,
+    };
   }
 
   /** Decision cache counters of the revision now serving (see {@link EngineOptions.decisionCacheEntries}). */

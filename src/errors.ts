@@ -17,6 +17,16 @@ export type CoreSDKErrorCode =
   | 'ERR_EVAL_TIMEOUT'
   | 'ERR_EVAL'
   | 'ERR_ENGINE_CLOSED'
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_ALGORITHM'
+  | 'ERR_TOKEN_UNKNOWN_KEY'
+  | 'ERR_TOKEN_SIGNATURE'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_CLAIM'
+  | 'ERR_JWKS_UNAVAILABLE'
+  | 'ERR_JWKS_INVALID'
   | 'ERR_INTERNAL';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<CoreSDKErrorCode>([
@@ -31,7 +41,28 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<CoreSDKErrorCode>([
   'ERR_EVAL_TIMEOUT',
   'ERR_EVAL',
   'ERR_ENGINE_CLOSED',
+  'ERR_TOKEN_MISSING',
+  'ERR_TOKEN_MALFORMED',
+  'ERR_TOKEN_ALGORITHM',
+  'ERR_TOKEN_UNKNOWN_KEY',
+  'ERR_TOKEN_SIGNATURE',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_TOKEN_NOT_YET_VALID',
+  'ERR_TOKEN_CLAIM',
+  'ERR_JWKS_UNAVAILABLE',
+  'ERR_JWKS_INVALID',
   'ERR_INTERNAL',
+]);
+
+/** Token errors whose RFC 6750 `error` value is `invalid_token` (answer 401). */
+const INVALID_TOKEN: ReadonlySet<string> = new Set([
+  'ERR_TOKEN_MALFORMED',
+  'ERR_TOKEN_ALGORITHM',
+  'ERR_TOKEN_UNKNOWN_KEY',
+  'ERR_TOKEN_SIGNATURE',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_TOKEN_NOT_YET_VALID',
+  'ERR_TOKEN_CLAIM',
 ]);
 
 /** Where in a policy bundle a compile error was found. */
@@ -64,6 +95,16 @@ export class CoreSDKError extends Error {
   readonly code: CoreSDKErrorCode;
   /** For `ERR_POLICY_COMPILE`: where, when known. */
   readonly location: SourceLocation | undefined;
+
+  /**
+   * The RFC 6750 §3.1 `error` value for a `WWW-Authenticate: Bearer`
+   * challenge: `invalid_token` for a rejected token; `undefined` for a
+   * missing token (challenge without an error code) and for server-side
+   * failures such as `ERR_JWKS_UNAVAILABLE` (answer 503, not 401).
+   */
+  get rfc6750Error(): 'invalid_token' | undefined {
+    return INVALID_TOKEN.has(this.code) ? 'invalid_token' : undefined;
+  }
 
   /**
    * @param code - the stable code

@@ -14,6 +14,18 @@
  * @packageDocumentation
  */
 export { Engine } from './engine.js';
-export type { Decision, DecisionCacheStats, EngineOptions, ReloadEvent, ReloadListener, Verdict, VerdictReason } from './engine.js';
+export type {
+  AuthorizeRequest,
+  AuthorizeResult,
+  Decision,
+  DecisionCacheStats,
+  EngineOptions,
+  KeyStatus,
+  ReloadEvent,
+  ReloadListener,
+  TokenOptions,
+  Verdict,
+  VerdictReason,
+} from './engine.js';
 export { CoreSDKError } from './errors.js';
 export type { CoreSDKErrorCode, SourceLocation } from './errors.js';

@@ -35,10 +35,40 @@ export declare class NativeEngine {
    * alive; the TypeScript layer registers one and fans events out.
    */
   onReload(callback: (event: NativeReloadEvent) => void): void
+  /** Verifies a bearer token; returns its claims. */
+  verifyToken(token: string): NativeVerified
+  /** Verifies on the thread pool. */
+  verifyTokenAsync(token: string): Promise<NativeVerified>
+  /** Verification and policy evaluation in one crossing. */
+  authorize(token: string, query: string, inputJson: string): NativeAuthorization
+  /** `authorize` on the thread pool. */
+  authorizeAsync(token: string, query: string, inputJson: string): Promise<NativeAuthorization>
+  /** The key source's state, when tokens are configured. */
+  keyStatus(): NativeKeyStatus | null
   /** Decision cache counters of the revision now serving. */
   decisionCacheStats(): NativeDecisionCacheStats
   /** Stops the watcher and refuses further evaluations. */
   close(): void
+}
+
+/** The outcome of `authorize`. */
+export interface NativeAuthorization {
+  /** Allowed only when the token verified and the query was exactly true. */
+  allowed: boolean
+  /** `allowed`, `denied`, `undefined`, or an error code. */
+  reason: string
+  /** Verified claims, when verification succeeded. */
+  claims?: any
+  /** Whether the query was defined. */
+  defined: boolean
+  /** The decision value. */
+  value?: any
+  /** The revision that decided. */
+  revision?: string
+  /** `[ERR_CODE] message` of the failure, if any. */
+  error?: string
+  /** The RFC 6750 error value for a token failure. */
+  rfc6750Error?: string
 }
 
 /** One evaluation result. */
@@ -89,6 +119,24 @@ export interface NativeEngineOptions {
   watch?: boolean
   /** Decision cache capacity per revision; 0 disables it. */
   decisionCacheEntries?: number
+  /** Token verification settings. */
+  token?: NativeTokenOptions
+}
+
+/** The key source's state. */
+export interface NativeKeyStatus {
+  /** Source description. */
+  source: string
+  /** Usable keys. */
+  keys: number
+  /** When fetched, ms since the epoch. */
+  fetchedAt?: number
+  /** Whether the keys came from the offline cache. */
+  fromOfflineCache: boolean
+  /** Last problem. */
+  lastError?: string
+  /** `enabled` or `disabled: why`. */
+  offlineCache: string
 }
 
 /** A reload outcome. */
@@ -109,4 +157,58 @@ export interface NativeReloadEvent {
   line?: number
   /** Column of the error, when known. */
   column?: number
+}
+
+/** Token verification settings (see `TokenConfig` in coresdk-engine). */
+export interface NativeTokenOptions {
+  /** Inline JWKS document (JSON text). */
+  jwksJson?: string
+  /** JWKS file. */
+  jwksFile?: string
+  /** JWKS URL. */
+  jwksUrl?: string
+  /** OIDC issuer for discovery. */
+  oidcIssuer?: string
+  /** Required `iss`. */
+  issuer?: string
+  /** Accepted audiences. */
+  audience?: Array<string>
+  /** Algorithm allow-list. */
+  algorithms?: Array<string>
+  /** Clock tolerance, seconds. */
+  clockToleranceSec?: number
+  /** Required claims. */
+  requiredClaims?: Array<string>
+  /** Required `typ` header. */
+  typ?: string
+  /** Token size cap. */
+  maxTokenBytes?: number
+  /** Verified-token cache capacity; 0 disables it. */
+  tokenCacheEntries?: number
+  /** PEM CA bundle for the key source. */
+  caFile?: string
+  /** Fetch timeout, ms. */
+  fetchTimeoutMs?: number
+  /** Allow plain http (tests only). */
+  allowInsecureHttp?: boolean
+  /** Offline cache directory. */
+  offlineCacheDir?: string
+  /** Offline cache key (hex or base64, at least 32 bytes). */
+  offlineCacheKey?: string
+  /** Shortest refresh interval, s. */
+  refreshMinSec?: number
+  /** Longest refresh interval, s. */
+  refreshMaxSec?: number
+  /** Unknown-kid refetch cooldown, s. */
+  unknownKidCooldownSec?: number
+  /** How long stale keys serve while unreachable, s. */
+  staleMaxSec?: number
+}
+
+/** A verified token. */
+export interface NativeVerified {
+  /** The claims. */
+  claims: any
+  /** The algorithm that signed it. */
+  alg: string
 }

@@ -72,6 +72,8 @@ pub struct EngineConfig {
     /// Decision cache capacity per revision; 0 disables it. See
     /// [`crate::cache`] for what is cached and when.
     pub decision_cache_entries: usize,
+    /// Token verification, when configured.
+    pub token: Option<crate::token::TokenConfig>,
 }
 
 /// Default decision cache capacity.
@@ -100,6 +102,7 @@ impl EngineConfig {
             watch: true,
             rego_v0: false,
             decision_cache_entries: DEFAULT_DECISION_CACHE_ENTRIES,
+            token: None,
         }
     }
 
@@ -180,6 +183,9 @@ pub struct SdkConfig {
     pub fail_mode: FailMode,
     /// JWKS URL (`jwks_url`).
     pub jwks_url: Option<String>,
+    /// Token verification built from the `jwks_*`, `oidc_issuer`,
+    /// `issuer`, `audience`, ... keys; `None` when no key source is set.
+    pub token: Option<crate::token::TokenConfig>,
 }
 
 impl Default for SdkConfig {
@@ -197,6 +203,7 @@ impl Default for SdkConfig {
             tenant_id: "acme-corp".to_string(),
             fail_mode: FailMode::Open,
             jwks_url: None,
+            token: None,
         }
     }
 }
@@ -215,6 +222,25 @@ pub const SDK_KEYS: &[&str] = &[
     "tenant_id",
     "fail_mode",
     "jwks_url",
+    "jwks_file",
+    "oidc_issuer",
+    "issuer",
+    "audience",
+    "algorithms",
+    "clock_tolerance_secs",
+    "required_claims",
+    "token_typ",
+    "max_token_bytes",
+    "token_cache_entries",
+    "jwks_ca_file",
+    "jwks_timeout_ms",
+    "jwks_refresh_min_secs",
+    "jwks_refresh_max_secs",
+    "jwks_unknown_kid_cooldown_secs",
+    "jwks_stale_max_secs",
+    "jwks_allow_insecure_http",
+    "offline_cache_dir",
+    "offline_cache_key",
 ];
 
 impl SdkConfig {
@@ -256,6 +282,7 @@ impl SdkConfig {
             }
         }
         let mut cfg = SdkConfig::default();
+        let mut tok = TokenDraft::default();
         for (key, (name, value)) in raw {
             match key.as_str() {
                 "policy_dir" => {
@@ -317,11 +344,89 @@ impl SdkConfig {
                     if !s.starts_with("https://") && !s.starts_with("http://") {
                         return Err(EngineError::config(name, "must be an http(s) URL"));
                     }
+                    tok.source(&name, crate::token::KeySourceConfig::Url(s.clone()))?;
                     cfg.jwks_url = Some(s);
+                }
+                "oidc_issuer" => {
+                    let s = value.string(&name)?;
+                    if !s.starts_with("https://") && !s.starts_with("http://") {
+                        return Err(EngineError::config(name, "must be an http(s) URL"));
+                    }
+                    tok.issuer_default = Some(s.clone());
+                    tok.source(&name, crate::token::KeySourceConfig::Issuer(s))?;
+                }
+                "jwks_file" => {
+                    let p = PathBuf::from(value.string(&name)?);
+                    let p = match (&base_dir, p.is_relative()) {
+                        (Some(base), true) if name.starts_with("sdk.") => base.join(p),
+                        _ => p,
+                    };
+                    tok.source(&name, crate::token::KeySourceConfig::File(p))?;
+                }
+                "issuer" => tok.issuer = Some(value.string(&name)?),
+                "audience" => tok.audience = Some(value.list(&name)?),
+                "algorithms" => {
+                    let mut algs = Vec::new();
+                    for a in value.list(&name)? {
+                        algs.push(crate::token::Alg::parse(&a).ok_or_else(|| {
+                            EngineError::config(
+                                &name,
+                                format!("unsupported algorithm {a:?} (allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA)"),
+                            )
+                        })?);
+                    }
+                    if algs.is_empty() {
+                        return Err(EngineError::config(
+                            name,
+                            "must name at least one algorithm",
+                        ));
+                    }
+                    tok.algorithms = Some(algs);
+                }
+                "clock_tolerance_secs" => {
+                    tok.leeway = Some(Duration::from_secs(value.int(
+                        &name,
+                        0,
+                        crate::token::MAX_LEEWAY.as_secs(),
+                    )?))
+                }
+                "required_claims" => tok.required = Some(value.list(&name)?),
+                "token_typ" => tok.typ = Some(value.string(&name)?),
+                "max_token_bytes" => tok.max_bytes = Some(value.int(&name, 256, 1 << 20)? as usize),
+                "token_cache_entries" => {
+                    tok.cache = Some(value.int(&name, 0, 10_000_000)? as usize)
+                }
+                "jwks_ca_file" => tok.ca_file = Some(PathBuf::from(value.string(&name)?)),
+                "jwks_timeout_ms" => {
+                    tok.timeout = Some(Duration::from_millis(value.int(&name, 1, 120_000)?))
+                }
+                "jwks_refresh_min_secs" => {
+                    tok.refresh_min = Some(Duration::from_secs(value.int(&name, 1, 86_400)?))
+                }
+                "jwks_refresh_max_secs" => {
+                    tok.refresh_max = Some(Duration::from_secs(value.int(&name, 1, 7 * 86_400)?))
+                }
+                "jwks_unknown_kid_cooldown_secs" => {
+                    tok.cooldown = Some(Duration::from_secs(value.int(&name, 0, 86_400)?))
+                }
+                "jwks_stale_max_secs" => {
+                    tok.stale_max = Some(Duration::from_secs(value.int(&name, 1, 30 * 86_400)?))
+                }
+                "jwks_allow_insecure_http" => tok.insecure = Some(value.boolean(&name)?),
+                "offline_cache_dir" => tok.offline_dir = Some(PathBuf::from(value.string(&name)?)),
+                "offline_cache_key" => {
+                    let text = value.string(&name)?;
+                    tok.offline_key = Some(decode_hmac_key(&text).ok_or_else(|| {
+                        EngineError::config(
+                            &name,
+                            "must be at least 32 bytes, as hex (64+ digits) or base64",
+                        )
+                    })?);
                 }
                 _ => unreachable!("keys are allow-listed by parse_toml and SDK_KEYS"),
             }
         }
+        cfg.token = tok.build()?;
         Ok(cfg)
     }
 
@@ -345,8 +450,116 @@ impl SdkConfig {
             watch: self.watch_policies,
             rego_v0: self.rego_v0,
             decision_cache_entries: self.decision_cache_entries,
+            token: self.token.clone(),
         })
     }
+}
+
+/// Token settings gathered while parsing, turned into a [`crate::token::TokenConfig`].
+#[derive(Default)]
+struct TokenDraft {
+    source: Option<(String, crate::token::KeySourceConfig)>,
+    issuer_default: Option<String>,
+    issuer: Option<String>,
+    audience: Option<Vec<String>>,
+    algorithms: Option<Vec<crate::token::Alg>>,
+    leeway: Option<Duration>,
+    required: Option<Vec<String>>,
+    typ: Option<String>,
+    max_bytes: Option<usize>,
+    cache: Option<usize>,
+    ca_file: Option<PathBuf>,
+    timeout: Option<Duration>,
+    refresh_min: Option<Duration>,
+    refresh_max: Option<Duration>,
+    cooldown: Option<Duration>,
+    stale_max: Option<Duration>,
+    insecure: Option<bool>,
+    offline_dir: Option<PathBuf>,
+    offline_key: Option<Vec<u8>>,
+}
+
+impl TokenDraft {
+    fn source(&mut self, name: &str, src: crate::token::KeySourceConfig) -> Result<()> {
+        if let Some((other, _)) = &self.source {
+            return Err(EngineError::config(
+                name,
+                format!("conflicts with {other}: configure one key source (jwks_url, jwks_file or oidc_issuer)"),
+            ));
+        }
+        self.source = Some((name.to_string(), src));
+        Ok(())
+    }
+
+    fn build(self) -> Result<Option<crate::token::TokenConfig>> {
+        let Some((_, source)) = self.source else {
+            return Ok(None);
+        };
+        let mut t = crate::token::TokenConfig::new(source);
+        t.verifier.issuer = self.issuer.or(self.issuer_default);
+        if let Some(a) = self.audience {
+            t.verifier.audiences = a;
+        }
+        if let Some(a) = self.algorithms {
+            t.verifier.algorithms = a;
+        }
+        if let Some(l) = self.leeway {
+            t.verifier.leeway = l;
+        }
+        if let Some(r) = self.required {
+            t.verifier.required_claims = r;
+        }
+        t.verifier.typ = self.typ;
+        if let Some(m) = self.max_bytes {
+            t.verifier.max_token_bytes = m;
+        }
+        if let Some(c) = self.cache {
+            t.verifier.token_cache_entries = c;
+        }
+        t.fetch.ca_file = self.ca_file;
+        if let Some(v) = self.timeout {
+            t.fetch.timeout = v;
+        }
+        if let Some(v) = self.insecure {
+            t.fetch.allow_insecure_http = v;
+        }
+        if let Some(v) = self.refresh_min {
+            t.refresh_min = v;
+        }
+        if let Some(v) = self.refresh_max {
+            t.refresh_max = v;
+        }
+        if let Some(v) = self.cooldown {
+            t.unknown_kid_cooldown = v;
+        }
+        if let Some(v) = self.stale_max {
+            t.stale_max = v;
+        }
+        t.offline_cache_dir = self.offline_dir;
+        t.offline_cache_key = self.offline_key;
+        Ok(Some(t))
+    }
+}
+
+/// Decodes an HMAC key given as hex or base64; `None` when shorter than 32 bytes.
+pub fn decode_hmac_key(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let t = text.trim();
+    let hex = (t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| {
+            (0..t.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok())
+                .collect::<Option<Vec<u8>>>()
+        })
+        .flatten();
+    let bytes = hex.or_else(|| {
+        base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
+            .ok()
+    })?;
+    (bytes.len() >= 32).then_some(bytes)
 }
 
 /// A value before validation: typed from TOML, or text from the environment.
@@ -365,6 +578,38 @@ impl RawValue {
                 format!("expected a string, got {}", v.type_str()),
             )),
         }
+    }
+
+    /// A list: a TOML array of strings (or one string), or comma-separated text.
+    fn list(self, name: &str) -> Result<Vec<String>> {
+        let items: Vec<String> = match self {
+            RawValue::Env(s) => s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            RawValue::Toml(toml::Value::String(s)) => vec![s],
+            RawValue::Toml(toml::Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(EngineError::config(
+                        name,
+                        format!("expected strings, got {}", other.type_str()),
+                    )),
+                })
+                .collect::<Result<_>>()?,
+            RawValue::Toml(v) => {
+                return Err(EngineError::config(
+                    name,
+                    format!(
+                        "expected a string or an array of strings, got {}",
+                        v.type_str()
+                    ),
+                ))
+            }
+        };
+        Ok(items)
     }
 
     fn int(self, name: &str, min: u64, max: u64) -> Result<u64> {

@@ -16,6 +16,7 @@ use crate::input;
 use crate::pool::Pool;
 use crate::query::{classify, QueryKind};
 use crate::revision::Revision;
+use crate::token::{KeyStatus, TokenError, VerifiedToken, Verifier};
 use crate::watch::BundleWatcher;
 
 /// What happened on a reload, as told to [`Engine::on_reload`] listeners.
@@ -45,6 +46,7 @@ type Listener = Arc<dyn Fn(&ReloadEvent) + Send + Sync>;
 
 pub(crate) struct Inner {
     config: EngineConfig,
+    verifier: Option<Verifier>,
     current: ArcSwap<Revision>,
     digest: Mutex<String>,
     pool: Pool,
@@ -100,7 +102,9 @@ impl Engine {
         let files = bundle::read(&config)?;
         let digest = files.digest.clone();
         let revision = Revision::compile(files, &config)?;
+        let verifier = config.token.as_ref().map(|t| t.build()).transpose()?;
         let inner = Arc::new(Inner {
+            verifier,
             pool: Pool::new(config.pool_size),
             current: ArcSwap::from_pointee(revision),
             digest: Mutex::new(digest),
@@ -190,6 +194,57 @@ impl Engine {
             .as_ref()
             .map(|c| c.stats())
             .unwrap_or_default()
+    }
+
+    /// Verifies a bearer token (compact JWS) against the configured key
+    /// source. `ERR_CONFIG` when no key source is configured.
+    pub fn verify_token(&self, token: &str) -> Result<VerifiedToken> {
+        if self.is_closed() {
+            return Err(EngineError::Closed);
+        }
+        let verifier = self.inner.verifier.as_ref().ok_or_else(|| {
+            EngineError::config(
+                "jwks_url",
+                "no token key source configured (jwks_url, jwks_file, oidc_issuer, or an inline JWKS)",
+            )
+        })?;
+        Ok(verifier.verify(token)?)
+    }
+
+    /// Verification and policy evaluation in one call.
+    ///
+    /// The policy's input is the caller's input object (JSON text; empty
+    /// means `{}`) with the verified claims added as `input.claims`; a
+    /// caller-supplied `claims` member is refused, so a request can never
+    /// smuggle claims past the verifier. A rejected token is never
+    /// evaluated and never allowed.
+    pub fn authorize(&self, token: &str, query: &str, input_json: &str) -> Authorization {
+        let verified = match self.verify_token(token) {
+            Ok(v) => v,
+            Err(e) => return Authorization::failed(None, e),
+        };
+        let input = match compose_input(&verified, input_json, &self.inner.config) {
+            Ok(text) => text,
+            Err(e) => return Authorization::failed(Some(verified), e),
+        };
+        match self.evaluate_policy_json(query, &input) {
+            Ok(decision) => {
+                let verdict = verdict(Ok(decision.clone()));
+                Authorization {
+                    allowed: verdict.allowed,
+                    reason: verdict.reason.code(),
+                    claims: Some(verified),
+                    decision: Some(decision),
+                    error: None,
+                }
+            }
+            Err(e) => Authorization::failed(Some(verified), e),
+        }
+    }
+
+    /// The key source's state (no key material), when tokens are configured.
+    pub fn key_status(&self) -> Option<KeyStatus> {
+        self.inner.verifier.as_ref().map(|v| v.keys().status())
     }
 
     /// Allow-style check: allowed only when `query` is exactly `true`.
@@ -335,6 +390,67 @@ impl Inner {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The outcome of [`Engine::authorize`].
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// Allowed only when the token verified and the query was exactly `true`.
+    pub allowed: bool,
+    /// `allowed`, `denied`, `undefined`, or the error code (`ERR_TOKEN_*`,
+    /// `ERR_JWKS_UNAVAILABLE`, `ERR_EVAL`, ...).
+    pub reason: &'static str,
+    /// The verified token, when verification succeeded.
+    pub claims: Option<VerifiedToken>,
+    /// The policy decision, when evaluation ran.
+    pub decision: Option<Decision>,
+    /// What failed, if anything.
+    pub error: Option<EngineError>,
+}
+
+impl Authorization {
+    fn failed(claims: Option<VerifiedToken>, error: EngineError) -> Self {
+        Authorization {
+            allowed: false,
+            reason: error.code(),
+            claims,
+            decision: None,
+            error: Some(error),
+        }
+    }
+
+    /// The token error, when the token was rejected or could not be checked.
+    pub fn token_error(&self) -> Option<&TokenError> {
+        match &self.error {
+            Some(EngineError::Token(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// `{"claims": <verified claims>, ...input}` as JSON text.
+fn compose_input(verified: &VerifiedToken, input_json: &str, cfg: &EngineConfig) -> Result<String> {
+    let trimmed = input_json.trim();
+    if trimmed.is_empty() {
+        return Ok(format!("{{\"claims\":{}}}", verified.claims_json));
+    }
+    input::check_json_text(trimmed, cfg.max_input_bytes, cfg.max_input_depth)?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(trimmed).map_err(|_| EngineError::InputInvalid {
+            message: "authorize input must be a JSON object".into(),
+        })?;
+    if map.contains_key("claims") {
+        return Err(EngineError::InputInvalid {
+            message: "input.claims is reserved for the verified token's claims".into(),
+        });
+    }
+    // `trimmed` is a valid JSON object: splice the claims in as its first member.
+    let rest = trimmed[1..].trim_start();
+    Ok(if rest.starts_with('}') {
+        format!("{{\"claims\":{}}}", verified.claims_json)
+    } else {
+        format!("{{\"claims\":{},{}", verified.claims_json, rest)
+    })
 }
 
 fn verdict(result: Result<Decision>) -> Verdict {

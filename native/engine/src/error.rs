@@ -99,6 +99,9 @@ pub enum EngineError {
     /// The engine was closed.
     #[error("engine is closed")]
     Closed,
+    /// A token was rejected, or could not be checked.
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
 }
 
 impl EngineError {
@@ -116,6 +119,7 @@ impl EngineError {
             EngineError::EvalTimeout { .. } => "ERR_EVAL_TIMEOUT",
             EngineError::Eval { .. } => "ERR_EVAL",
             EngineError::Closed => "ERR_ENGINE_CLOSED",
+            EngineError::Token(e) => e.code(),
         }
     }
 

@@ -51,6 +51,6 @@ pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
 pub use cache::DecisionCacheStats;
 pub use config::{BundleSource, EngineConfig, FailMode, SdkConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
-pub use engine::{Engine, ListenerId, ReloadEvent};
+pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};
 pub use error::{EngineError, Result, SourceLocation};
 pub use watch::DEBOUNCE;

@@ -9,7 +9,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::errors::{invalid_arg, to_napi};
-use crate::tasks::{EvalTask, ReloadTask};
+use crate::tasks::{AuthorizeTask, EvalTask, ReloadTask, VerifyTask};
 
 /// Options for `new NativeEngine(options)`; absent fields take the
 /// configuration from `coresdk.toml` and `CORESDK_*` when `fromEnv` is set,
@@ -38,6 +38,220 @@ pub struct NativeEngineOptions {
     pub watch: Option<bool>,
     /// Decision cache capacity per revision; 0 disables it.
     pub decision_cache_entries: Option<u32>,
+    /// Token verification settings.
+    pub token: Option<NativeTokenOptions>,
+}
+
+/// Token verification settings (see `TokenConfig` in coresdk-engine).
+#[napi(object)]
+pub struct NativeTokenOptions {
+    /// Inline JWKS document (JSON text).
+    pub jwks_json: Option<String>,
+    /// JWKS file.
+    pub jwks_file: Option<String>,
+    /// JWKS URL.
+    pub jwks_url: Option<String>,
+    /// OIDC issuer for discovery.
+    pub oidc_issuer: Option<String>,
+    /// Required `iss`.
+    pub issuer: Option<String>,
+    /// Accepted audiences.
+    pub audience: Option<Vec<String>>,
+    /// Algorithm allow-list.
+    pub algorithms: Option<Vec<String>>,
+    /// Clock tolerance, seconds.
+    pub clock_tolerance_sec: Option<u32>,
+    /// Required claims.
+    pub required_claims: Option<Vec<String>>,
+    /// Required `typ` header.
+    pub typ: Option<String>,
+    /// Token size cap.
+    pub max_token_bytes: Option<u32>,
+    /// Verified-token cache capacity; 0 disables it.
+    pub token_cache_entries: Option<u32>,
+    /// PEM CA bundle for the key source.
+    pub ca_file: Option<String>,
+    /// Fetch timeout, ms.
+    pub fetch_timeout_ms: Option<u32>,
+    /// Allow plain http (tests only).
+    pub allow_insecure_http: Option<bool>,
+    /// Offline cache directory.
+    pub offline_cache_dir: Option<String>,
+    /// Offline cache key (hex or base64, at least 32 bytes).
+    pub offline_cache_key: Option<String>,
+    /// Shortest refresh interval, s.
+    pub refresh_min_sec: Option<u32>,
+    /// Longest refresh interval, s.
+    pub refresh_max_sec: Option<u32>,
+    /// Unknown-kid refetch cooldown, s.
+    pub unknown_kid_cooldown_sec: Option<u32>,
+    /// How long stale keys serve while unreachable, s.
+    pub stale_max_sec: Option<u32>,
+}
+
+/// A verified token.
+#[napi(object)]
+pub struct NativeVerified {
+    /// The claims.
+    pub claims: serde_json::Value,
+    /// The algorithm that signed it.
+    pub alg: String,
+}
+
+/// The outcome of `authorize`.
+#[napi(object)]
+pub struct NativeAuthorization {
+    /// Allowed only when the token verified and the query was exactly true.
+    pub allowed: bool,
+    /// `allowed`, `denied`, `undefined`, or an error code.
+    pub reason: String,
+    /// Verified claims, when verification succeeded.
+    pub claims: Option<serde_json::Value>,
+    /// Whether the query was defined.
+    pub defined: bool,
+    /// The decision value.
+    pub value: Option<serde_json::Value>,
+    /// The revision that decided.
+    pub revision: Option<String>,
+    /// `[ERR_CODE] message` of the failure, if any.
+    pub error: Option<String>,
+    /// The RFC 6750 error value for a token failure.
+    pub rfc6750_error: Option<String>,
+}
+
+impl From<coresdk_engine::Authorization> for NativeAuthorization {
+    fn from(a: coresdk_engine::Authorization) -> Self {
+        NativeAuthorization {
+            allowed: a.allowed,
+            reason: a.reason.to_string(),
+            rfc6750_error: a
+                .token_error()
+                .and_then(|e| e.rfc6750_error())
+                .map(str::to_string),
+            claims: a
+                .claims
+                .map(|c| serde_json::Value::Object((*c.claims).clone())),
+            defined: a.decision.as_ref().is_some_and(|d| d.value.is_some()),
+            revision: a.decision.as_ref().map(|d| d.revision.to_string()),
+            value: a.decision.and_then(|d| d.value),
+            error: a.error.map(|e| format!("[{}] {}", e.code(), e)),
+        }
+    }
+}
+
+/// The key source's state.
+#[napi(object)]
+pub struct NativeKeyStatus {
+    /// Source description.
+    pub source: String,
+    /// Usable keys.
+    pub keys: u32,
+    /// When fetched, ms since the epoch.
+    pub fetched_at: Option<f64>,
+    /// Whether the keys came from the offline cache.
+    pub from_offline_cache: bool,
+    /// Last problem.
+    pub last_error: Option<String>,
+    /// `enabled` or `disabled: why`.
+    pub offline_cache: String,
+}
+
+fn token_config(t: NativeTokenOptions) -> Result<coresdk_engine::token::TokenConfig> {
+    use coresdk_engine::token::{Alg, KeySourceConfig, TokenConfig};
+    let cfg_err = |key: &str, msg: &str| {
+        invalid_arg(
+            "ERR_CONFIG",
+            format!("invalid configuration: token.{key}: {msg}"),
+        )
+    };
+    let mut sources = Vec::new();
+    if let Some(j) = t.jwks_json {
+        sources.push(("jwks", KeySourceConfig::Inline(j)));
+    }
+    if let Some(f) = t.jwks_file {
+        sources.push(("jwksFile", KeySourceConfig::File(f.into())));
+    }
+    if let Some(u) = t.jwks_url {
+        sources.push(("jwksUrl", KeySourceConfig::Url(u)));
+    }
+    if let Some(i) = &t.oidc_issuer {
+        sources.push(("oidcIssuer", KeySourceConfig::Issuer(i.clone())));
+    }
+    if sources.len() != 1 {
+        return Err(cfg_err(
+            sources.first().map_or("jwks", |s| s.0),
+            "give exactly one key source: jwks, jwksFile, jwksUrl or oidcIssuer",
+        ));
+    }
+    let (_, source) = sources.pop().expect("one source");
+    let mut c = TokenConfig::new(source);
+    c.verifier.issuer = t.issuer.or(t.oidc_issuer);
+    if let Some(a) = t.audience {
+        c.verifier.audiences = a;
+    }
+    if let Some(algs) = t.algorithms {
+        let mut parsed = Vec::new();
+        for a in algs {
+            parsed.push(
+                Alg::parse(&a).ok_or_else(|| {
+                    cfg_err("algorithms", &format!("unsupported algorithm {a:?}"))
+                })?,
+            );
+        }
+        if parsed.is_empty() {
+            return Err(cfg_err("algorithms", "must name at least one algorithm"));
+        }
+        c.verifier.algorithms = parsed;
+    }
+    if let Some(v) = t.clock_tolerance_sec {
+        if u64::from(v) > coresdk_engine::token::MAX_LEEWAY.as_secs() {
+            return Err(cfg_err("clockToleranceSec", "must be at most 300"));
+        }
+        c.verifier.leeway = Duration::from_secs(v.into());
+    }
+    if let Some(r) = t.required_claims {
+        c.verifier.required_claims = r;
+    }
+    c.verifier.typ = t.typ;
+    if let Some(v) = t.max_token_bytes {
+        c.verifier.max_token_bytes = v as usize;
+    }
+    if let Some(v) = t.token_cache_entries {
+        c.verifier.token_cache_entries = v as usize;
+    }
+    c.fetch.ca_file = t.ca_file.map(Into::into);
+    if let Some(v) = t.fetch_timeout_ms {
+        if v == 0 {
+            return Err(cfg_err("fetchTimeoutMs", "must be at least 1"));
+        }
+        c.fetch.timeout = Duration::from_millis(v.into());
+    }
+    if let Some(v) = t.allow_insecure_http {
+        c.fetch.allow_insecure_http = v;
+    }
+    c.offline_cache_dir = t.offline_cache_dir.map(Into::into);
+    if let Some(k) = t.offline_cache_key {
+        let bytes = coresdk_engine::config::decode_hmac_key(&k).ok_or_else(|| {
+            cfg_err(
+                "offlineCacheKey",
+                "must be at least 32 bytes, as hex or base64",
+            )
+        })?;
+        c.offline_cache_key = Some(bytes);
+    }
+    if let Some(v) = t.refresh_min_sec {
+        c.refresh_min = Duration::from_secs(v.max(1).into());
+    }
+    if let Some(v) = t.refresh_max_sec {
+        c.refresh_max = Duration::from_secs(v.max(1).into());
+    }
+    if let Some(v) = t.unknown_kid_cooldown_sec {
+        c.unknown_kid_cooldown = Duration::from_secs(v.into());
+    }
+    if let Some(v) = t.stale_max_sec {
+        c.stale_max = Duration::from_secs(v.max(1).into());
+    }
+    Ok(c)
 }
 
 /// Decision cache counters of the revision now serving.
@@ -201,6 +415,9 @@ fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
     if let Some(v) = options.decision_cache_entries {
         cfg.decision_cache_entries = v as usize;
     }
+    if let Some(t) = options.token {
+        cfg.token = Some(token_config(t)?);
+    }
     Ok(cfg)
 }
 
@@ -274,6 +491,65 @@ impl NativeEngine {
                 ThreadsafeFunctionCallMode::NonBlocking,
             );
         });
+    }
+
+    /// Verifies a bearer token; returns its claims.
+    #[napi]
+    pub fn verify_token(&self, token: String) -> Result<NativeVerified> {
+        let v = self.engine.verify_token(&token).map_err(to_napi)?;
+        Ok(NativeVerified {
+            claims: serde_json::Value::Object((*v.claims).clone()),
+            alg: v.alg.name().to_string(),
+        })
+    }
+
+    /// Verifies on the thread pool.
+    #[napi(ts_return_type = "Promise<NativeVerified>")]
+    pub fn verify_token_async(&self, token: String) -> AsyncTask<VerifyTask> {
+        AsyncTask::new(VerifyTask {
+            engine: self.engine.clone(),
+            token,
+        })
+    }
+
+    /// Verification and policy evaluation in one crossing.
+    #[napi]
+    pub fn authorize(
+        &self,
+        token: String,
+        query: String,
+        input_json: String,
+    ) -> NativeAuthorization {
+        self.engine.authorize(&token, &query, &input_json).into()
+    }
+
+    /// `authorize` on the thread pool.
+    #[napi(ts_return_type = "Promise<NativeAuthorization>")]
+    pub fn authorize_async(
+        &self,
+        token: String,
+        query: String,
+        input_json: String,
+    ) -> AsyncTask<AuthorizeTask> {
+        AsyncTask::new(AuthorizeTask {
+            engine: self.engine.clone(),
+            token,
+            query,
+            input_json,
+        })
+    }
+
+    /// The key source's state, when tokens are configured.
+    #[napi]
+    pub fn key_status(&self) -> Option<NativeKeyStatus> {
+        self.engine.key_status().map(|s| NativeKeyStatus {
+            source: s.source,
+            keys: s.keys as u32,
+            fetched_at: s.fetched_at.map(coresdk_engine::token::epoch_ms),
+            from_offline_cache: s.from_offline_cache,
+            last_error: s.last_error,
+            offline_cache: s.offline_cache,
+        })
     }
 
     /// Decision cache counters of the revision now serving.

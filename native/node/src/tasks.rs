@@ -3,7 +3,7 @@
 use coresdk_engine::{Decision, Engine};
 use napi::bindgen_prelude::*;
 
-use crate::engine::NativeDecision;
+use crate::engine::{NativeAuthorization, NativeDecision, NativeVerified};
 use crate::errors::to_napi;
 
 /// Evaluates one query off the main thread.
@@ -43,5 +43,50 @@ impl Task for ReloadTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(output)
+    }
+}
+
+/// Verifies a token off the main thread.
+pub struct VerifyTask {
+    pub(crate) engine: Engine,
+    pub(crate) token: String,
+}
+
+impl Task for VerifyTask {
+    type Output = coresdk_engine::token::VerifiedToken;
+    type JsValue = NativeVerified;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        self.engine.verify_token(&self.token).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, v: Self::Output) -> Result<Self::JsValue> {
+        Ok(NativeVerified {
+            claims: serde_json::Value::Object((*v.claims).clone()),
+            alg: v.alg.name().to_string(),
+        })
+    }
+}
+
+/// Verifies and evaluates off the main thread.
+pub struct AuthorizeTask {
+    pub(crate) engine: Engine,
+    pub(crate) token: String,
+    pub(crate) query: String,
+    pub(crate) input_json: String,
+}
+
+impl Task for AuthorizeTask {
+    type Output = coresdk_engine::Authorization;
+    type JsValue = NativeAuthorization;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self
+            .engine
+            .authorize(&self.token, &self.query, &self.input_json))
+    }
+
+    fn resolve(&mut self, _env: Env, a: Self::Output) -> Result<Self::JsValue> {
+        Ok(a.into())
     }
 }

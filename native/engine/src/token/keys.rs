@@ -20,6 +20,26 @@ pub trait KeyProvider: Send + Sync {
     fn refresh_for_unknown_kid(&self) -> Option<Arc<KeySet>> {
         None
     }
+
+    /// Where the keys come from and how they are doing.
+    fn status(&self) -> KeyStatus;
+}
+
+/// A key provider's state, for health checks and operators (no key material).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStatus {
+    /// The source (`inline`, `file <path>`, `jwks_url <url>`, `oidc_issuer <url>`).
+    pub source: String,
+    /// Usable keys held.
+    pub keys: usize,
+    /// When the held set was fetched (or written to the offline cache).
+    pub fetched_at: Option<std::time::SystemTime>,
+    /// Whether the held set came from the offline cache.
+    pub from_offline_cache: bool,
+    /// The last problem (fetch failure, rejected offline cache), if any.
+    pub last_error: Option<String>,
+    /// `enabled`, or `disabled: <why>`.
+    pub offline_cache: String,
 }
 
 /// Where keys come from, as configured.
@@ -38,6 +58,7 @@ pub enum KeySourceConfig {
 /// A key set fixed at construction (inline or file).
 pub struct StaticKeys {
     keys: Arc<KeySet>,
+    source: String,
 }
 
 impl StaticKeys {
@@ -45,6 +66,7 @@ impl StaticKeys {
     pub fn from_jwks(text: &str, allowed: &[Alg]) -> Result<Self, TokenError> {
         Ok(StaticKeys {
             keys: Arc::new(KeySet::from_jwks(text, allowed)?),
+            source: "inline".into(),
         })
     }
 
@@ -53,12 +75,25 @@ impl StaticKeys {
         let text = std::fs::read_to_string(path).map_err(|e| TokenError::KeysUnavailable {
             reason: format!("cannot read {}: {e}", path.display()),
         })?;
-        Self::from_jwks(&text, allowed)
+        let mut keys = Self::from_jwks(&text, allowed)?;
+        keys.source = format!("file {}", path.display());
+        Ok(keys)
     }
 }
 
 impl KeyProvider for StaticKeys {
     fn current(&self) -> Result<Arc<KeySet>, TokenError> {
         Ok(self.keys.clone())
+    }
+
+    fn status(&self) -> KeyStatus {
+        KeyStatus {
+            source: self.source.clone(),
+            keys: self.keys.len(),
+            fetched_at: None,
+            from_offline_cache: false,
+            last_error: None,
+            offline_cache: "not used for static keys".into(),
+        }
     }
 }
