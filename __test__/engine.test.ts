@@ -37,8 +37,8 @@ function codeOf(fn: () => unknown): string {
 describe('Engine on the examples/ bundle', () => {
   it('gives the same decisions as the Rust crate', { timeout: 300_000 }, () => {
     // `npm test` builds the binary before vitest; `cargo run` builds it when run alone.
-    const built = join(root, 'target', 'debug', process.platform === 'win32' ? 'rust-inprocess.exe' : 'rust-inprocess');
-    const [cmd, args] = existsSync(built) ? [built, []] : ['cargo', ['run', '-q', '-p', 'rust-inprocess', '--']];
+    const built = join(root, 'target', 'debug', 'examples', process.platform === 'win32' ? 'decide.exe' : 'decide');
+    const [cmd, args] = existsSync(built) ? [built, []] : ['cargo', ['run', '-q', '-p', 'coresdk-engine', '--example', 'decide', '--']];
     const out = execFileSync(cmd, [...args, join(root, 'examples', 'inputs.json')], {
       cwd: root,
       encoding: 'utf8',

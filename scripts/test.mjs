@@ -10,7 +10,7 @@ const steps = [
   ['cargo clippy', 'cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']],
   ['cargo test', 'cargo', ['test', '--workspace']],
   // The parity test (vitest) runs this binary: build it here, not inside a test's timeout.
-  ['cargo build rust-inprocess', 'cargo', ['build', '-p', 'rust-inprocess']],
+  ['cargo build examples', 'cargo', ['build', '-p', 'coresdk-engine', '--example', 'decide', '-p', 'rust-inprocess']],
   ['binding drift', process.execPath, ['scripts/check-binding.mjs']],
   ['tsc', 'npx', ['tsc', '-p', 'tsconfig.json']],
   ['build dist', 'npx', ['tsc', '-p', 'tsconfig.build.json']],

@@ -22,7 +22,7 @@
 //!   start, the verifier serves from it. Any tampering rejects the whole
 //!   cache: nothing from it is used, and the status says why.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -103,6 +103,9 @@ struct Inner {
     current: ArcSwapOption<Current>,
     state: Mutex<State>,
     fetching: Mutex<()>,
+    /// Completed successful fetches: a caller that waited for another
+    /// caller's fetch sees it change and uses that result.
+    generation: AtomicU64,
     stop: AtomicBool,
     wake: Condvar,
 }
@@ -139,6 +142,7 @@ impl RemoteKeys {
             current: ArcSwapOption::empty(),
             state: Mutex::new(State::default()),
             fetching: Mutex::new(()),
+            generation: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             wake: Condvar::new(),
         });
@@ -239,17 +243,12 @@ impl Inner {
     }
 
     fn fetch_now(&self) -> Result<Arc<KeySet>, TokenError> {
-        let started = Instant::now();
+        let seen = self.generation.load(Ordering::SeqCst);
         let _single = lock(&self.fetching);
-        // Someone else fetched while we waited: use theirs.
-        if let Some(cur) = self.current.load_full() {
-            if !cur.from_offline {
-                let age = SystemTime::now()
-                    .duration_since(cur.fetched_at)
-                    .unwrap_or_default();
-                if age < started.elapsed() + Duration::from_millis(1) {
-                    return Ok(cur.keys.clone());
-                }
+        // Someone else completed a fetch while we waited: use theirs.
+        if self.generation.load(Ordering::SeqCst) != seen {
+            if let Some(cur) = self.current.load_full() {
+                return Ok(cur.keys.clone());
             }
         }
         match self.fetch_once() {
@@ -260,6 +259,7 @@ impl Inner {
                     fetched_at: SystemTime::now(),
                     from_offline: false,
                 })));
+                self.generation.fetch_add(1, Ordering::SeqCst);
                 let interval = max_age
                     .unwrap_or(self.cfg.refresh_max)
                     .clamp(self.cfg.refresh_min, self.cfg.refresh_max);
