@@ -714,6 +714,60 @@ mod tests {
     }
 
     #[test]
+    fn token_settings() {
+        let cfg = SdkConfig::load(
+            None,
+            &vars(&[
+                ("CORESDK_OIDC_ISSUER", "https://idp.test"),
+                ("CORESDK_AUDIENCE", "api, web"),
+                ("CORESDK_ALGORITHMS", "ES256,EdDSA"),
+                ("CORESDK_OFFLINE_CACHE_KEY", &"ab".repeat(32)),
+            ]),
+        )
+        .unwrap();
+        let t = cfg.token.unwrap();
+        assert_eq!(t.verifier.issuer.as_deref(), Some("https://idp.test"));
+        assert_eq!(t.verifier.audiences, vec!["api", "web"]);
+        assert_eq!(t.verifier.algorithms.len(), 2);
+        assert_eq!(t.offline_cache_key.unwrap().len(), 32);
+
+        let err = SdkConfig::load(
+            None,
+            &vars(&[
+                ("CORESDK_JWKS_URL", "https://a.test/jwks"),
+                ("CORESDK_JWKS_FILE", "k.json"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("one key source"), "{err}");
+        let err = SdkConfig::load(
+            None,
+            &vars(&[
+                ("CORESDK_JWKS_FILE", "k.json"),
+                ("CORESDK_ALGORITHMS", "HS256"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("CORESDK_ALGORITHMS"), "{err}");
+        let err = SdkConfig::load(
+            None,
+            &vars(&[
+                ("CORESDK_JWKS_FILE", "k.json"),
+                ("CORESDK_OFFLINE_CACHE_KEY", "abcd"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("CORESDK_OFFLINE_CACHE_KEY"),
+            "{err}"
+        );
+        assert!(
+            !err.to_string().contains("abcd"),
+            "the key is never echoed: {err}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let err = SdkConfig::load(None, &vars(&[("CORESDK_FAIL_MODE", "maybe")])).unwrap_err();
         assert_eq!(err.code(), "ERR_CONFIG");
