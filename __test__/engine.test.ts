@@ -238,6 +238,26 @@ describe('bad input gets a typed error and the next call is served', () => {
   });
 });
 
+describe('token configuration is checked', () => {
+  const jwks = { keys: [{ kty: 'OKP', crv: 'Ed25519', kid: 'k', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] };
+  const make = (token: Record<string, unknown>) => (): Engine => new Engine({ policies: { 'a.rego': 'package a\n' }, token });
+
+  it('refuses settings that would weaken a check', () => {
+    expect(codeOf(make({ jwks, audience: [] }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks, clockToleranceSec: -1 }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks, clockToleranceSec: 301 }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks, maxTokenBytes: 0 }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks, algorithms: ['HS256'] }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks, algorithms: [] }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks, jwksUrl: 'https://idp.test/jwks' }))).toBe('ERR_CONFIG');
+    expect(codeOf(make({ jwks: { keys: [{ kty: 'oct', kid: 'x' }] } }))).toBe('ERR_JWKS_INVALID');
+    expect(codeOf(make({ jwks: { keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB' }] } }))).toBe('ERR_JWKS_INVALID');
+    const ok = make({ jwks, audience: 'api' })();
+    engines.push(ok);
+    expect(ok.keyStatus()).toMatchObject({ source: 'inline', keys: 1 });
+  });
+});
+
 describe('configuration from the environment', () => {
   it('Engine.fromEnv reads CORESDK_POLICY_DIR and coresdk.toml', () => {
     const saved = { ...process.env };

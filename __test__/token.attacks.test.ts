@@ -489,11 +489,18 @@ describe('configuration that would open a hole is refused', () => {
   it('keys sharing a kid are both unusable', async () => {
     const e = engines.make({
       policies: { 'authz.rego': POLICY },
-      token: { jwks: { keys: [{ ...f.rsa.jwk, kid: 'dup' }, { ...f.ps.jwk, kid: 'dup' }] } },
+      // A usable control key: a set with no usable key at all is refused at construction.
+      token: { jwks: { keys: [{ ...f.rsa.jwk, kid: 'dup' }, { ...f.ps.jwk, kid: 'dup' }, f.ed.jwk] } },
     });
+    expect(e.verifyTokenSync(await mint(f.ed, 'EdDSA', stdClaims()))).toMatchObject({ sub: 'alice' });
     expect(errorOf(() => e.verifyTokenSync('')).code).toBe('ERR_TOKEN_MISSING');
     const t = await mint(f.rsa, 'RS256', stdClaims(), { kid: 'dup' });
     expect(errorOf(() => e.verifyTokenSync(t)).code).toBe('ERR_TOKEN_UNKNOWN_KEY');
+  });
+
+  it('a key set with no usable key is refused at construction', () => {
+    const make = (): unknown => engines.make({ policies: { 'authz.rego': POLICY }, token: { jwks: { keys: [{ ...f.ec256.jwk, use: 'enc' }] } } });
+    expect(errorOf(make).code).toBe('ERR_JWKS_INVALID');
   });
 
   it('keys with use=enc, key_ops without verify, or an alg for another curve are never used', async () => {
@@ -505,10 +512,12 @@ describe('configuration that would open a hole is refused', () => {
             { ...f.ec256.jwk, kid: 'enc', use: 'enc' },
             { ...f.ec256.jwk, kid: 'ops', use: undefined, key_ops: ['sign'] },
             { ...f.ec256.jwk, kid: 'curve', alg: 'ES384' },
+            f.ed.jwk,
           ],
         },
       },
     });
+    expect(e.verifyTokenSync(await mint(f.ed, 'EdDSA', stdClaims()))).toMatchObject({ sub: 'alice' });
     for (const kid of ['enc', 'ops', 'curve']) {
       const t = await mint(f.ec256, 'ES256', stdClaims(), { kid });
       expect(errorOf(() => e.verifyTokenSync(t)).code).toBe('ERR_TOKEN_UNKNOWN_KEY');

@@ -265,6 +265,22 @@ function toNativeToken(t: TokenOptions): NonNullable<NativeEngineOptions['token'
   if (typeof t !== 'object' || (t as unknown) === null) {
     throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: token: must be an object');
   }
+  const counts: (keyof TokenOptions)[] = [
+    'clockToleranceSec',
+    'maxTokenBytes',
+    'tokenCacheEntries',
+    'fetchTimeoutMs',
+    'refreshMinSec',
+    'refreshMaxSec',
+    'unknownKidCooldownSec',
+    'staleMaxSec',
+  ];
+  for (const key of counts) {
+    const v = t[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+      throw new CoreSDKError('ERR_CONFIG', `invalid configuration: token.${key}: must be a non-negative integer`);
+    }
+  }
   let jwksJson: string | undefined;
   if (t.jwks !== undefined) jwksJson = typeof t.jwks === 'string' ? t.jwks : JSON.stringify(t.jwks);
   const audience = t.audience === undefined ? undefined : Array.isArray(t.audience) ? t.audience : [t.audience];

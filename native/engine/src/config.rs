@@ -364,7 +364,13 @@ impl SdkConfig {
                     tok.source(&name, crate::token::KeySourceConfig::File(p))?;
                 }
                 "issuer" => tok.issuer = Some(value.string(&name)?),
-                "audience" => tok.audience = Some(value.list(&name)?),
+                "audience" => {
+                    let a = value.list(&name)?;
+                    if a.is_empty() {
+                        return Err(EngineError::config(name, "must name at least one audience"));
+                    }
+                    tok.audience = Some(a);
+                }
                 "algorithms" => {
                     let mut algs = Vec::new();
                     for a in value.list(&name)? {

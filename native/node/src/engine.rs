@@ -187,6 +187,12 @@ fn token_config(t: NativeTokenOptions) -> Result<coresdk_engine::token::TokenCon
     let mut c = TokenConfig::new(source);
     c.verifier.issuer = t.issuer.or(t.oidc_issuer);
     if let Some(a) = t.audience {
+        if a.is_empty() || a.iter().any(|s| s.is_empty()) {
+            return Err(cfg_err(
+                "audience",
+                "must name at least one non-empty audience (omit it to skip the aud check)",
+            ));
+        }
         c.verifier.audiences = a;
     }
     if let Some(algs) = t.algorithms {
@@ -214,6 +220,9 @@ fn token_config(t: NativeTokenOptions) -> Result<coresdk_engine::token::TokenCon
     }
     c.verifier.typ = t.typ;
     if let Some(v) = t.max_token_bytes {
+        if !(256..=1 << 20).contains(&v) {
+            return Err(cfg_err("maxTokenBytes", "must be between 256 and 1048576"));
+        }
         c.verifier.max_token_bytes = v as usize;
     }
     if let Some(v) = t.token_cache_entries {

@@ -64,8 +64,15 @@ pub struct StaticKeys {
 impl StaticKeys {
     /// Parses a JWKS document.
     pub fn from_jwks(text: &str, allowed: &[Alg]) -> Result<Self, TokenError> {
+        let keys = KeySet::from_jwks(text, allowed)?;
+        if keys.is_empty() {
+            // A configuration error, not a token's fault: say so at start.
+            return Err(TokenError::KeySetInvalid {
+                reason: format!("no usable key ({})", keys.skipped.join("; ")),
+            });
+        }
         Ok(StaticKeys {
-            keys: Arc::new(KeySet::from_jwks(text, allowed)?),
+            keys: Arc::new(keys),
             source: "inline".into(),
         })
     }
