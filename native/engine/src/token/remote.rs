@@ -132,7 +132,13 @@ impl RemoteKeys {
         })?;
         let (offline, offline_note) = match offline {
             Ok(c) => (Some(c), None),
-            Err(note) => (None, Some(note)),
+            Err(note) => {
+                // Said once per process, at start: without the offline cache a
+                // provider outage at start means no keys.
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| eprintln!("coresdk: offline key cache disabled: {note}"));
+                (None, Some(note))
+            }
         };
         let inner = Arc::new(Inner {
             cfg,
