@@ -306,7 +306,7 @@ describe('offline cache', () => {
     expect(err.message).toMatch(/offline cache rejected/);
     expect(e.authorizeSync(token, { query: 'data.authz.allow' })).toMatchObject({ allowed: false, reason: 'ERR_JWKS_UNAVAILABLE', claims: null });
     const status = e.keyStatus();
-    expect(status).toMatchObject({ keys: 0, fromOfflineCache: false, fetchedAt: null });
+    expect(status).toMatchObject({ keys: 0, fromOfflineCache: false, fetchedAt: null, offlineCacheRejections: 1 });
     expect(status?.lastError).toMatch(/offline cache rejected/);
   });
 

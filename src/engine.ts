@@ -130,6 +130,8 @@ export interface KeyStatus {
   readonly lastError: string | null;
   /** `enabled`, or `disabled: <why>`. */
   readonly offlineCache: string;
+  /** Times the offline cache was rejected whole (tampering, wrong key). */
+  readonly offlineCacheRejections: number;
 }
 
 /** Decision cache counters of the revision now serving. */
@@ -557,6 +559,7 @@ export class Engine {
       fromOfflineCache: s.fromOfflineCache,
       lastError: s.lastError ?? null,
       offlineCache: s.offlineCache,
+      offlineCacheRejections: s.offlineCacheRejections,
     };
   }
 

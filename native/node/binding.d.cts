@@ -137,6 +137,8 @@ export interface NativeKeyStatus {
   lastError?: string
   /** `enabled` or `disabled: why`. */
   offlineCache: string
+  /** Times the offline cache was rejected whole. */
+  offlineCacheRejections: number
 }
 
 /** A reload outcome. */

@@ -154,6 +154,8 @@ pub struct NativeKeyStatus {
     pub last_error: Option<String>,
     /// `enabled` or `disabled: why`.
     pub offline_cache: String,
+    /// Times the offline cache was rejected whole.
+    pub offline_cache_rejections: u32,
 }
 
 fn token_config(t: NativeTokenOptions) -> Result<coresdk_engine::token::TokenConfig> {
@@ -558,6 +560,7 @@ impl NativeEngine {
             from_offline_cache: s.from_offline_cache,
             last_error: s.last_error,
             offline_cache: s.offline_cache,
+            offline_cache_rejections: s.offline_cache_rejections.min(u32::MAX as u64) as u32,
         })
     }
 

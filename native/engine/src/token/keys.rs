@@ -40,6 +40,8 @@ pub struct KeyStatus {
     pub last_error: Option<String>,
     /// `enabled`, or `disabled: <why>`.
     pub offline_cache: String,
+    /// Times the offline cache was rejected whole (tampering, wrong key).
+    pub offline_cache_rejections: u64,
 }
 
 /// Where keys come from, as configured.
@@ -101,6 +103,7 @@ impl KeyProvider for StaticKeys {
             from_offline_cache: false,
             last_error: None,
             offline_cache: "not used for static keys".into(),
+            offline_cache_rejections: 0,
         }
     }
 }

@@ -106,6 +106,8 @@ struct Inner {
     /// Completed successful fetches: a caller that waited for another
     /// caller's fetch sees it change and uses that result.
     generation: AtomicU64,
+    /// Times the offline cache was rejected (tampered or unreadable).
+    offline_rejections: AtomicU64,
     stop: AtomicBool,
     wake: Condvar,
 }
@@ -149,6 +151,7 @@ impl RemoteKeys {
             state: Mutex::new(State::default()),
             fetching: Mutex::new(()),
             generation: AtomicU64::new(0),
+            offline_rejections: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             wake: Condvar::new(),
         });
@@ -228,6 +231,7 @@ impl KeyProvider for RemoteKeys {
             fetched_at: cur.as_ref().map(|c| c.fetched_at),
             from_offline_cache: cur.as_ref().is_some_and(|c| c.from_offline),
             last_error: st.last_error.clone(),
+            offline_cache_rejections: self.inner.offline_rejections.load(Ordering::Relaxed),
             offline_cache: match (&self.inner.offline, &self.inner.offline_note) {
                 (Some(_), _) => "enabled".into(),
                 (None, Some(note)) => format!("disabled: {note}"),
@@ -370,7 +374,12 @@ impl Inner {
                 }
             }
             Ok(None) => append(&mut st, "no offline copy of the key set"),
-            Err(e) => append(&mut st, &e.to_string()),
+            Err(e) => {
+                // Tampered (or unreadable): nothing from the cache is used.
+                self.offline_rejections.fetch_add(1, Ordering::Relaxed);
+                eprintln!("coresdk: {e}; nothing from the offline key cache is used");
+                append(&mut st, &e.to_string());
+            }
         }
     }
 }
