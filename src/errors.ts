@@ -4,32 +4,8 @@
  * @packageDocumentation
  */
 
-/** Every error code CoreSDK's engine can raise. */
-export type CoreSDKErrorCode =
-  | 'ERR_CONFIG'
-  | 'ERR_POLICY_LOAD'
-  | 'ERR_POLICY_COMPILE'
-  | 'ERR_QUERY_INVALID'
-  | 'ERR_UNKNOWN_RULE'
-  | 'ERR_INPUT_INVALID'
-  | 'ERR_INPUT_TOO_LARGE'
-  | 'ERR_INPUT_TOO_DEEP'
-  | 'ERR_EVAL_TIMEOUT'
-  | 'ERR_EVAL'
-  | 'ERR_ENGINE_CLOSED'
-  | 'ERR_TOKEN_MISSING'
-  | 'ERR_TOKEN_MALFORMED'
-  | 'ERR_TOKEN_ALGORITHM'
-  | 'ERR_TOKEN_UNKNOWN_KEY'
-  | 'ERR_TOKEN_SIGNATURE'
-  | 'ERR_TOKEN_EXPIRED'
-  | 'ERR_TOKEN_NOT_YET_VALID'
-  | 'ERR_TOKEN_CLAIM'
-  | 'ERR_JWKS_UNAVAILABLE'
-  | 'ERR_JWKS_INVALID'
-  | 'ERR_INTERNAL';
-
-const KNOWN_CODES: ReadonlySet<string> = new Set<CoreSDKErrorCode>([
+/** Every stable error code, in one list: the type and the run-time check both come from it. */
+const ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_POLICY_LOAD',
   'ERR_POLICY_COMPILE',
@@ -52,7 +28,12 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<CoreSDKErrorCode>([
   'ERR_JWKS_UNAVAILABLE',
   'ERR_JWKS_INVALID',
   'ERR_INTERNAL',
-]);
+] as const;
+
+/** Every error code CoreSDK's engine can raise. */
+export type CoreSDKErrorCode = (typeof ERROR_CODES)[number];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
 
 /** Token errors whose RFC 6750 `error` value is `invalid_token` (answer 401). */
 const INVALID_TOKEN: ReadonlySet<string> = new Set([
