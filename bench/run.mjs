@@ -23,6 +23,7 @@ const setup = [
 const benches = [
   { name: 'policy', script: 'policy.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
   { name: 'napi-input', script: 'napi-input.bench.mjs', needs: [] },
+  { name: 'token', script: 'token.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
 ]
 
 const wanted = process.argv.slice(2)

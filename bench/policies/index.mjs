@@ -10,8 +10,19 @@ export const policies = [
   { name: 'rbac', query: 'data.authz.allow', description: '5 roles → (action, type) grants in data.json' },
   { name: 'abac', query: 'data.abac.allow', description: '1,000-resource inventory lookup + user attributes' },
   { name: 'rules100', query: 'data.rules100.allow', description: '100 distinct allow rules (API gateway)' },
-].map((p) => ({
-  ...p,
-  dir: join(policiesDir, p.name),
-  entrypoint: p.query.replace(/^data\./, '').replaceAll('.', '/'),
-}))
+].map(withPaths)
+
+// Bundles of the token benchmark (bench/token.bench.mjs). Their inputs.json holds full policy
+// inputs (request + `claims`), checked against `opa eval` like the others; they are built to wasm
+// by tools/build-wasm.mjs but not measured by the policy benchmark.
+export const tokenPolicies = [
+  { name: 'token-rbac', query: 'data.authz.allow', description: 'roles claim → (action, type) grants, tenant claim must match' },
+].map(withPaths)
+
+function withPaths(p) {
+  return {
+    ...p,
+    dir: join(policiesDir, p.name),
+    entrypoint: p.query.replace(/^data\./, '').replaceAll('.', '/'),
+  }
+}

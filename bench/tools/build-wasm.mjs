@@ -8,7 +8,8 @@
 //   bench/.wasm/<name>/data.json       the bundle's data, as opa packaged it
 //   bench/.wasm/<name>/expected.json   [{ defined, value }] per input, from `opa eval`
 //   bench/.wasm/<name>/hash            sha256 of opa version + entrypoint + bundle files + inputs
-// A policy is rebuilt only when its hash changes.
+// A policy is rebuilt only when its hash changes. Builds the policy benchmark's bundles and the
+// token benchmark's (bench/policies/index.mjs: policies, tokenPolicies).
 //
 // Usage: node bench/tools/build-wasm.mjs
 import { execFileSync } from 'node:child_process'
@@ -17,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSy
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { policies } from '../policies/index.mjs'
+import { policies, tokenPolicies } from '../policies/index.mjs'
 import { ensureOpa, OPA_VERSION } from './ensure-opa.mjs'
 
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -110,7 +111,7 @@ function buildOne(opa, policy) {
 
 export function buildWasm() {
   const opa = ensureOpa()
-  for (const p of policies) buildOne(opa, p)
+  for (const p of [...policies, ...tokenPolicies]) buildOne(opa, p)
   return wasmDir
 }
 
