@@ -316,7 +316,7 @@ function toAuthorizeResult(a: NativeAuthorization): AuthorizeResult {
   return {
     allowed: a.allowed,
     reason: (error?.code ?? a.reason) as VerdictReason,
-    claims: (a.claims ?? null) as Record<string, unknown> | null,
+    claims: a.claimsJson === undefined ? null : (JSON.parse(a.claimsJson) as Record<string, unknown>),
     defined: a.defined,
     value: a.defined ? a.value : undefined,
     revision: a.revision,
@@ -504,7 +504,7 @@ export class Engine {
    */
   verifyTokenSync(token: string): Record<string, unknown> {
     try {
-      return this.#native.verifyToken(token).claims as Record<string, unknown>;
+      return JSON.parse(this.#native.verifyToken(token).claimsJson) as Record<string, unknown>;
     } catch (err) {
       throw fromNative(err);
     }
@@ -513,7 +513,7 @@ export class Engine {
   /** Like {@link Engine.verifyTokenSync}, off the main thread. */
   async verifyToken(token: string): Promise<Record<string, unknown>> {
     try {
-      return (await this.#native.verifyTokenAsync(token)).claims as Record<string, unknown>;
+      return JSON.parse((await this.#native.verifyTokenAsync(token)).claimsJson) as Record<string, unknown>;
     } catch (err) {
       throw fromNative(err);
     }

@@ -57,8 +57,8 @@ export interface NativeAuthorization {
   allowed: boolean
   /** `allowed`, `denied`, `undefined`, or an error code. */
   reason: string
-  /** Verified claims, when verification succeeded. */
-  claims?: any
+  /** Verified claims as JSON text, when verification succeeded. */
+  claimsJson?: string
   /** Whether the query was defined. */
   defined: boolean
   /** The decision value. */
@@ -209,8 +209,11 @@ export interface NativeTokenOptions {
 
 /** A verified token. */
 export interface NativeVerified {
-  /** The claims. */
-  claims: any
+  /**
+   * The claims, as JSON text (parsed by the TypeScript layer: faster
+   * than napi's value-by-value conversion, see docs/engine.md).
+   */
+  claimsJson: string
   /** The algorithm that signed it. */
   alg: string
 }

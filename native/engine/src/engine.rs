@@ -435,11 +435,12 @@ fn compose_input(verified: &VerifiedToken, input_json: &str, cfg: &EngineConfig)
         return Ok(format!("{{\"claims\":{}}}", verified.claims_json));
     }
     input::check_json_text(trimmed, cfg.max_input_bytes, cfg.max_input_depth)?;
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(trimmed).map_err(|_| EngineError::InputInvalid {
-            message: "authorize input must be a JSON object".into(),
-        })?;
-    if map.contains_key("claims") {
+    // Validate the object and look at its top-level names only; member values
+    // are skipped, not built (this runs on every authorize call).
+    let has_claims = top_level_has(trimmed, "claims").ok_or_else(|| EngineError::InputInvalid {
+        message: "authorize input must be a JSON object".into(),
+    })?;
+    if has_claims {
         return Err(EngineError::InputInvalid {
             message: "input.claims is reserved for the verified token's claims".into(),
         });
@@ -451,6 +452,31 @@ fn compose_input(verified: &VerifiedToken, input_json: &str, cfg: &EngineConfig)
     } else {
         format!("{{\"claims\":{},{}", verified.claims_json, rest)
     })
+}
+
+/// Whether a JSON object text has a top-level member `name`; `None` when the
+/// text is not a JSON object.
+fn top_level_has(text: &str, name: &str) -> Option<bool> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys<'a>(&'a str);
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
+            let mut found = false;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                found |= key == self.0;
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = de.deserialize_map(Keys(name)).ok()?;
+    de.end().ok()?;
+    Some(found)
 }
 
 fn verdict(result: Result<Decision>) -> Verdict {

@@ -62,7 +62,7 @@ impl Task for VerifyTask {
 
     fn resolve(&mut self, _env: Env, v: Self::Output) -> Result<Self::JsValue> {
         Ok(NativeVerified {
-            claims: serde_json::Value::Object((*v.claims).clone()),
+            claims_json: v.claims_json.to_string(),
             alg: v.alg.name().to_string(),
         })
     }
