@@ -167,6 +167,22 @@ impl Engine {
                 revision: current.id.clone(),
             });
         }
+        let decision = self.evaluate_uncached(&current, query, input_json)?;
+        if let Some(cache) = cache {
+            // Only for the revision that decided: a reload may have swapped
+            // revisions meanwhile, and `current` still is the one we used.
+            cache.insert(query, input_json, decision.value.clone());
+        }
+        Ok(decision)
+    }
+
+    /// Checks, parses and evaluates JSON text input on `current`.
+    fn evaluate_uncached(
+        &self,
+        current: &Arc<Revision>,
+        query: &str,
+        input_json: &str,
+    ) -> Result<Decision> {
         let cfg = &self.inner.config;
         input::check_json_text(input_json, cfg.max_input_bytes, cfg.max_input_depth)?;
         let value = if input_json.trim().is_empty() {
@@ -176,24 +192,23 @@ impl Engine {
                 message: e.to_string(),
             })?
         };
-        let decision = self.eval_on(current.clone(), query, value)?;
-        if let Some(cache) = cache {
-            // Only for the revision that decided: a reload may have swapped
-            // revisions meanwhile, and `current` still is the one we used.
-            cache.insert(query, input_json, decision.value.clone());
-        }
-        Ok(decision)
+        self.eval_on(current.clone(), query, value)
     }
 
-    /// Decision cache counters of the revision now serving.
+    /// Decision cache counters of the revision now serving (plain
+    /// evaluations and `authorize` decisions together).
     pub fn decision_cache_stats(&self) -> DecisionCacheStats {
-        self.inner
-            .current
-            .load()
+        let current = self.inner.current.load();
+        let mut stats = current
             .cache
             .as_ref()
             .map(|c| c.stats())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(a) = current.authorize_cache.as_ref().map(|c| c.stats()) {
+            stats.hits += a.hits;
+            stats.misses += a.misses;
+        }
+        stats
     }
 
     /// Verifies a bearer token (compact JWS) against the configured key
@@ -223,21 +238,50 @@ impl Engine {
             Ok(v) => v,
             Err(e) => return Authorization::failed(None, e),
         };
+        // The decision depends on the claims, which the token determines: the
+        // decision cache keys it by the token's digest and the caller's input,
+        // so a repeat skips composing the input and hashing the claims.
+        let current = self.inner.current.load_full();
+        let cache = current
+            .authorize_cache
+            .as_ref()
+            .filter(|_| input_json.len() <= MAX_CACHED_INPUT_BYTES);
+        let key = cache.map(|_| {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut k = String::with_capacity(65 + input_json.len());
+            for b in verified.digest {
+                k.push(HEX[usize::from(b >> 4)] as char);
+                k.push(HEX[usize::from(b & 15)] as char);
+            }
+            k.push(' ');
+            k.push_str(input_json);
+            k
+        });
+        if let (Some(cache), Some(key)) = (cache, &key) {
+            if let Some(value) = cache.get(query, key) {
+                return Authorization::decided(
+                    verified,
+                    Decision {
+                        value,
+                        revision: current.id.clone(),
+                    },
+                );
+            }
+        }
         let input = match compose_input(&verified, input_json, &self.inner.config) {
             Ok(text) => text,
             Err(e) => return Authorization::failed(Some(verified), e),
         };
-        match self.evaluate_policy_json(query, &input) {
-            Ok(decision) => {
-                let verdict = verdict(Ok(decision.clone()));
-                Authorization {
-                    allowed: verdict.allowed,
-                    reason: verdict.reason.code(),
-                    claims: Some(verified),
-                    decision: Some(decision),
-                    error: None,
-                }
-            }
+        let outcome = if self.is_closed() {
+            Err(EngineError::Closed)
+        } else {
+            self.evaluate_uncached(&current, query, &input)
+        };
+        if let (Ok(decision), Some(cache), Some(key)) = (&outcome, cache, &key) {
+            cache.insert(query, key, decision.value.clone());
+        }
+        match outcome {
+            Ok(decision) => Authorization::decided(verified, decision),
             Err(e) => Authorization::failed(Some(verified), e),
         }
     }
@@ -409,6 +453,17 @@ pub struct Authorization {
 }
 
 impl Authorization {
+    fn decided(claims: VerifiedToken, decision: Decision) -> Self {
+        let verdict = verdict(Ok(decision.clone()));
+        Authorization {
+            allowed: verdict.allowed,
+            reason: verdict.reason.code(),
+            claims: Some(claims),
+            decision: Some(decision),
+            error: None,
+        }
+    }
+
     fn failed(claims: Option<VerifiedToken>, error: EngineError) -> Self {
         Authorization {
             allowed: false,

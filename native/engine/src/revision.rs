@@ -23,6 +23,9 @@ pub struct Revision {
     /// This revision's decision cache; `None` when disabled or when the
     /// bundle calls a nondeterministic builtin.
     pub cache: Option<DecisionCache>,
+    /// `authorize` decisions keyed by token digest and caller input: a
+    /// separate cache, so no plain-evaluation key can ever reach one.
+    pub authorize_cache: Option<DecisionCache>,
 }
 
 impl std::fmt::Debug for Revision {
@@ -88,8 +91,12 @@ impl Revision {
         let deterministic = is_deterministic(files.modules.iter().map(|(_, src)| src.as_str()));
         let cache = (config.decision_cache_entries > 0 && deterministic)
             .then(|| DecisionCache::new(config.decision_cache_entries));
+        let authorize_cache = cache
+            .as_ref()
+            .map(|_| DecisionCache::new(config.decision_cache_entries));
         Ok(Revision {
             cache,
+            authorize_cache,
             id: Arc::from(files.revision.as_str()),
             modules: files.modules.len(),
             template: Mutex::new(engine),

@@ -705,6 +705,30 @@ fn authorize_verifies_then_decides_with_claims_in_the_input() {
         expired.token_error().unwrap().rfc6750_error(),
         Some("invalid_token")
     );
+    // Repeats are answered from the authorize decision cache, per token and input.
+    let before = engine.decision_cache_stats().hits;
+    for _ in 0..3 {
+        assert!(
+            engine
+                .authorize(&bob, "data.a.allow", r#"{"need": "auditor"}"#)
+                .allowed
+        );
+        assert!(
+            !engine
+                .authorize(&bob, "data.a.allow", r#"{"need": "admin"}"#)
+                .allowed
+        );
+        assert!(
+            engine
+                .authorize(&alice, "data.a.allow", r#"{"need": "admin"}"#)
+                .allowed
+        );
+    }
+    let after = engine.decision_cache_stats();
+    assert!(after.hits >= before + 8, "{before} -> {after:?}");
+    // A plain evaluation can never reach an authorize decision.
+    let probe = format!("{} {{\"need\": \"auditor\"}}", "00".repeat(32));
+    assert!(engine.evaluate_policy_json("data.a.allow", &probe).is_err());
     let missing = engine.authorize("", "data.a.allow", "");
     assert_eq!(missing.reason, "ERR_TOKEN_MISSING");
     assert_eq!(missing.token_error().unwrap().rfc6750_error(), None);

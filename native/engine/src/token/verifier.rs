@@ -67,6 +67,9 @@ pub struct VerifiedToken {
     pub claims_json: Arc<str>,
     /// The algorithm that signed it.
     pub alg: Alg,
+    /// SHA-256 of the whole token: a compact identity for caches keyed by
+    /// the token (never the signature alone).
+    pub digest: [u8; 32],
 }
 
 struct CachedToken {
@@ -128,13 +131,10 @@ impl Verifier {
     pub fn verify_at(&self, token: &str, now: f64) -> Result<VerifiedToken, TokenError> {
         let parts = compact::split(token, self.config.max_token_bytes)?;
         let keys = self.keys.current()?;
-        let digest: Option<[u8; 32]> = self
-            .cache
-            .as_ref()
-            .map(|_| Sha256::digest(token.as_bytes()).into());
-        if let (Some(cache), Some(digest)) = (&self.cache, &digest) {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(cache) = &self.cache {
             let guard = cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(hit) = guard.get(digest) {
+            if let Some(hit) = guard.get(&digest) {
                 // Only for the key set it was verified against: a rotated-out
                 // key stops vouching for its tokens at once.
                 if Arc::ptr_eq(&hit.keys, &keys) {
@@ -143,8 +143,8 @@ impl Verifier {
                 }
             }
         }
-        let (verified, exp, nbf, used) = self.verify_uncached(parts, keys, now)?;
-        if let (Some(cache), Some(digest)) = (&self.cache, digest) {
+        let (verified, exp, nbf, used) = self.verify_uncached(parts, keys, now, digest)?;
+        if let Some(cache) = &self.cache {
             let mut guard = cache.lock().unwrap_or_else(|p| p.into_inner());
             if guard.len() >= self.config.token_cache_entries {
                 guard.clear();
@@ -271,6 +271,7 @@ impl Verifier {
         parts: [&str; 3],
         keys: Arc<KeySet>,
         now: f64,
+        digest: [u8; 32],
     ) -> Result<(VerifiedToken, Option<f64>, Option<f64>, Arc<KeySet>), TokenError> {
         let (alg, payload, keys) = self.verify_jws(parts, keys)?;
         // --- claims (only for an authentic token)
@@ -328,6 +329,7 @@ impl Verifier {
                 claims: Arc::new(claims),
                 claims_json,
                 alg,
+                digest,
             },
             exp,
             nbf,
