@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::config_file::ConfigFile;
 use crate::error::{EngineError, Result};
 
 /// Default execution time limit for one evaluation.
@@ -264,33 +265,29 @@ impl SdkConfig {
     /// (`CORESDK_*` names). Relative `policy_dir` values in the file are
     /// resolved against the file's directory.
     pub fn load(file: Option<&Path>, vars: &BTreeMap<String, String>) -> Result<Self> {
-        let mut raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
-        let mut base_dir = None;
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                EngineError::config("CORESDK_CONFIG", format!("{}: {e}", path.display()))
-            })?;
-            base_dir = path.parent().map(Path::to_path_buf);
-            for (key, value) in parse_toml(&text)? {
-                raw.insert(key.clone(), (format!("sdk.{key}"), value));
-            }
-        }
-        for key in SDK_KEYS {
-            let var = format!("CORESDK_{}", key.to_ascii_uppercase());
-            if let Some(v) = vars.get(&var) {
-                raw.insert((*key).to_string(), (var, RawValue::Env(v.clone())));
-            }
-        }
-        let mut cfg = SdkConfig::default();
+        Ok(ConfigFile::load(file, vars)?.sdk)
+    }
+
+    /// Applies `entries` (key, display name, value) over `self`.
+    /// `base_dir` resolves relative paths given in a file.
+    pub(crate) fn apply(
+        &mut self,
+        entries: BTreeMap<String, (String, RawValue)>,
+        base_dir: Option<&Path>,
+    ) -> Result<()> {
+        let cfg = self;
         let mut tok = TokenDraft::default();
-        for (key, (name, value)) in raw {
+        let resolve = |name: &str, p: PathBuf| -> PathBuf {
+            match (base_dir, p.is_relative()) {
+                (Some(base), true) if !name.starts_with("CORESDK_") => base.join(p),
+                _ => p,
+            }
+        };
+        for (key, (name, value)) in entries {
             match key.as_str() {
                 "policy_dir" => {
                     let p = PathBuf::from(value.string(&name)?);
-                    cfg.policy_dir = Some(match (&base_dir, p.is_relative()) {
-                        (Some(base), true) if name.starts_with("sdk.") => base.join(p),
-                        _ => p,
-                    });
+                    cfg.policy_dir = Some(resolve(&name, p));
                 }
                 "eval_timeout_ms" => {
                     cfg.eval_timeout = Duration::from_millis(value.int(&name, 1, 60_000)?)
@@ -315,11 +312,7 @@ impl SdkConfig {
                 }
                 "tenant_id" => {
                     let s = value.string(&name)?;
-                    let ok = !s.is_empty()
-                        && s.len() <= 128
-                        && s.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-                    if !ok {
+                    if !is_valid_tenant_id(&s) {
                         return Err(EngineError::config(
                             name,
                             "must be 1-128 characters of letters, digits, '-', '_' or '.'",
@@ -356,11 +349,7 @@ impl SdkConfig {
                     tok.source(&name, crate::token::KeySourceConfig::Issuer(s))?;
                 }
                 "jwks_file" => {
-                    let p = PathBuf::from(value.string(&name)?);
-                    let p = match (&base_dir, p.is_relative()) {
-                        (Some(base), true) if name.starts_with("sdk.") => base.join(p),
-                        _ => p,
-                    };
+                    let p = resolve(&name, PathBuf::from(value.string(&name)?));
                     tok.source(&name, crate::token::KeySourceConfig::File(p))?;
                 }
                 "issuer" => tok.issuer = Some(value.string(&name)?),
@@ -402,7 +391,9 @@ impl SdkConfig {
                 "token_cache_entries" => {
                     tok.cache = Some(value.int(&name, 0, 10_000_000)? as usize)
                 }
-                "jwks_ca_file" => tok.ca_file = Some(PathBuf::from(value.string(&name)?)),
+                "jwks_ca_file" => {
+                    tok.ca_file = Some(resolve(&name, PathBuf::from(value.string(&name)?)))
+                }
                 "jwks_timeout_ms" => {
                     tok.timeout = Some(Duration::from_millis(value.int(&name, 1, 120_000)?))
                 }
@@ -419,7 +410,9 @@ impl SdkConfig {
                     tok.stale_max = Some(Duration::from_secs(value.int(&name, 1, 30 * 86_400)?))
                 }
                 "jwks_allow_insecure_http" => tok.insecure = Some(value.boolean(&name)?),
-                "offline_cache_dir" => tok.offline_dir = Some(PathBuf::from(value.string(&name)?)),
+                "offline_cache_dir" => {
+                    tok.offline_dir = Some(resolve(&name, PathBuf::from(value.string(&name)?)))
+                }
                 "offline_cache_key" => {
                     let text = value.string(&name)?;
                     tok.offline_key = Some(decode_hmac_key(&text).ok_or_else(|| {
@@ -429,11 +422,11 @@ impl SdkConfig {
                         )
                     })?);
                 }
-                _ => unreachable!("keys are allow-listed by parse_toml and SDK_KEYS"),
+                _ => unreachable!("keys are allow-listed by the file parser and SDK_KEYS"),
             }
         }
         cfg.token = tok.build()?;
-        Ok(cfg)
+        Ok(())
     }
 
     /// The engine configuration this SDK configuration describes.
@@ -547,6 +540,15 @@ impl TokenDraft {
     }
 }
 
+/// Whether `id` is a usable tenant id: 1-128 letters, digits, `-`, `_`, `.`.
+pub fn is_valid_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
 /// Decodes an HMAC key given as hex or base64; `None` when shorter than 32 bytes.
 pub fn decode_hmac_key(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
@@ -569,13 +571,13 @@ pub fn decode_hmac_key(text: &str) -> Option<Vec<u8>> {
 }
 
 /// A value before validation: typed from TOML, or text from the environment.
-enum RawValue {
+pub(crate) enum RawValue {
     Toml(toml::Value),
     Env(String),
 }
 
 impl RawValue {
-    fn string(self, name: &str) -> Result<String> {
+    pub(crate) fn string(self, name: &str) -> Result<String> {
         match self {
             RawValue::Env(s) => Ok(s),
             RawValue::Toml(toml::Value::String(s)) => Ok(s),
@@ -587,7 +589,7 @@ impl RawValue {
     }
 
     /// A list: a TOML array of strings (or one string), or comma-separated text.
-    fn list(self, name: &str) -> Result<Vec<String>> {
+    pub(crate) fn list(self, name: &str) -> Result<Vec<String>> {
         let items: Vec<String> = match self {
             RawValue::Env(s) => s
                 .split(',')
@@ -618,7 +620,7 @@ impl RawValue {
         Ok(items)
     }
 
-    fn int(self, name: &str, min: u64, max: u64) -> Result<u64> {
+    pub(crate) fn int(self, name: &str, min: u64, max: u64) -> Result<u64> {
         let n = match self {
             RawValue::Env(s) => s.trim().parse::<i64>().map_err(|_| {
                 EngineError::config(name, format!("expected an integer, got {s:?}"))
@@ -640,7 +642,7 @@ impl RawValue {
         Ok(n as u64)
     }
 
-    fn boolean(self, name: &str) -> Result<bool> {
+    pub(crate) fn boolean(self, name: &str) -> Result<bool> {
         match self {
             RawValue::Env(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
@@ -657,31 +659,6 @@ impl RawValue {
             )),
         }
     }
-}
-
-fn parse_toml(text: &str) -> Result<Vec<(String, RawValue)>> {
-    let doc: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| EngineError::config("coresdk.toml", e.to_string()))?;
-    let mut out = Vec::new();
-    for (section, value) in doc {
-        match (section.as_str(), value) {
-            ("sdk", toml::Value::Table(table)) => {
-                for (key, v) in table {
-                    if !SDK_KEYS.contains(&key.as_str()) {
-                        return Err(EngineError::config(
-                            format!("sdk.{key}"),
-                            format!("unknown key (known keys: {})", SDK_KEYS.join(", ")),
-                        ));
-                    }
-                    out.push((key, RawValue::Toml(v)));
-                }
-            }
-            ("sdk", _) => return Err(EngineError::config("sdk", "must be a table")),
-            (other, _) => return Err(EngineError::config(other, "unknown section (known: [sdk])")),
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@
 mod bundle;
 pub mod cache;
 pub mod config;
+pub mod config_file;
 mod decision;
 mod engine;
 mod error;
@@ -50,6 +51,7 @@ mod watch;
 pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
 pub use cache::DecisionCacheStats;
 pub use config::{BundleSource, EngineConfig, FailMode, SdkConfig};
+pub use config_file::{ConfigFile, SidecarConfig, TenantConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};
 pub use error::{EngineError, Result, SourceLocation};

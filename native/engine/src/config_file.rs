@@ -1,0 +1,481 @@
+//! The whole `coresdk.toml`: `[sdk]`, `[sidecar]` and `[tenants.<id>]`.
+//!
+//! ```toml
+//! [sdk]                              # CORESDK_<KEY> overrides each key
+//! policy_dir = "./policies"
+//! tenant_id = "acme-corp"            # the default tenant
+//! oidc_issuer = "https://idp.acme.example"
+//! audience = "orders-api"
+//!
+//! [sidecar]                          # CORESDK_SIDECAR_<KEY> overrides each key
+//! tls_cert_file = "/certs/tls.crt"
+//! tls_key_file = "/certs/tls.key"
+//! tls_client_ca_file = "/certs/ca.crt"
+//!
+//! [tenants.globex]                   # one table per extra tenant
+//! policy_dir = "./policies/globex"
+//! jwks_url = "https://login.globex.example/.well-known/jwks.json"
+//! issuer = "https://login.globex.example"
+//! audience = "orders-api"
+//! ```
+//!
+//! A tenant table holds the tenant's own policy bundle and token settings
+//! ([`TENANT_KEYS`]); evaluation limits (pool size, time limit, input caps,
+//! caches) come from `[sdk]`. Tenant tables never inherit `[sdk]`'s key
+//! source, issuer or audience: inheriting them would let one tenant's token
+//! authorize another. For the same reason two tenants that would accept the
+//! same token (same key source, same issuer, overlapping audiences) are a
+//! configuration error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{is_valid_tenant_id, EngineConfig, RawValue, SdkConfig, SDK_KEYS};
+use crate::error::{EngineError, Result};
+
+/// The `[sidecar]` keys; each maps to `CORESDK_SIDECAR_<KEY>`.
+pub const SIDECAR_KEYS: &[&str] = &[
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_client_ca_file",
+    "insecure_dev",
+    "watch_certs",
+    "max_concurrent_calls",
+    "max_message_bytes",
+    "max_batch",
+    "drain_timeout_ms",
+    "keepalive_interval_secs",
+    "keepalive_timeout_secs",
+    "worker_threads",
+];
+
+/// The keys a `[tenants.<id>]` table may set: its bundle and its tokens.
+pub const TENANT_KEYS: &[&str] = &[
+    "policy_dir",
+    "rego_v0",
+    "jwks_url",
+    "jwks_file",
+    "oidc_issuer",
+    "issuer",
+    "audience",
+    "algorithms",
+    "clock_tolerance_secs",
+    "required_claims",
+    "token_typ",
+    "max_token_bytes",
+    "token_cache_entries",
+    "jwks_ca_file",
+    "jwks_timeout_ms",
+    "jwks_refresh_min_secs",
+    "jwks_refresh_max_secs",
+    "jwks_unknown_kid_cooldown_secs",
+    "jwks_stale_max_secs",
+    "jwks_allow_insecure_http",
+    "offline_cache_dir",
+    "offline_cache_key",
+];
+
+/// The `[sidecar]` section: the data plane's transport and limits.
+#[derive(Debug, Clone)]
+pub struct SidecarConfig {
+    /// Server certificate chain, PEM (`tls_cert_file`).
+    pub tls_cert_file: Option<PathBuf>,
+    /// Server private key, PEM (`tls_key_file`).
+    pub tls_key_file: Option<PathBuf>,
+    /// CA bundle that client certificates must chain to (`tls_client_ca_file`).
+    pub tls_client_ca_file: Option<PathBuf>,
+    /// Plaintext on loopback only, for development (`insecure_dev`).
+    pub insecure_dev: bool,
+    /// Reload the certificate files when they change (`watch_certs`).
+    pub watch_certs: bool,
+    /// Calls served at once; more are refused with RESOURCE_EXHAUSTED
+    /// (`max_concurrent_calls`).
+    pub max_concurrent_calls: usize,
+    /// Largest request message, in bytes (`max_message_bytes`).
+    pub max_message_bytes: usize,
+    /// Most items in one `EvaluatePolicies` call (`max_batch`).
+    pub max_batch: usize,
+    /// How long a graceful shutdown waits for in-flight calls (`drain_timeout_ms`).
+    pub drain_timeout: Duration,
+    /// HTTP/2 keepalive ping interval (`keepalive_interval_secs`).
+    pub keepalive_interval: Duration,
+    /// How long a keepalive ping may go unanswered (`keepalive_timeout_secs`).
+    pub keepalive_timeout: Duration,
+    /// Threads of the data plane's runtime (`worker_threads`).
+    pub worker_threads: usize,
+}
+
+impl Default for SidecarConfig {
+    fn default() -> Self {
+        SidecarConfig {
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
+            insecure_dev: false,
+            watch_certs: true,
+            max_concurrent_calls: 1024,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_batch: 128,
+            drain_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            worker_threads: crate::config::default_pool_size().min(4),
+        }
+    }
+}
+
+/// One tenant: its id and the engine that serves it.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// The tenant id requests name.
+    pub id: String,
+    /// Where the id was configured (`sdk` or `tenants.<id>`), for messages.
+    pub origin: String,
+    /// The tenant's engine: its bundle, its token settings, `[sdk]`'s limits.
+    pub engine: EngineConfig,
+}
+
+/// Everything `coresdk.toml` and the environment configure.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// `[sdk]` after `CORESDK_*` overrides.
+    pub sdk: SdkConfig,
+    /// `[sidecar]` after `CORESDK_SIDECAR_*` overrides.
+    pub sidecar: SidecarConfig,
+    /// `[tenants.<id>]` tables, parsed but not yet merged with `[sdk]`.
+    tenant_tables: BTreeMap<String, (SdkConfig, Option<PathBuf>)>,
+}
+
+impl ConfigFile {
+    /// Loads `coresdk.toml` (from `CORESDK_CONFIG`, else `./coresdk.toml` when
+    /// present) and the process's `CORESDK_*` variables.
+    pub fn from_env() -> Result<Self> {
+        let vars: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CORESDK_"))
+            .collect();
+        let file = match vars.get("CORESDK_CONFIG") {
+            Some(p) => Some(PathBuf::from(p)),
+            None => {
+                let p = PathBuf::from("coresdk.toml");
+                p.is_file().then_some(p)
+            }
+        };
+        Self::load(file.as_deref(), &vars)
+    }
+
+    /// Loads from an optional file and an explicit map of `CORESDK_*`
+    /// variables. Relative paths in the file resolve against its directory.
+    pub fn load(file: Option<&Path>, vars: &BTreeMap<String, String>) -> Result<Self> {
+        let mut sdk_raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
+        let mut sidecar_raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
+        let mut tenant_raw: BTreeMap<String, BTreeMap<String, (String, RawValue)>> =
+            BTreeMap::new();
+        let mut base_dir = None;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                EngineError::config("CORESDK_CONFIG", format!("{}: {e}", path.display()))
+            })?;
+            base_dir = path.parent().map(Path::to_path_buf);
+            let doc: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| EngineError::config("coresdk.toml", e.to_string()))?;
+            for (section, value) in doc {
+                match section.as_str() {
+                    "sdk" => sdk_raw = table(value, "sdk", SDK_KEYS)?,
+                    "sidecar" => sidecar_raw = table(value, "sidecar", SIDECAR_KEYS)?,
+                    "tenants" => {
+                        let toml::Value::Table(tenants) = value else {
+                            return Err(EngineError::config(
+                                "tenants",
+                                "must be a table of tables ([tenants.<id>])",
+                            ));
+                        };
+                        for (id, t) in tenants {
+                            let name = format!("tenants.{id}");
+                            if !is_valid_tenant_id(&id) {
+                                return Err(EngineError::config(
+                                    name,
+                                    "tenant ids are 1-128 characters of letters, digits, '-', '_' or '.'",
+                                ));
+                            }
+                            let entries = table(t, &name, TENANT_KEYS)?;
+                            tenant_raw.insert(id, entries);
+                        }
+                    }
+                    other => {
+                        return Err(EngineError::config(
+                            other,
+                            "unknown section (known: [sdk], [sidecar], [tenants.<id>])",
+                        ))
+                    }
+                }
+            }
+        }
+        for key in SDK_KEYS {
+            let var = format!("CORESDK_{}", key.to_ascii_uppercase());
+            if let Some(v) = vars.get(&var) {
+                sdk_raw.insert((*key).to_string(), (var, RawValue::Env(v.clone())));
+            }
+        }
+        for key in SIDECAR_KEYS {
+            let var = format!("CORESDK_SIDECAR_{}", key.to_ascii_uppercase());
+            if let Some(v) = vars.get(&var) {
+                sidecar_raw.insert((*key).to_string(), (var, RawValue::Env(v.clone())));
+            }
+        }
+        let mut sdk = SdkConfig::default();
+        sdk.apply(sdk_raw, base_dir.as_deref())?;
+        let sidecar = parse_sidecar(sidecar_raw, base_dir.as_deref())?;
+        let mut tenant_tables = BTreeMap::new();
+        for (id, entries) in tenant_raw {
+            let mut t = SdkConfig {
+                policy_dir: None,
+                jwks_url: None,
+                token: None,
+                ..sdk.clone()
+            };
+            t.apply(entries, base_dir.as_deref())?;
+            tenant_tables.insert(id, (t, base_dir.clone()));
+        }
+        Ok(ConfigFile {
+            sdk,
+            sidecar,
+            tenant_tables,
+        })
+    }
+
+    /// The tenants the sidecar serves: `[sdk]` as the default tenant
+    /// (`tenant_id`) when it names a policy bundle, and every
+    /// `[tenants.<id>]` table. Fails, naming the key, when the default tenant
+    /// is missing, defined twice, or when two tenants would accept the same
+    /// token.
+    pub fn tenants(&self) -> Result<Vec<TenantConfig>> {
+        let mut out = Vec::new();
+        if self.sdk.policy_dir.is_some() {
+            if self.tenant_tables.contains_key(&self.sdk.tenant_id) {
+                return Err(EngineError::config(
+                    format!("tenants.{}", self.sdk.tenant_id),
+                    "the default tenant is also configured by [sdk] (policy_dir): configure it in one place",
+                ));
+            }
+            out.push(TenantConfig {
+                id: self.sdk.tenant_id.clone(),
+                origin: "sdk".into(),
+                engine: self.sdk.engine_config()?,
+            });
+        }
+        for (id, (t, _)) in &self.tenant_tables {
+            let origin = format!("tenants.{id}");
+            if t.policy_dir.is_none() {
+                return Err(EngineError::config(
+                    format!("{origin}.policy_dir"),
+                    "every tenant needs its own policy bundle",
+                ));
+            }
+            out.push(TenantConfig {
+                id: id.clone(),
+                origin,
+                engine: t.engine_config()?,
+            });
+        }
+        if !out.iter().any(|t| t.id == self.sdk.tenant_id) {
+            return Err(EngineError::config(
+                "CORESDK_TENANT_ID",
+                format!(
+                    "the default tenant {:?} is not configured: set sdk.policy_dir (CORESDK_POLICY_DIR) or add [tenants.{}]",
+                    self.sdk.tenant_id, self.sdk.tenant_id
+                ),
+            ));
+        }
+        for (i, a) in out.iter().enumerate() {
+            for b in &out[i + 1..] {
+                if accept_same_tokens(&a.engine, &b.engine) {
+                    return Err(EngineError::config(
+                        b.origin.clone(),
+                        format!(
+                            "accepts the same tokens as {} (same key source, issuer and audience): a token for one tenant would authorize the other; give each tenant its own issuer or audience",
+                            a.origin
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a token accepted by one engine's checks would pass the other's.
+fn accept_same_tokens(a: &EngineConfig, b: &EngineConfig) -> bool {
+    let (Some(ta), Some(tb)) = (&a.token, &b.token) else {
+        return false;
+    };
+    if format!("{:?}", ta.keys) != format!("{:?}", tb.keys) {
+        return false;
+    }
+    if ta.verifier.issuer != tb.verifier.issuer {
+        return false;
+    }
+    let (aa, ab) = (&ta.verifier.audiences, &tb.verifier.audiences);
+    aa.is_empty() || ab.is_empty() || aa.iter().any(|x| ab.contains(x))
+}
+
+fn table(
+    value: toml::Value,
+    name: &str,
+    keys: &[&str],
+) -> Result<BTreeMap<String, (String, RawValue)>> {
+    let toml::Value::Table(t) = value else {
+        return Err(EngineError::config(name, "must be a table"));
+    };
+    let mut out = BTreeMap::new();
+    for (key, v) in t {
+        if !keys.contains(&key.as_str()) {
+            return Err(EngineError::config(
+                format!("{name}.{key}"),
+                format!("unknown key (known keys: {})", keys.join(", ")),
+            ));
+        }
+        out.insert(key.clone(), (format!("{name}.{key}"), RawValue::Toml(v)));
+    }
+    Ok(out)
+}
+
+fn parse_sidecar(
+    entries: BTreeMap<String, (String, RawValue)>,
+    base_dir: Option<&Path>,
+) -> Result<SidecarConfig> {
+    let mut c = SidecarConfig::default();
+    let path = |name: &str, v: RawValue| -> Result<PathBuf> {
+        let p = PathBuf::from(v.string(name)?);
+        Ok(match (base_dir, p.is_relative()) {
+            (Some(base), true) if !name.starts_with("CORESDK_") => base.join(p),
+            _ => p,
+        })
+    };
+    for (key, (name, v)) in entries {
+        match key.as_str() {
+            "tls_cert_file" => c.tls_cert_file = Some(path(&name, v)?),
+            "tls_key_file" => c.tls_key_file = Some(path(&name, v)?),
+            "tls_client_ca_file" => c.tls_client_ca_file = Some(path(&name, v)?),
+            "insecure_dev" => c.insecure_dev = v.boolean(&name)?,
+            "watch_certs" => c.watch_certs = v.boolean(&name)?,
+            "max_concurrent_calls" => c.max_concurrent_calls = v.int(&name, 1, 1_000_000)? as usize,
+            "max_message_bytes" => c.max_message_bytes = v.int(&name, 1024, 1 << 30)? as usize,
+            "max_batch" => c.max_batch = v.int(&name, 1, 10_000)? as usize,
+            "drain_timeout_ms" => {
+                c.drain_timeout = Duration::from_millis(v.int(&name, 0, 3_600_000)?)
+            }
+            "keepalive_interval_secs" => {
+                c.keepalive_interval = Duration::from_secs(v.int(&name, 1, 86_400)?)
+            }
+            "keepalive_timeout_secs" => {
+                c.keepalive_timeout = Duration::from_secs(v.int(&name, 1, 3_600)?)
+            }
+            "worker_threads" => c.worker_threads = v.int(&name, 1, 256)? as usize,
+            _ => unreachable!("keys are allow-listed by SIDECAR_KEYS"),
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let f = dir.join("coresdk.toml");
+        std::fs::write(&f, text).unwrap();
+        f
+    }
+
+    #[test]
+    fn sidecar_section_and_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "[sidecar]\ntls_cert_file = \"c.pem\"\nmax_batch = 10\n",
+        );
+        let vars = BTreeMap::from([("CORESDK_SIDECAR_MAX_BATCH".into(), "20".into())]);
+        let c = ConfigFile::load(Some(&f), &vars).unwrap();
+        assert_eq!(c.sidecar.tls_cert_file.unwrap(), dir.path().join("c.pem"));
+        assert_eq!(c.sidecar.max_batch, 20);
+        let vars = BTreeMap::from([("CORESDK_SIDECAR_MAX_BATCH".into(), "0".into())]);
+        let err = ConfigFile::load(Some(&f), &vars).unwrap_err();
+        assert!(
+            err.to_string().contains("CORESDK_SIDECAR_MAX_BATCH"),
+            "{err}"
+        );
+        let f = write(dir.path(), "[sidecar]\ntls_crt = \"x\"\n");
+        let err = ConfigFile::load(Some(&f), &BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("sidecar.tls_crt"), "{err}");
+    }
+
+    #[test]
+    fn tenants_are_isolated() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            r#"
+[sdk]
+policy_dir = "p"
+jwks_file = "a.json"
+issuer = "https://a.test"
+pool_size = 3
+[tenants.globex]
+policy_dir = "g"
+jwks_file = "g.json"
+issuer = "https://g.test"
+"#,
+        );
+        let c = ConfigFile::load(Some(&f), &BTreeMap::new()).unwrap();
+        let t = c.tenants().unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].id, "acme-corp");
+        assert_eq!(t[1].id, "globex");
+        assert_eq!(t[1].engine.pool_size, 3, "limits come from [sdk]");
+        let tok = t[1].engine.token.as_ref().unwrap();
+        assert_eq!(tok.verifier.issuer.as_deref(), Some("https://g.test"));
+
+        // A tenant table does not inherit [sdk]'s key source.
+        let f = write(
+            dir.path(),
+            "[sdk]\npolicy_dir = \"p\"\njwks_file = \"a.json\"\n[tenants.b]\npolicy_dir = \"q\"\n",
+        );
+        let c = ConfigFile::load(Some(&f), &BTreeMap::new()).unwrap();
+        assert!(c.tenants().unwrap()[1].engine.token.is_none());
+
+        // Same keys, same issuer, same audience: refused.
+        let f = write(
+            dir.path(),
+            "[sdk]\npolicy_dir = \"p\"\njwks_file = \"a.json\"\naudience = \"x\"\n[tenants.b]\npolicy_dir = \"q\"\njwks_file = \"a.json\"\naudience = [\"y\", \"x\"]\n",
+        );
+        let err = ConfigFile::load(Some(&f), &BTreeMap::new())
+            .unwrap()
+            .tenants()
+            .unwrap_err();
+        assert!(err.to_string().contains("tenants.b"), "{err}");
+
+        // The default tenant must exist.
+        let f = write(dir.path(), "[tenants.b]\npolicy_dir = \"q\"\n");
+        let err = ConfigFile::load(Some(&f), &BTreeMap::new())
+            .unwrap()
+            .tenants()
+            .unwrap_err();
+        assert!(err.to_string().contains("CORESDK_TENANT_ID"), "{err}");
+        let vars = BTreeMap::from([("CORESDK_TENANT_ID".into(), "b".into())]);
+        assert_eq!(
+            ConfigFile::load(Some(&f), &vars)
+                .unwrap()
+                .tenants()
+                .unwrap()[0]
+                .id,
+            "b"
+        );
+
+        // Tenant tables allow only tenant keys.
+        let f = write(dir.path(), "[tenants.b]\npool_size = 2\n");
+        let err = ConfigFile::load(Some(&f), &BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("tenants.b.pool_size"), "{err}");
+    }
+}
