@@ -48,6 +48,7 @@ pub const SIDECAR_KEYS: &[&str] = &[
     "keepalive_interval_secs",
     "keepalive_timeout_secs",
     "worker_threads",
+    "health_addr",
 ];
 
 /// The keys a `[tenants.<id>]` table may set: its bundle and its tokens.
@@ -104,6 +105,10 @@ pub struct SidecarConfig {
     pub keepalive_timeout: Duration,
     /// Threads of the data plane's runtime (`worker_threads`).
     pub worker_threads: usize,
+    /// A second, plaintext listener serving only `grpc.health.v1.Health`
+    /// (`health_addr`), for probes that cannot present a client
+    /// certificate (Kubernetes gRPC probes). Off by default.
+    pub health_addr: Option<String>,
 }
 
 impl Default for SidecarConfig {
@@ -121,6 +126,7 @@ impl Default for SidecarConfig {
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(10),
             worker_threads: crate::config::default_pool_size().min(4),
+            health_addr: None,
         }
     }
 }
@@ -373,6 +379,10 @@ fn parse_sidecar(
                 c.keepalive_timeout = Duration::from_secs(v.int(&name, 1, 3_600)?)
             }
             "worker_threads" => c.worker_threads = v.int(&name, 1, 256)? as usize,
+            "health_addr" => {
+                let a = v.string(&name)?;
+                c.health_addr = (!a.trim().is_empty()).then(|| a.trim().to_string());
+            }
             _ => unreachable!("keys are allow-listed by SIDECAR_KEYS"),
         }
     }

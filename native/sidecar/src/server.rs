@@ -1,0 +1,501 @@
+//! Starting, reloading and draining the data plane.
+//!
+//! [`Sidecar::start`] builds every tenant's engine, binds the listener, and
+//! serves on a tokio runtime of the sidecar's own threads. Health starts
+//! NOT_SERVING and turns SERVING once every tenant's policies are compiled
+//! and its keys loaded; a readiness task keeps it current (keys may arrive
+//! late, or go stale). [`Sidecar::drain`] is the graceful shutdown: health
+//! NOT_SERVING, the listener closed, HTTP/2 GOAWAY to every connection, and a
+//! wait, bounded by the drain deadline, for calls in flight to finish.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use coresdk_engine::ConfigFile;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
+
+use crate::admission::{AdmissionLayer, Gate};
+use crate::certwatch::CertWatcher;
+use crate::error::SidecarError;
+use crate::events::{Event, EventSink, Level};
+use crate::listen::{accept_loop, Bound, ListenAddr};
+use crate::pb::core_sdk_server::CoreSdkServer;
+use crate::service::{CoreSdkService, Limits};
+use crate::tenants::Tenants;
+use crate::tls::{ReloadableTls, TlsFiles};
+
+/// The gRPC service name health reports on (besides the server-wide "").
+pub const SERVICE_NAME: &str = "coresdk.v1.CoreSDK";
+
+/// How the data plane is started.
+pub struct SidecarOptions {
+    /// The loaded configuration.
+    pub config: ConfigFile,
+    /// Where lifecycle events go.
+    pub events: EventSink,
+}
+
+/// What a drain achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Every call in flight finished before the deadline.
+    pub complete: bool,
+    /// Calls still in flight when the drain gave up (0 when complete).
+    pub abandoned: usize,
+    /// How long the drain took.
+    pub elapsed: Duration,
+}
+
+/// A running data plane.
+pub struct Sidecar {
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    tenants: Arc<Tenants>,
+    gate: Arc<Gate>,
+    health: HealthReporter,
+    stop: watch::Sender<bool>,
+    draining: Arc<AtomicBool>,
+    serve_done: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    drained: Mutex<Option<DrainReport>>,
+    tls: Option<Arc<ReloadableTls>>,
+    local_addr: String,
+    health_addr: Option<String>,
+    drain_timeout: Duration,
+    events: EventSink,
+    _cert_watcher: Option<CertWatcher>,
+}
+
+impl Sidecar {
+    /// Builds the tenants, binds, and starts serving. Blocks while the
+    /// tenants' bundles compile and their key sources make a first fetch.
+    pub fn start(opts: SidecarOptions) -> Result<Sidecar, SidecarError> {
+        let SidecarOptions { config, events } = opts;
+        let sc = config.sidecar.clone();
+        let addr = ListenAddr::parse(&config.sdk.sidecar_addr)?;
+
+        let tls = if sc.insecure_dev {
+            if !addr.is_local() {
+                return Err(SidecarError::config(
+                    "CORESDK_SIDECAR_INSECURE_DEV",
+                    format!("insecure-dev serves plaintext and binds to loopback or a unix socket only; {addr} is neither"),
+                ));
+            }
+            None
+        } else {
+            let need = |v: &Option<std::path::PathBuf>, key: &str| {
+                v.clone().ok_or_else(|| {
+                    SidecarError::config(
+                        format!("sidecar.{key} (CORESDK_SIDECAR_{})", key.to_ascii_uppercase()),
+                        "mutual TLS needs tls_cert_file, tls_key_file and tls_client_ca_file (or insecure-dev on loopback for development)",
+                    )
+                })
+            };
+            let files = TlsFiles {
+                cert: need(&sc.tls_cert_file, "tls_cert_file")?,
+                key: need(&sc.tls_key_file, "tls_key_file")?,
+                client_ca: need(&sc.tls_client_ca_file, "tls_client_ca_file")?,
+            };
+            Some(Arc::new(ReloadableTls::load(files)?))
+        };
+        let health_addr = sc
+            .health_addr
+            .as_deref()
+            .map(ListenAddr::parse)
+            .transpose()
+            .map_err(|e| SidecarError::config("CORESDK_SIDECAR_HEALTH_ADDR", e.to_string()))?;
+
+        let tenants = Arc::new(Tenants::build(config.tenants()?, &config.sdk.tenant_id)?);
+        for t in tenants.iter() {
+            let ev = events.clone();
+            let id = t.id.clone();
+            t.engine.on_reload(move |e| {
+                let event = match e {
+                    coresdk_engine::ReloadEvent::Reloaded { revision, previous } => {
+                        Event::new(Level::Info, "policy_reloaded", "policy bundle reloaded")
+                            .with("revision", revision.to_string())
+                            .with("previous", previous.to_string())
+                    }
+                    coresdk_engine::ReloadEvent::Failed { error, revision } => Event::new(
+                        Level::Error,
+                        "policy_reload_failed",
+                        format!(
+                            "policy reload failed; the last good revision keeps serving: {error}"
+                        ),
+                    )
+                    .with("revision", revision.to_string())
+                    .with("code", error.code()),
+                };
+                ev(event.with("tenant", id.clone()));
+            });
+        }
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(sc.worker_threads)
+            .thread_name("coresdk-sidecar")
+            .enable_all()
+            .build()
+            .map_err(|e| SidecarError::Runtime(e.to_string()))?;
+        let _enter = runtime.enter();
+
+        let listener = Bound::bind(&addr)?;
+        let local_addr = listener.local_addr();
+        let health_listener = health_addr.as_ref().map(Bound::bind).transpose()?;
+        let health_local = health_listener.as_ref().map(Bound::local_addr);
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let gate = Gate::new(sc.max_concurrent_calls);
+        let limits = Limits {
+            max_message_bytes: sc.max_message_bytes,
+            max_batch: sc.max_batch,
+        };
+        let service = CoreSdkServer::new(CoreSdkService::new(tenants.clone(), limits))
+            // Messages up to twice the limit are decoded so that the handler
+            // can answer RESOURCE_EXHAUSTED with details; beyond that the
+            // transport refuses before decoding.
+            .max_decoding_message_size(sc.max_message_bytes.saturating_mul(2))
+            .max_encoding_message_size(sc.max_message_bytes.saturating_mul(2));
+
+        let (stop, stop_rx) = watch::channel(false);
+        let (conn_tx, conn_rx) = mpsc::channel(1024);
+        runtime.spawn(accept_loop(
+            listener,
+            tls.clone(),
+            conn_tx,
+            stop_rx.clone(),
+            events.clone(),
+        ));
+        let incoming = ReceiverStream::new(conn_rx).map(Ok::<_, Infallible>);
+        let mut shutdown = stop_rx.clone();
+        let server = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(sc.keepalive_interval))
+            .http2_keepalive_timeout(Some(sc.keepalive_timeout))
+            .tcp_nodelay(true)
+            .layer(AdmissionLayer(gate.clone()))
+            .add_service(health_service.clone())
+            .add_service(service);
+        let ev = events.clone();
+        let serve_done = runtime.spawn(async move {
+            let signal = async move {
+                let _ = shutdown.wait_for(|s| *s).await;
+            };
+            if let Err(e) = server.serve_with_incoming_shutdown(incoming, signal).await {
+                ev(Event::new(
+                    Level::Error,
+                    "serve_failed",
+                    format!("server error: {e}"),
+                ));
+            }
+        });
+
+        if let Some(l) = health_listener {
+            let (htx, hrx) = mpsc::channel(64);
+            runtime.spawn(accept_loop(l, None, htx, stop_rx.clone(), events.clone()));
+            let mut shutdown = stop_rx.clone();
+            let hs = health_service.clone();
+            runtime.spawn(async move {
+                let signal = async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                };
+                let _ = tonic::transport::Server::builder()
+                    .add_service(hs)
+                    .serve_with_incoming_shutdown(
+                        ReceiverStream::new(hrx).map(Ok::<_, Infallible>),
+                        signal,
+                    )
+                    .await;
+            });
+        }
+
+        let draining = Arc::new(AtomicBool::new(false));
+        runtime.spawn(readiness_loop(
+            tenants.clone(),
+            health.clone(),
+            draining.clone(),
+            stop_rx,
+            events.clone(),
+        ));
+
+        let cert_watcher = match (&tls, sc.watch_certs) {
+            (Some(t), true) => {
+                let f = t.files().clone();
+                let t2 = t.clone();
+                let ev = events.clone();
+                let w = CertWatcher::start(&[f.cert, f.key, f.client_ca], move || {
+                    report_tls_reload(&ev, t2.reload(false))
+                })
+                .map_err(|e| SidecarError::tls("sidecar.watch_certs", e.to_string()))?;
+                Some(w)
+            }
+            _ => None,
+        };
+
+        if tls.is_none() {
+            events(
+                Event::new(
+                    Level::Warn,
+                    "insecure_dev",
+                    "INSECURE DEV MODE: plaintext gRPC, no client authentication; bound to loopback only. Never use this in production.",
+                )
+                .with("addr", local_addr.clone()),
+            );
+        }
+        events(
+            Event::new(
+                Level::Info,
+                "listening",
+                format!("data plane listening on {local_addr}"),
+            )
+            .with("addr", local_addr.clone())
+            .with("tls", if tls.is_some() { "mtls-1.3" } else { "none" })
+            .with(
+                "tenants",
+                tenants.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+            )
+            .with("default_tenant", tenants.default_tenant().id.clone()),
+        );
+        drop(_enter);
+        Ok(Sidecar {
+            runtime: Mutex::new(Some(runtime)),
+            tenants,
+            gate,
+            health,
+            stop,
+            draining,
+            serve_done: Mutex::new(Some(serve_done)),
+            drained: Mutex::new(None),
+            tls,
+            local_addr,
+            health_addr: health_local,
+            drain_timeout: sc.drain_timeout,
+            events,
+            _cert_watcher: cert_watcher,
+        })
+    }
+
+    /// The address actually bound (the real port when 0 was configured).
+    pub fn local_addr(&self) -> &str {
+        &self.local_addr
+    }
+
+    /// The health-only listener's address, when configured.
+    pub fn health_addr(&self) -> Option<&str> {
+        self.health_addr.as_deref()
+    }
+
+    /// The configured drain deadline.
+    pub fn drain_timeout(&self) -> Duration {
+        self.drain_timeout
+    }
+
+    /// Recompiles every tenant's bundle and reloads the certificates
+    /// (SIGHUP). Failures keep the previous state serving and are reported
+    /// in the result and as events; the call itself never fails.
+    pub fn reload(&self) -> serde_json::Value {
+        let mut tenants = Vec::new();
+        for t in self.tenants.iter() {
+            match t.engine.reload() {
+                Ok(rev) => {
+                    tenants.push(serde_json::json!({"tenant": t.id, "revision": rev.to_string()}))
+                }
+                Err(e) => tenants.push(serde_json::json!({
+                    "tenant": t.id, "revision": t.engine.revision().to_string(),
+                    "error": {"code": e.code(), "message": e.to_string()}
+                })),
+            }
+        }
+        let tls = self.tls.as_ref().map(|t| {
+            let r = t.reload(true);
+            let out = match &r {
+                Ok(_) => serde_json::json!({"reloaded": true}),
+                Err(e) => serde_json::json!({"reloaded": false, "error": {"code": e.code(), "message": e.to_string()}}),
+            };
+            report_tls_reload(&self.events, r);
+            out
+        });
+        serde_json::json!({"tenants": tenants, "tls": tls})
+    }
+
+    /// A snapshot for operators: serving state, tenants and their revisions
+    /// and key sources, calls in flight and refused. No key material.
+    pub fn status(&self) -> serde_json::Value {
+        let readiness = self.tenants.readiness();
+        let draining = self.draining.load(Ordering::SeqCst);
+        let tenants: Vec<_> = self
+            .tenants
+            .iter()
+            .map(|t| {
+                let keys = t.engine.key_status().map(|k| {
+                    serde_json::json!({
+                        "source": k.source,
+                        "keys": k.keys,
+                        "from_offline_cache": k.from_offline_cache,
+                        "last_error": k.last_error,
+                        "offline_cache": k.offline_cache,
+                        "offline_cache_rejections": k.offline_cache_rejections,
+                    })
+                });
+                serde_json::json!({"id": t.id, "revision": t.engine.revision().to_string(), "keys": keys})
+            })
+            .collect();
+        serde_json::json!({
+            "addr": self.local_addr,
+            "health_addr": self.health_addr,
+            "serving": readiness.ready && !draining,
+            "reason": if draining { Some("draining".to_string()) } else { readiness.reason },
+            "draining": draining,
+            "tenants": tenants,
+            "default_tenant": self.tenants.default_tenant().id,
+            "in_flight": self.gate.in_flight(),
+            "calls_admitted": self.gate.admitted(),
+            "calls_refused_overload": self.gate.refused(),
+        })
+    }
+
+    /// Graceful shutdown: health NOT_SERVING, stop accepting, GOAWAY, wait
+    /// up to `deadline` (the configured drain timeout when `None`) for calls
+    /// in flight, then stop the runtime. Idempotent: a second call returns
+    /// the first one's report.
+    pub fn drain(&self, deadline: Option<Duration>) -> DrainReport {
+        let mut drained = self.drained.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = *drained {
+            return r;
+        }
+        let started = Instant::now();
+        let deadline = deadline.unwrap_or(self.drain_timeout);
+        self.draining.store(true, Ordering::SeqCst);
+        let in_flight = self.gate.in_flight();
+        (self.events)(
+            Event::new(
+                Level::Info,
+                "draining",
+                "draining: no new connections; waiting for calls in flight",
+            )
+            .with("in_flight", in_flight)
+            .with("deadline_ms", deadline.as_millis() as u64),
+        );
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let mut complete = true;
+        if let Some(rt) = runtime {
+            let health = self.health.clone();
+            let done = self
+                .serve_done
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            let stop = self.stop.clone();
+            complete = rt.block_on(async move {
+                health
+                    .set_service_status("", ServingStatus::NotServing)
+                    .await;
+                health
+                    .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+                    .await;
+                let _ = stop.send(true);
+                match done {
+                    Some(j) => tokio::time::timeout(deadline, j).await.is_ok(),
+                    None => true,
+                }
+            });
+            rt.shutdown_timeout(Duration::from_millis(500));
+        }
+        let abandoned = if complete { 0 } else { self.gate.in_flight() };
+        for t in self.tenants.iter() {
+            t.engine.close();
+        }
+        let report = DrainReport {
+            complete,
+            abandoned,
+            elapsed: started.elapsed(),
+        };
+        (self.events)(
+            Event::new(
+                if complete { Level::Info } else { Level::Warn },
+                "drained",
+                if complete {
+                    "drained: every call in flight was answered".to_string()
+                } else {
+                    format!("drain deadline passed with {abandoned} calls in flight")
+                },
+            )
+            .with("elapsed_ms", report.elapsed.as_millis() as u64)
+            .with("complete", complete),
+        );
+        *drained = Some(report);
+        report
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        if self.drained.lock().map(|d| d.is_none()).unwrap_or(false) {
+            self.drain(Some(Duration::from_millis(0)));
+        }
+    }
+}
+
+fn report_tls_reload(events: &EventSink, r: Result<bool, SidecarError>) {
+    match r {
+        Ok(true) => events(Event::new(
+            Level::Info,
+            "tls_reloaded",
+            "TLS certificates reloaded; new connections use them",
+        )),
+        Ok(false) => {}
+        Err(e) => events(
+            Event::new(
+                Level::Error,
+                "tls_reload_failed",
+                format!("TLS reload failed; the previous certificates keep serving: {e}"),
+            )
+            .with("code", e.code()),
+        ),
+    }
+}
+
+/// Keeps health in step with readiness until the sidecar stops.
+async fn readiness_loop(
+    tenants: Arc<Tenants>,
+    health: HealthReporter,
+    draining: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+    events: EventSink,
+) {
+    let mut last: Option<bool> = None;
+    loop {
+        if draining.load(Ordering::SeqCst) {
+            return;
+        }
+        let r = tenants.readiness();
+        if last != Some(r.ready) {
+            let status = if r.ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            health.set_service_status("", status).await;
+            health.set_service_status(SERVICE_NAME, status).await;
+            events(match &r.reason {
+                None => Event::new(Level::Info, "serving", "health: SERVING"),
+                Some(why) => Event::new(
+                    Level::Warn,
+                    "not_serving",
+                    format!("health: NOT_SERVING ({why})"),
+                ),
+            });
+            last = Some(r.ready);
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
