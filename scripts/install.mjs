@@ -7,8 +7,8 @@
 // * A clone (or a platform without a prebuilt package) builds the addon
 //   from source with cargo, then compiles src/ to dist/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,4 +44,24 @@ if (!(hasLocalBinary && loadsNatively()) && !loadsNatively()) {
 
 if (isClone && existsSync(join(root, 'node_modules', 'typescript'))) {
   run('npm', ['run', '--silent', 'build:ts']);
+}
+
+// In a clone, the package's own bin is not linked into node_modules/.bin by
+// npm (it only links dependencies' bins). Link it so that
+// `npx coresdk-sidecar --help` works right after `npm install`, as it does for
+// a project that depends on coresdk.
+if (isClone) {
+  const binDir = join(root, 'node_modules', '.bin');
+  const link = join(binDir, 'coresdk-sidecar');
+  const targetFile = join(root, 'dist', 'sidecar', 'cli.js');
+  if (existsSync(targetFile)) {
+    try {
+      mkdirSync(binDir, { recursive: true });
+      rmSync(link, { force: true });
+      symlinkSync(relative(binDir, targetFile), link);
+      chmodSync(targetFile, 0o755);
+    } catch (e) {
+      console.warn(`coresdk: could not link the coresdk-sidecar bin (${e.message}); run it as node dist/sidecar/cli.js`);
+    }
+  }
 }

@@ -22,4 +22,5 @@ export type {
   NativeDecision,
   NativeEngineOptions,
   NativeReloadEvent,
+  NativeSidecar,
 } from '../native/node/binding.cjs';

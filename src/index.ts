@@ -29,3 +29,13 @@ export type {
 } from './engine.js';
 export { CoreSDKError } from './errors.js';
 export type { CoreSDKErrorCode, SourceLocation } from './errors.js';
+export { SidecarServer } from './sidecar/server.js';
+export type {
+  DrainReport,
+  SidecarEvent,
+  SidecarServerOptions,
+  SidecarStatus,
+  SidecarTenantStatus,
+} from './sidecar/server.js';
+export { sidecarErrorInfo, SIDECAR_ERROR_DOMAIN } from './grpc/status-details.js';
+export type { MetadataLike, SidecarErrorInfo } from './grpc/status-details.js';

@@ -51,6 +51,43 @@ export declare class NativeEngine {
   close(): void
 }
 
+/** A running data plane. */
+export declare class NativeSidecar {
+  /** The address bound (the real port when 0 was configured). */
+  get localAddr(): string
+  /** The health-only listener's address, if configured. */
+  get healthAddr(): string | null
+  /** The configured drain deadline in milliseconds. */
+  get drainTimeoutMs(): number
+  /**
+   * Serving state, tenants, revisions, key sources, calls in flight
+   * (JSON text).
+   */
+  status(): string
+  /**
+   * Events queued since the last call, as a JSON array of objects, plus a
+   * synthetic `events_dropped` event when the queue overflowed.
+   */
+  takeEvents(): string
+  /**
+   * Recompiles every tenant's bundle and reloads certificates, off the
+   * main thread. Resolves with a JSON summary; failures keep the previous
+   * state serving.
+   */
+  reload(): Promise<string>
+  /**
+   * Graceful shutdown off the main thread: resolves with
+   * `{complete, abandoned, elapsedMs}` as JSON text.
+   */
+  drain(deadlineMs?: number | undefined | null): Promise<string>
+}
+
+/**
+ * Validates configuration (file + vars) and returns the tenants and the
+ * listen settings as JSON text, without starting anything.
+ */
+export declare function checkSidecarConfig(configFile: string | undefined | null, vars: Record<string, string>): string
+
 /** The outcome of `authorize`. */
 export interface NativeAuthorization {
   /** Allowed only when the token verified and the query was exactly true. */
@@ -217,3 +254,10 @@ export interface NativeVerified {
   /** The algorithm that signed it. */
   alg: string
 }
+
+/**
+ * Starts the data plane off the main thread: loads `configFile` (optional)
+ * with `vars` (`CORESDK_*` names) through the engine's one configuration
+ * loader, builds every tenant, binds and serves.
+ */
+export declare function startSidecar(configFile: string | undefined | null, vars: Record<string, string>): Promise<NativeSidecar>

@@ -39,7 +39,7 @@ pub enum Call {
 /// does, and latency is measured from each request's intended start time.
 /// Saturation (`--saturate`): `--concurrency` closed-loop workers.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "coresdk-loadgen", version)]
+#[command(name = "coresdk-loadgen", version, allow_negative_numbers = true)]
 pub struct Args {
     /// Kind of server.
     #[arg(long, value_enum)]
@@ -130,10 +130,13 @@ impl Args {
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
                 _ => {
+                    // clap's message spans several lines (and a usage
+                    // block); keep the message itself, on one line.
                     let text = err.render().to_string();
-                    let first = text.lines().next().unwrap_or("bad arguments");
-                    let first = first.strip_prefix("error: ").unwrap_or(first);
-                    usage_exit(&format!("{first} (see --help)"))
+                    let text = text.split("\nUsage:").next().unwrap_or(&text);
+                    let text = text.strip_prefix("error: ").unwrap_or(text);
+                    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    usage_exit(&format!("{line} (see --help)"))
                 }
             },
         };
@@ -207,4 +210,101 @@ impl Args {
 pub fn usage_exit(msg: &str) -> ! {
     eprintln!("coresdk-loadgen: {msg}");
     std::process::exit(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Args, String> {
+        let base = ["coresdk-loadgen", "--duration-secs", "1"];
+        let args = Args::try_parse_from(base.iter().chain(extra)).map_err(|e| e.to_string())?;
+        args.validate().map(|()| args)
+    }
+
+    #[test]
+    fn accepts_the_documented_forms() {
+        let a = parse(&[
+            "--target",
+            "grpc",
+            "--addr",
+            "http://127.0.0.1:50051",
+            "--rate",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.connections, a.max_in_flight, a.timeout_ms),
+            (4, 10_000, 2000)
+        );
+        assert_eq!(a.warmup_secs, 1.0);
+        let a = parse(&[
+            "--target",
+            "grpc",
+            "--addr",
+            "https://[::1]:50051",
+            "--saturate",
+            "--ca",
+            "ca.pem",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+            "--server-name",
+            "sidecar",
+            "--call",
+            "evaluate",
+        ])
+        .unwrap();
+        assert!(a.saturate && a.rate.is_none() && a.call == Call::Evaluate);
+        let a = parse(&[
+            "--target",
+            "http",
+            "--addr",
+            "http://127.0.0.1:8181",
+            "--rate",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(a.path, "/v1/data/authz/allow");
+    }
+
+    #[test]
+    fn rejects_bad_combinations() {
+        let grpc = ["--target", "grpc", "--addr", "http://127.0.0.1:1"];
+        assert!(parse(&grpc).is_err(), "needs --rate or --saturate");
+        assert!(parse(&[&grpc[..], &["--rate", "5", "--saturate"]].concat()).is_err());
+        assert!(parse(&[&grpc[..], &["--rate", "0"]].concat()).is_err());
+        assert!(parse(&[&grpc[..], &["--rate", "-3"]].concat()).is_err());
+        assert!(parse(&[&grpc[..], &["--rate", "5", "--connections", "0"]].concat()).is_err());
+        assert!(parse(&[&grpc[..], &["--rate", "5", "--ca", "ca.pem"]].concat()).is_err());
+        assert!(parse(&[&grpc[..], &["--rate", "5", "--cert", "c.pem"]].concat()).is_err());
+        let https = [
+            "--target",
+            "grpc",
+            "--addr",
+            "https://[::1]:1",
+            "--rate",
+            "5",
+        ];
+        assert!(parse(&https).is_err(), "https needs --ca");
+        let http = [
+            "--target",
+            "http",
+            "--addr",
+            "https://127.0.0.1:1",
+            "--rate",
+            "5",
+        ];
+        assert!(parse(&http).is_err(), "http target is plain http only");
+        let noscheme = [
+            "--target",
+            "http",
+            "--addr",
+            "127.0.0.1:8181",
+            "--rate",
+            "5",
+        ];
+        assert!(parse(&noscheme).is_err());
+    }
 }

@@ -3,6 +3,7 @@
 //! (mutual) TLS.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -33,6 +34,9 @@ pub struct GrpcCaller {
     message: Message,
     timeout: Duration,
     check_allowed: bool,
+    /// The message of the CANCELLED status tonic makes when the deadline
+    /// it enforces locally (from `grpc-timeout`) expires.
+    local_timeout_message: Arc<str>,
 }
 
 impl GrpcCaller {
@@ -92,6 +96,7 @@ impl GrpcCaller {
             message,
             timeout,
             check_allowed: args.check_allowed,
+            local_timeout_message: tonic::TimeoutExpired(()).to_string().into(),
         })
     }
 }
@@ -102,6 +107,7 @@ impl Caller for GrpcCaller {
         let message = self.message.clone();
         let timeout = self.timeout;
         let check_allowed = self.check_allowed;
+        let local_timeout_message = self.local_timeout_message.clone();
         async move {
             let allowed = match message {
                 Message::Authorize(m) => {
@@ -121,6 +127,16 @@ impl Caller for GrpcCaller {
             match allowed {
                 Ok(false) if check_allowed => Err("not_allowed".into()),
                 Ok(_) => Ok(()),
+                // An expired deadline is `timeout` whichever side noticed it
+                // first: the server (DEADLINE_EXCEEDED), tonic's own timer
+                // (CANCELLED "Timeout expired") or ours (see schedule.rs).
+                Err(status)
+                    if status.code() == Code::DeadlineExceeded
+                        || (status.code() == Code::Cancelled
+                            && status.message() == &*local_timeout_message) =>
+                {
+                    Err("timeout".into())
+                }
                 Err(status) => Err(code_name(status.code()).into()),
             }
         }

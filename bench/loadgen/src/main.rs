@@ -32,6 +32,19 @@
 //! maximum throughput (`achieved_rps`); its latencies are those of a closed
 //! loop.
 //!
+//! Error kinds (`error_kinds` in the report): a gRPC status code name
+//! (`UNAUTHENTICATED`, `UNAVAILABLE`...), `http_<status>` for a non-2xx HTTP
+//! answer, and the generator's own: `timeout` (the deadline expired, whether
+//! the client or a gRPC server noticed it: DEADLINE_EXCEEDED counts here),
+//! `dropped`, `not_allowed` (`--check-allowed`), and for HTTP `connect`,
+//! `connection_closed`, `bad_response`, `io`.
+//!
+//! Connections: gRPC requests go round-robin over `--connections` HTTP/2
+//! channels. An HTTP/1.1 keep-alive connection carries one request at a
+//! time, so HTTP requests take the next idle connection of the pool of
+//! `--connections` (queueing, clock running, while all are busy): give the
+//! HTTP target at least rate × latency connections.
+//!
 //! Output: a summary, then one JSON object (with `--json`, the JSON object
 //! only) on stdout. Exit status 0 when the run completed, even with errors;
 //! 2 for bad arguments or when the target cannot be reached at start.

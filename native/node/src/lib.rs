@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod engine;
 mod errors;
+mod sidecar;
 mod tasks;
 
 /// Runs when Node loads the addon. The engine catches panics inside regorus
@@ -32,3 +33,4 @@ fn init() {
 }
 
 pub use engine::*;
+pub use sidecar::*;

@@ -26,6 +26,7 @@ pub mod admission;
 pub mod certwatch;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod listen;
 pub mod server;
 pub mod service;

@@ -17,13 +17,13 @@ use coresdk_engine::ConfigFile;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
-use tonic_health::server::HealthReporter;
-use tonic_health::ServingStatus;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::admission::{AdmissionLayer, Gate};
 use crate::certwatch::CertWatcher;
 use crate::error::SidecarError;
 use crate::events::{Event, EventSink, Level};
+use crate::health::HealthReporter;
 use crate::listen::{accept_loop, Bound, ListenAddr};
 use crate::pb::core_sdk_server::CoreSdkServer;
 use crate::service::{CoreSdkService, Limits};
@@ -147,7 +147,6 @@ impl Sidecar {
         let health_listener = health_addr.as_ref().map(Bound::bind).transpose()?;
         let health_local = health_listener.as_ref().map(Bound::local_addr);
 
-        let (health, health_service) = tonic_health::server::health_reporter();
         let gate = Gate::new(sc.max_concurrent_calls);
         let limits = Limits {
             max_message_bytes: sc.max_message_bytes,
@@ -161,6 +160,7 @@ impl Sidecar {
             .max_encoding_message_size(sc.max_message_bytes.saturating_mul(2));
 
         let (stop, stop_rx) = watch::channel(false);
+        let (health, health_service) = crate::health::health(stop_rx.clone());
         let (conn_tx, conn_rx) = mpsc::channel(1024);
         runtime.spawn(accept_loop(
             listener,
@@ -393,12 +393,7 @@ impl Sidecar {
                 .take();
             let stop = self.stop.clone();
             complete = rt.block_on(async move {
-                health
-                    .set_service_status("", ServingStatus::NotServing)
-                    .await;
-                health
-                    .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-                    .await;
+                health.set(ServingStatus::NotServing);
                 let _ = stop.send(true);
                 match done {
                     Some(j) => tokio::time::timeout(deadline, j).await.is_ok(),
@@ -481,8 +476,7 @@ async fn readiness_loop(
             } else {
                 ServingStatus::NotServing
             };
-            health.set_service_status("", status).await;
-            health.set_service_status(SERVICE_NAME, status).await;
+            health.set(status);
             events(match &r.reason {
                 None => Event::new(Level::Info, "serving", "health: SERVING"),
                 Some(why) => Event::new(

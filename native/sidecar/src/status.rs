@@ -25,8 +25,6 @@ pub const ERR_OVERLOADED: &str = "ERR_OVERLOADED";
 pub const ERR_MESSAGE_TOO_LARGE: &str = "ERR_MESSAGE_TOO_LARGE";
 /// Reason: an `EvaluatePolicies` call with more than `max_batch` items.
 pub const ERR_BATCH_TOO_LARGE: &str = "ERR_BATCH_TOO_LARGE";
-/// Reason: the sidecar is shutting down.
-pub const ERR_DRAINING: &str = "ERR_DRAINING";
 /// Reason: the tenant serves no tokens (no key source configured).
 pub const ERR_TOKENS_NOT_CONFIGURED: &str = "ERR_TOKENS_NOT_CONFIGURED";
 /// Reason: PII masking is not available in this build.

@@ -111,6 +111,23 @@ impl Tenants {
                 };
             }
             if let Some(ks) = t.engine.key_status() {
+                let stale_max = t.engine.config().token.as_ref().map(|c| c.stale_max);
+                let age = ks
+                    .fetched_at
+                    .and_then(|at| std::time::SystemTime::now().duration_since(at).ok());
+                if let (Some(age), Some(max)) = (age, stale_max) {
+                    if ks.keys > 0 && age > max {
+                        return Readiness {
+                            ready: false,
+                            reason: Some(format!(
+                                "tenant {}: the key set is {} s old (jwks_stale_max_secs {}) and could not be refreshed",
+                                t.id,
+                                age.as_secs(),
+                                max.as_secs()
+                            )),
+                        };
+                    }
+                }
                 if ks.keys == 0 {
                     let why = ks
                         .last_error

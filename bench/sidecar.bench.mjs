@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// `npm run bench:sidecar`: the sidecar data plane under open-loop load, beside
+// OPA v1.22.3 as a server and a do-nothing @grpc/grpc-js server, in one run.
+//
+// Load: bench/loadgen (Rust, tokio + tonic/hyper), fixed request rate,
+// latency measured from each request's intended send time (coordinated
+// omission corrected), bounded duration, loopback only. Rates: 500, 5,000,
+// 20,000 rps, then saturation (closed loop, 64 workers).
+//
+// Targets, all given the same policy (examples/policies, data.authz.allow) and
+// the same input:
+//   * coresdk sidecar, EvaluatePolicy over mutual TLS 1.3, decision cache off
+//     (every call evaluated; the fair comparison with OPA)
+//   * coresdk sidecar, Authorize (ES256 token verified + policy) over mTLS,
+//     caches on (what a service calling it with a repeated token sees)
+//   * OPA `opa run --server`, POST /v1/data/authz/allow (plain HTTP/1.1 on
+//     loopback: no TLS cost for OPA)
+//   * grpc-js floor: a do-nothing grpc-js server over the same mTLS
+// Per step: p50/p99/p99.9, errors, and the server's RSS and CPU per call
+// (from /proc/<pid>/stat before and after the step).
+//
+// Env: BENCH_SECS (default 5 per step), BENCH_RATES (default 500,5000,20000),
+// BENCH_TARGETS (comma list of sidecar-eval,sidecar-authorize,opa,grpc-js).
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { generateKeyPairSync, sign } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ensureOpa } from './tools/ensure-opa.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const SECS = Number(process.env.BENCH_SECS ?? 5)
+const RATES = (process.env.BENCH_RATES ?? '500,5000,20000').split(',').map(Number)
+const TARGETS = (process.env.BENCH_TARGETS ?? 'sidecar-eval,sidecar-authorize,opa,grpc-js').split(',')
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+const log = (m) => process.stderr.write(`[sidecar-bench] ${m}\n`)
+
+function build() {
+  log('building bench/loadgen and the sidecar (release)')
+  const r = spawnSync('cargo', ['build', '--release', '-p', 'coresdk-loadgen'], { cwd: root, stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('cargo build of the load generator failed')
+  const t = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+  if (t.status !== 0) throw new Error('tsc failed')
+  return join(root, 'target', 'release', 'coresdk-loadgen')
+}
+
+function openssl(dir, args) {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+function makePki(dir) {
+  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=bench ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+  for (const [name, usage, san] of [['server', 'serverAuth', 'IP:::1,IP:127.0.0.1,DNS:localhost'], ['client', 'clientAuth', 'DNS:client']]) {
+    openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`])
+    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${usage}\n`)
+    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', `0x${Date.now().toString(16)}${name.length}`, '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`])
+  }
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key') }
+}
+
+function makeToken(dir) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench', alg: 'ES256', use: 'sig' }
+  const jwks = join(dir, 'jwks.json')
+  writeFileSync(jwks, JSON.stringify({ keys: [jwk] }))
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const now = Math.floor(Date.now() / 1000)
+  const h = b64({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
+  const p = b64({ iss: 'https://bench.test', aud: 'bench', sub: 'u1', user: 'alice', iat: now, exp: now + 3600 })
+  const s = sign('sha256', Buffer.from(`${h}.${p}`), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')
+  return { jwks, token: `${h}.${p}.${s}` }
+}
+
+function waitLine(child, pred, what, ms = 30_000) {
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    const t = setTimeout(() => reject(new Error(`${what}: not ready in ${ms} ms`)), ms)
+    const on = (chunk) => {
+      buf += chunk
+      for (const line of buf.split('\n')) {
+        const m = pred(line)
+        if (m) {
+          clearTimeout(t)
+          child.stdout.off('data', on)
+          child.stderr.off('data', on)
+          resolve(m)
+          return
+        }
+      }
+    }
+    child.stdout.setEncoding('utf8').on('data', on)
+    child.stderr.setEncoding('utf8').on('data', on)
+    child.on('exit', (c) => reject(new Error(`${what} exited (${c})`)))
+  })
+}
+
+function procStats(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+  return { cpu, rss }
+}
+
+async function main() {
+  const loadgen = build()
+  const opa = TARGETS.includes('opa') ? ensureOpa() : null
+  const dir = mkdtempSync(join(tmpdir(), 'coresdk-sidecar-bench-'))
+  const pki = makePki(dir)
+  const tok = makeToken(dir)
+  const input = JSON.stringify({ user: 'alice', action: 'read', resource: { type: 'document', owner: 'bob' } })
+  const authzInput = JSON.stringify({ action: 'read', resource: { type: 'document', owner: 'bob' } })
+  const servers = []
+  const results = []
+  try {
+    const targets = []
+    for (const name of TARGETS) {
+      if (name === 'sidecar-eval' || name === 'sidecar-authorize') {
+        const extra = name === 'sidecar-eval' ? { CORESDK_DECISION_CACHE_ENTRIES: '0' } : {}
+        const child = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')], {
+          env: {
+            PATH: process.env.PATH,
+            CORESDK_SIDECAR_ADDR: '[::1]:0',
+            CORESDK_POLICY_DIR: join(root, 'examples', 'policies'),
+            CORESDK_JWKS_FILE: tok.jwks,
+            CORESDK_ISSUER: 'https://bench.test',
+            CORESDK_AUDIENCE: 'bench',
+            CORESDK_SIDECAR_TLS_CERT_FILE: pki.cert,
+            CORESDK_SIDECAR_TLS_KEY_FILE: pki.key,
+            CORESDK_SIDECAR_TLS_CLIENT_CA_FILE: pki.ca,
+            CORESDK_SIDECAR_MAX_CONCURRENT_CALLS: '20000',
+            CORESDK_WATCH_POLICIES: 'false',
+            ...extra,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        servers.push(child)
+        const addr = await waitLine(child, (l) => { try { const j = JSON.parse(l); return j.event === 'listening' && j.addr } catch { return null } }, name)
+        const call = name === 'sidecar-eval'
+          ? ['--call', 'evaluate', '--query', 'data.authz.allow', '--input-json', input]
+          : ['--call', 'authorize', '--query', 'data.authz.allow', '--input-json', authzInput, '--token', tok.token]
+        targets.push({ name: name === 'sidecar-eval' ? 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)' : 'coresdk sidecar Authorize (mTLS, ES256 + policy)', pid: child.pid, args: ['--target', 'grpc', '--addr', `https://${addr}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--check-allowed', ...call] })
+      } else if (name === 'opa') {
+        const child = spawn(opa, ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '--disable-telemetry', join(root, 'examples', 'policies')], { stdio: ['ignore', 'pipe', 'pipe'] })
+        servers.push(child)
+        // OPA logs its bound address at info only; ask it through /proc/net instead: find the listening port.
+        const port = await new Promise((resolve, reject) => {
+          const deadline = Date.now() + 30_000
+          const tick = () => {
+            const out = spawnSync('ss', ['-ltnpH'], { encoding: 'utf8' }).stdout ?? ''
+            const line = out.split('\n').find((l) => l.includes(`pid=${child.pid},`))
+            if (line) return resolve(Number(/127\.0\.0\.1:(\d+)/.exec(line)[1]))
+            if (Date.now() > deadline) return reject(new Error('opa did not listen'))
+            setTimeout(tick, 100)
+          }
+          tick()
+        })
+        targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--path', '/v1/data/authz/allow', '--body', JSON.stringify({ input: JSON.parse(input) }), '--check-allowed'] })
+      } else if (name === 'grpc-js') {
+        const child = spawn(process.execPath, [join(root, 'bench', 'sidecar', 'grpc-js-floor.mjs'), '0', pki.ca, pki.cert, pki.key], { stdio: ['ignore', 'pipe', 'pipe'] })
+        servers.push(child)
+        const port = await waitLine(child, (l) => /^listening (\d+)/.exec(l)?.[1], 'grpc-js floor')
+        targets.push({ name: 'grpc-js floor (do-nothing server, mTLS)', pid: child.pid, args: ['--target', 'grpc', '--addr', `https://[::1]:${port}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--call', 'evaluate', '--query', 'data.authz.allow', '--input-json', input, '--check-allowed'] })
+      }
+    }
+    for (const t of targets) {
+      for (const rate of [...RATES, 'saturate']) {
+        const before = procStats(t.pid)
+        const mode = rate === 'saturate' ? ['--saturate', '--concurrency', '64'] : ['--rate', String(rate)]
+        const r = spawnSync(loadgen, [...t.args, ...mode, '--duration-secs', String(SECS), '--warmup-secs', '1', '--json'], { encoding: 'utf8', timeout: (SECS + 30) * 1000 })
+        if (r.status !== 0) throw new Error(`loadgen failed for ${t.name} @ ${rate}: ${r.stderr}`)
+        const after = procStats(t.pid)
+        const j = JSON.parse(r.stdout.trim().split('\n').pop())
+        const row = { target: t.name, rate, ...j, server_rss_mb: after.rss, server_cpu_us_per_call: ((after.cpu - before.cpu) * 1e6) / Math.max(1, j.ok + (j.warmup_ok ?? 0)) }
+        results.push(row)
+        log(`${t.name} @ ${rate}: p50 ${j.p50_us} µs, p99 ${j.p99_us} µs, p99.9 ${j.p999_us} µs, ok ${j.ok}, errors ${j.errors}, ${Math.round(j.achieved_rps)} rps`)
+      }
+    }
+  } finally {
+    for (const s of servers) s.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+  writeFileSync(join(root, 'bench', 'results', 'sidecar.json'), JSON.stringify({ date: new Date().toISOString(), secs: SECS, results }, null, 2))
+  const f = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`)
+  console.log(`\n### Sidecar under open-loop load (${SECS} s per step, loopback)\n`)
+  console.log('| target | offered | achieved rps | p50 | p99 | p99.9 | errors | server RSS | server CPU/call |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  for (const r of results) {
+    const errs = r.errors ? `${r.errors} (${Object.entries(r.error_kinds ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '0'
+    console.log(`| ${r.target} | ${r.rate === 'saturate' ? 'saturation' : r.rate} | ${Math.round(r.achieved_rps)} | ${f(r.p50_us)} | ${f(r.p99_us)} | ${f(r.p999_us)} | ${errs} | ${r.server_rss_mb.toFixed(0)} MB | ${r.server_cpu_us_per_call.toFixed(1)} µs |`)
+  }
+  const sat = (name) => results.find((r) => r.rate === 'saturate' && r.target.startsWith(name))?.achieved_rps
+  const s = sat('coresdk sidecar EvaluatePolicy'), o = sat('OPA'), g = sat('grpc-js')
+  if (s && o) console.log(`\nSaturation: sidecar EvaluatePolicy ${Math.round(s)} rps = ${(s / o).toFixed(2)}× OPA${g ? `, ${(s / g).toFixed(2)}× the grpc-js floor` : ''}.`)
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})

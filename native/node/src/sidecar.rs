@@ -1,0 +1,231 @@
+//! The sidecar data plane, started and driven from JavaScript.
+//!
+//! The `coresdk-sidecar` CLI (TypeScript) loads configuration through
+//! [`start_sidecar`], then owns the lifecycle: signals, reload, drain, logs.
+//! Calls are served entirely in Rust on the data plane's own threads; the only
+//! traffic between the two sides is lifecycle: lifecycle events queue here
+//! and the CLI takes them in batches ([`NativeSidecar::take_events`]), never
+//! one JavaScript callback per call.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use coresdk_sidecar::{Event, Sidecar, SidecarError, SidecarOptions};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Most events kept between two `takeEvents` calls; older ones are dropped
+/// and counted.
+const EVENT_QUEUE_CAPACITY: usize = 10_000;
+
+#[derive(Default)]
+struct EventQueue {
+    events: Mutex<VecDeque<Event>>,
+    dropped: AtomicU64,
+}
+
+impl EventQueue {
+    fn push(&self, e: Event) {
+        let mut q = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() >= EVENT_QUEUE_CAPACITY {
+            q.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        q.push_back(e);
+    }
+}
+
+fn sidecar_error(e: SidecarError) -> napi::Error {
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("[{}] {}", e.code(), e),
+    )
+}
+
+/// A running data plane.
+#[napi]
+pub struct NativeSidecar {
+    inner: Arc<Sidecar>,
+    queue: Arc<EventQueue>,
+}
+
+#[napi]
+impl NativeSidecar {
+    /// The address bound (the real port when 0 was configured).
+    #[napi(getter)]
+    pub fn local_addr(&self) -> String {
+        self.inner.local_addr().to_string()
+    }
+
+    /// The health-only listener's address, if configured.
+    #[napi(getter)]
+    pub fn health_addr(&self) -> Option<String> {
+        self.inner.health_addr().map(str::to_string)
+    }
+
+    /// The configured drain deadline in milliseconds.
+    #[napi(getter)]
+    pub fn drain_timeout_ms(&self) -> u32 {
+        self.inner.drain_timeout().as_millis().min(u32::MAX as u128) as u32
+    }
+
+    /// Serving state, tenants, revisions, key sources, calls in flight
+    /// (JSON text).
+    #[napi]
+    pub fn status(&self) -> String {
+        self.inner.status().to_string()
+    }
+
+    /// Events queued since the last call, as a JSON array of objects, plus a
+    /// synthetic `events_dropped` event when the queue overflowed.
+    #[napi]
+    pub fn take_events(&self) -> String {
+        let drained: Vec<Event> = {
+            let mut q = self.queue.events.lock().unwrap_or_else(|p| p.into_inner());
+            q.drain(..).collect()
+        };
+        let mut out: Vec<serde_json::Value> = drained.iter().map(Event::to_json).collect();
+        let dropped = self.queue.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            out.push(serde_json::json!({
+                "level": "warn", "event": "events_dropped",
+                "msg": format!("{dropped} lifecycle events were dropped (queue full)"),
+                "dropped": dropped,
+            }));
+        }
+        serde_json::Value::Array(out).to_string()
+    }
+
+    /// Recompiles every tenant's bundle and reloads certificates, off the
+    /// main thread. Resolves with a JSON summary; failures keep the previous
+    /// state serving.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn reload(&self) -> AsyncTask<SidecarReloadTask> {
+        AsyncTask::new(SidecarReloadTask {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Graceful shutdown off the main thread: resolves with
+    /// `{complete, abandoned, elapsedMs}` as JSON text.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn drain(&self, deadline_ms: Option<u32>) -> AsyncTask<SidecarDrainTask> {
+        AsyncTask::new(SidecarDrainTask {
+            inner: self.inner.clone(),
+            deadline: deadline_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+        })
+    }
+}
+
+/// Starts the data plane off the main thread: loads `configFile` (optional)
+/// with `vars` (`CORESDK_*` names) through the engine's one configuration
+/// loader, builds every tenant, binds and serves.
+#[napi(ts_return_type = "Promise<NativeSidecar>")]
+pub fn start_sidecar(
+    config_file: Option<String>,
+    vars: HashMap<String, String>,
+) -> AsyncTask<SidecarStartTask> {
+    AsyncTask::new(SidecarStartTask {
+        config_file: config_file.map(PathBuf::from),
+        vars: vars.into_iter().collect(),
+        started: None,
+    })
+}
+
+/// Validates configuration (file + vars) and returns the tenants and the
+/// listen settings as JSON text, without starting anything.
+#[napi]
+pub fn check_sidecar_config(
+    config_file: Option<String>,
+    vars: HashMap<String, String>,
+) -> Result<String> {
+    let vars = vars.into_iter().collect();
+    let cfg = coresdk_engine::ConfigFile::load(config_file.map(PathBuf::from).as_deref(), &vars)
+        .map_err(crate::errors::to_napi)?;
+    let tenants = cfg.tenants().map_err(crate::errors::to_napi)?;
+    coresdk_sidecar::listen::ListenAddr::parse(&cfg.sdk.sidecar_addr).map_err(sidecar_error)?;
+    Ok(serde_json::json!({
+        "addr": cfg.sdk.sidecar_addr,
+        "defaultTenant": cfg.sdk.tenant_id,
+        "tenants": tenants.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        "insecureDev": cfg.sidecar.insecure_dev,
+        "drainTimeoutMs": cfg.sidecar.drain_timeout.as_millis() as u64,
+        "healthAddr": cfg.sidecar.health_addr,
+    })
+    .to_string())
+}
+
+/// Starts the sidecar on libuv's pool.
+pub struct SidecarStartTask {
+    config_file: Option<PathBuf>,
+    vars: std::collections::BTreeMap<String, String>,
+    started: Option<(Arc<Sidecar>, Arc<EventQueue>)>,
+}
+
+impl Task for SidecarStartTask {
+    type Output = ();
+    type JsValue = NativeSidecar;
+
+    fn compute(&mut self) -> Result<()> {
+        let config = coresdk_engine::ConfigFile::load(self.config_file.as_deref(), &self.vars)
+            .map_err(crate::errors::to_napi)?;
+        let queue = Arc::new(EventQueue::default());
+        let q = queue.clone();
+        let sidecar = Sidecar::start(SidecarOptions {
+            config,
+            events: Arc::new(move |e| q.push(e)),
+        })
+        .map_err(sidecar_error)?;
+        self.started = Some((Arc::new(sidecar), queue));
+        Ok(())
+    }
+
+    fn resolve(&mut self, _env: Env, _: ()) -> Result<NativeSidecar> {
+        let (inner, queue) = self.started.take().ok_or_else(|| {
+            napi::Error::from_reason("[ERR_RUNTIME] sidecar start produced nothing")
+        })?;
+        Ok(NativeSidecar { inner, queue })
+    }
+}
+
+/// Reloads on libuv's pool.
+pub struct SidecarReloadTask {
+    inner: Arc<Sidecar>,
+}
+
+impl Task for SidecarReloadTask {
+    type Output = String;
+    type JsValue = String;
+    fn compute(&mut self) -> Result<String> {
+        Ok(self.inner.reload().to_string())
+    }
+    fn resolve(&mut self, _env: Env, s: String) -> Result<String> {
+        Ok(s)
+    }
+}
+
+/// Drains on libuv's pool.
+pub struct SidecarDrainTask {
+    inner: Arc<Sidecar>,
+    deadline: Option<Duration>,
+}
+
+impl Task for SidecarDrainTask {
+    type Output = String;
+    type JsValue = String;
+    fn compute(&mut self) -> Result<String> {
+        let r = self.inner.drain(self.deadline);
+        Ok(serde_json::json!({
+            "complete": r.complete,
+            "abandoned": r.abandoned,
+            "elapsedMs": r.elapsed.as_millis() as u64,
+        })
+        .to_string())
+    }
+    fn resolve(&mut self, _env: Env, s: String) -> Result<String> {
+        Ok(s)
+    }
+}

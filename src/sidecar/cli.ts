@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * `coresdk-sidecar`: starts the Rust data plane through the addon and runs
+ * its lifecycle: configuration, signals, reload, drain, structured logs.
+ *
+ * Logs are pino JSON lines on stdout. The data plane's lifecycle events are
+ * collected in batches (every 200 ms) and logged here; nothing is logged per
+ * call, and no log line carries a token, claims or input.
+ *
+ * @packageDocumentation
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { pino } from 'pino';
+
+import { CoreSDKError } from '../errors.js';
+import { helpText, parseCliArgs } from './args.js';
+import { devSetup, packageRoot } from './dev.js';
+import { SidecarServer, type SidecarEvent } from './server.js';
+
+const EVENT_POLL_MS = 200;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function fail(err: unknown): never {
+  const e = err instanceof CoreSDKError ? err : new CoreSDKError('ERR_CONFIG', err instanceof Error ? err.message : String(err));
+  process.stderr.write(`coresdk-sidecar: [${e.code}] ${e.message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseCliArgs(process.argv.slice(2), process.env);
+  } catch (e) {
+    fail(e);
+  }
+  if (args.help) {
+    process.stdout.write(helpText(version()));
+    return;
+  }
+  if (args.version) {
+    process.stdout.write(`coresdk-sidecar ${version()}\n`);
+    return;
+  }
+  const log = pino({ name: 'coresdk-sidecar', level: args.logLevel, base: { pid: process.pid } });
+
+  // Precedence: flags, then the environment, then the file.
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('CORESDK_') && v !== undefined) env[k] = v;
+  let devToken: string | undefined;
+  if (args.dev) {
+    const dev = devSetup();
+    devToken = dev.token;
+    Object.assign(env, dev.vars);
+  }
+  const vars = { ...env, ...args.vars };
+  let configFile = args.configFile;
+  if (configFile === undefined && existsSync('coresdk.toml') && !args.dev) configFile = 'coresdk.toml';
+
+  if (args.check) {
+    try {
+      const c = SidecarServer.check({ configFile, vars });
+      process.stdout.write(`configuration OK: ${JSON.stringify(c)}\n`);
+      return;
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  let sidecar: SidecarServer;
+  try {
+    sidecar = await SidecarServer.start({ configFile, vars });
+  } catch (e) {
+    fail(e);
+  }
+  const flush = (): void => {
+    for (const ev of sidecar.takeEvents()) logEvent(log, ev);
+  };
+  flush();
+  const poll = setInterval(flush, EVENT_POLL_MS);
+  log.info({ event: 'started', addr: sidecar.addr, version: version(), config: configFile ?? null }, `coresdk-sidecar ${version()} serving on ${sidecar.addr}`);
+  if (devToken !== undefined) {
+    log.warn({ event: 'dev_mode' }, 'development defaults: example bundle, development key set, insecure-dev on loopback');
+    process.stdout.write(`\nDevelopment token (12 h, tenant ${vars.CORESDK_TENANT_ID ?? 'acme-corp'}):\n${devToken}\n\n`);
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ event: 'forced_exit', signal }, `${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ event: 'signal', signal }, `${signal}: draining (deadline ${sidecar.drainTimeoutMs} ms)`);
+    void sidecar.drain().then(
+      (report) => {
+        clearInterval(poll);
+        flush();
+        log.info({ event: 'exit', ...report }, report.complete ? 'stopped cleanly' : 'stopped with calls abandoned');
+        process.exitCode = report.complete ? 0 : 1;
+        log.flush();
+      },
+      (e: unknown) => {
+        log.error({ event: 'drain_failed', err: String(e) }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    log.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading policies and certificates');
+    void sidecar.reload().then((r) => {
+      log.info({ event: 'reload', result: r }, 'reload done');
+    });
+  });
+}
+
+function logEvent(log: pino.Logger, ev: SidecarEvent): void {
+  const { level, msg, ...fields } = ev;
+  log[level]({ source: 'data-plane', ...fields }, msg);
+}
+
+void main();

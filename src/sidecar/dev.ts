@@ -1,0 +1,85 @@
+/**
+ * Development defaults for `coresdk-sidecar --dev` (`npm start`): the
+ * example policy bundle, a development key set generated on first start,
+ * and insecure-dev on loopback.
+ *
+ * The key set lives in `.coresdk/dev/` under the working directory: an
+ * Ed25519 private key (mode 0600) that never leaves the machine, and the
+ * public JWKS the sidecar verifies against. A token signed with it is
+ * printed at start so that a newcomer can call `Authorize` at once. None of
+ * this is for production: `--dev` implies `--insecure-dev`.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Issuer and audience of development tokens. */
+export const DEV_ISSUER = 'https://dev.coresdk.local';
+/** Audience of development tokens. */
+export const DEV_AUDIENCE = 'coresdk-dev';
+
+/** The package's root (where `examples/` is). */
+export function packageRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+/** What `--dev` sets up. */
+export interface DevSetup {
+  /** `CORESDK_*` variables for the development defaults. */
+  vars: Record<string, string>;
+  /** A development token, valid for 12 hours. */
+  token: string;
+  /** Where the key set lives. */
+  dir: string;
+}
+
+function b64url(b: Buffer | string): string {
+  return Buffer.from(b).toString('base64url');
+}
+
+/** Creates (first start) or reuses the development key set, and mints a token. */
+export function devSetup(cwd: string = process.cwd()): DevSetup {
+  const dir = join(cwd, '.coresdk', 'dev');
+  const keyFile = join(dir, 'signing-key.pem');
+  const jwksFile = join(dir, 'jwks.json');
+  let key: KeyObject;
+  if (existsSync(keyFile) && existsSync(jwksFile)) {
+    key = createPrivateKey(readFileSync(keyFile));
+  } else {
+    mkdirSync(dir, { recursive: true });
+    key = generateKeyPairSync('ed25519').privateKey;
+    writeFileSync(keyFile, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  }
+  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const kid = 'coresdk-dev-1';
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...jwk, kid, alg: 'EdDSA', use: 'sig' }] }, null, 2));
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64url(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid }));
+  const payload = b64url(
+    JSON.stringify({
+      iss: DEV_ISSUER,
+      aud: DEV_AUDIENCE,
+      sub: 'dev-user',
+      user: 'alice',
+      roles: ['admin'],
+      iat: now,
+      exp: now + 12 * 3600,
+    }),
+  );
+  const signature = b64url(sign(null, Buffer.from(`${header}.${payload}`), key));
+  return {
+    dir,
+    token: `${header}.${payload}.${signature}`,
+    vars: {
+      CORESDK_POLICY_DIR: join(packageRoot(), 'examples', 'policies'),
+      CORESDK_JWKS_FILE: jwksFile,
+      CORESDK_ISSUER: DEV_ISSUER,
+      CORESDK_AUDIENCE: DEV_AUDIENCE,
+      CORESDK_SIDECAR_INSECURE_DEV: 'true',
+    },
+  };
+}
