@@ -24,6 +24,7 @@ const benches = [
   { name: 'policy', script: 'policy.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
   { name: 'napi-input', script: 'napi-input.bench.mjs', needs: [] },
   { name: 'token', script: 'token.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
+  { name: 'sidecar', script: 'sidecar.bench.mjs', needs: ['ensure-opa'] },
 ]
 
 const wanted = process.argv.slice(2)

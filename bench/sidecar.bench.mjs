@@ -67,7 +67,7 @@ function makeToken(dir) {
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
   const now = Math.floor(Date.now() / 1000)
   const h = b64({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
-  const p = b64({ iss: 'https://bench.test', aud: 'bench', sub: 'u1', user: 'alice', iat: now, exp: now + 3600 })
+  const p = b64({ iss: 'https://bench.test', aud: 'bench', sub: 'carol', roles: ['viewer'], iat: now, exp: now + 3600 })
   const s = sign('sha256', Buffer.from(`${h}.${p}`), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')
   return { jwks, token: `${h}.${p}.${s}` }
 }
@@ -109,8 +109,9 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'coresdk-sidecar-bench-'))
   const pki = makePki(dir)
   const tok = makeToken(dir)
-  const input = JSON.stringify({ user: 'alice', action: 'read', resource: { type: 'document', owner: 'bob' } })
-  const authzInput = JSON.stringify({ action: 'read', resource: { type: 'document', owner: 'bob' } })
+  // examples/inputs.json "viewer reads a document": allowed through a role grant.
+  const input = JSON.stringify({ user: { id: 'carol', roles: ['viewer'] }, action: 'read', resource: { type: 'document', id: 'doc-2' } })
+  const authzInput = JSON.stringify({ action: 'read', resource: { type: 'document', id: 'doc-2' } })
   const servers = []
   const results = []
   try {
@@ -156,7 +157,7 @@ async function main() {
           }
           tick()
         })
-        targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--path', '/v1/data/authz/allow', '--body', JSON.stringify({ input: JSON.parse(input) }), '--check-allowed'] })
+        targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--connections', '32', '--path', '/v1/data/authz/allow', '--body', JSON.stringify({ input: JSON.parse(input) }), '--check-allowed'] })
       } else if (name === 'grpc-js') {
         const child = spawn(process.execPath, [join(root, 'bench', 'sidecar', 'grpc-js-floor.mjs'), '0', pki.ca, pki.cert, pki.key], { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
@@ -172,7 +173,7 @@ async function main() {
         if (r.status !== 0) throw new Error(`loadgen failed for ${t.name} @ ${rate}: ${r.stderr}`)
         const after = procStats(t.pid)
         const j = JSON.parse(r.stdout.trim().split('\n').pop())
-        const row = { target: t.name, rate, ...j, server_rss_mb: after.rss, server_cpu_us_per_call: ((after.cpu - before.cpu) * 1e6) / Math.max(1, j.ok + (j.warmup_ok ?? 0)) }
+        const row = { ...j, target: t.name, rate, server_rss_mb: after.rss, server_cpu_us_per_call: ((after.cpu - before.cpu) * 1e6) / Math.max(1, j.ok + (j.warmup_ok ?? 0)) }
         results.push(row)
         log(`${t.name} @ ${rate}: p50 ${j.p50_us} µs, p99 ${j.p99_us} µs, p99.9 ${j.p999_us} µs, ok ${j.ok}, errors ${j.errors}, ${Math.round(j.achieved_rps)} rps`)
       }
