@@ -24,7 +24,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, sign } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import os, { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureOpa } from './tools/ensure-opa.mjs'
@@ -35,6 +35,10 @@ const RATES = (process.env.BENCH_RATES ?? '500,5000,20000').split(',').map(Numbe
 const TARGETS = (process.env.BENCH_TARGETS ?? 'sidecar-eval,sidecar-authorize,opa,grpc-js').split(',')
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 const log = (m) => process.stderr.write(`[sidecar-bench] ${m}\n`)
+// With two or more CPUs, each server runs on CPU 0 and the load generator on CPU 1, so that the
+// generator's own cost never comes out of the server's share (BENCH_PIN=0 turns this off).
+const PIN = process.env.BENCH_PIN !== '0' && os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+const pinned = (cpu, cmd, args) => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args])
 
 function build() {
   log('building bench/loadgen and the sidecar (release)')
@@ -119,7 +123,7 @@ async function main() {
     for (const name of TARGETS) {
       if (name === 'sidecar-eval' || name === 'sidecar-authorize') {
         const extra = name === 'sidecar-eval' ? { CORESDK_DECISION_CACHE_ENTRIES: '0' } : {}
-        const child = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')], {
+        const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
           env: {
             PATH: process.env.PATH,
             CORESDK_SIDECAR_ADDR: '[::1]:0',
@@ -143,7 +147,7 @@ async function main() {
           : ['--call', 'authorize', '--query', 'data.authz.allow', '--input-json', authzInput, '--token', tok.token]
         targets.push({ name: name === 'sidecar-eval' ? 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)' : 'coresdk sidecar Authorize (mTLS, ES256 + policy)', pid: child.pid, args: ['--target', 'grpc', '--addr', `https://${addr}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--check-allowed', ...call] })
       } else if (name === 'opa') {
-        const child = spawn(opa, ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '--disable-telemetry', join(root, 'examples', 'policies')], { stdio: ['ignore', 'pipe', 'pipe'] })
+        const child = spawn(...pinned(0, opa, ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '--disable-telemetry', join(root, 'examples', 'policies')]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
         // OPA logs its bound address at info only; ask it through /proc/net instead: find the listening port.
         const port = await new Promise((resolve, reject) => {
@@ -159,7 +163,7 @@ async function main() {
         })
         targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--connections', '32', '--path', '/v1/data/authz/allow', '--body', JSON.stringify({ input: JSON.parse(input) }), '--check-allowed'] })
       } else if (name === 'grpc-js') {
-        const child = spawn(process.execPath, [join(root, 'bench', 'sidecar', 'grpc-js-floor.mjs'), '0', pki.ca, pki.cert, pki.key], { stdio: ['ignore', 'pipe', 'pipe'] })
+        const child = spawn(...pinned(0, process.execPath, [join(root, 'bench', 'sidecar', 'grpc-js-floor.mjs'), '0', pki.ca, pki.cert, pki.key]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
         const port = await waitLine(child, (l) => /^listening (\d+)/.exec(l)?.[1], 'grpc-js floor')
         targets.push({ name: 'grpc-js floor (do-nothing server, mTLS)', pid: child.pid, args: ['--target', 'grpc', '--addr', `https://[::1]:${port}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--call', 'evaluate', '--query', 'data.authz.allow', '--input-json', input, '--check-allowed'] })
@@ -169,7 +173,7 @@ async function main() {
       for (const rate of [...RATES, 'saturate']) {
         const before = procStats(t.pid)
         const mode = rate === 'saturate' ? ['--saturate', '--concurrency', '64'] : ['--rate', String(rate)]
-        const r = spawnSync(loadgen, [...t.args, ...mode, '--duration-secs', String(SECS), '--warmup-secs', '1', '--json'], { encoding: 'utf8', timeout: (SECS + 30) * 1000 })
+        const r = spawnSync(...pinned(1, loadgen, [...t.args, ...mode, '--duration-secs', String(SECS), '--warmup-secs', '1', '--json']), { encoding: 'utf8', timeout: (SECS + 30) * 1000 })
         if (r.status !== 0) throw new Error(`loadgen failed for ${t.name} @ ${rate}: ${r.stderr}`)
         const after = procStats(t.pid)
         const j = JSON.parse(r.stdout.trim().split('\n').pop())
@@ -185,7 +189,7 @@ async function main() {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true })
   writeFileSync(join(root, 'bench', 'results', 'sidecar.json'), JSON.stringify({ date: new Date().toISOString(), secs: SECS, results }, null, 2))
   const f = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`)
-  console.log(`\n### Sidecar under open-loop load (${SECS} s per step, loopback)\n`)
+  console.log(`\n### Sidecar under open-loop load (${SECS} s per step, loopback${PIN ? '; servers on CPU 0, load generator on CPU 1' : ''})\n`)
   console.log('| target | offered | achieved rps | p50 | p99 | p99.9 | errors | server RSS | server CPU/call |')
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of results) {
