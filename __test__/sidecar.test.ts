@@ -166,6 +166,12 @@ describe('mutual TLS', () => {
     expect(r.err).toBeUndefined();
     expect(r.ok).toMatchObject({ allowed: true, reason: 'allowed', alg: 'ES256' });
     expect((JSON.parse(r.ok?.claimsJson ?? '{}') as { sub?: string }).sub).toBe('user-1');
+    const v = await call<{ claimsJson: string; alg: string }>(c.core, 'verifyToken', { token });
+    expect(v.ok?.alg).toBe('ES256');
+    expect((JSON.parse(v.ok?.claimsJson ?? '{}') as { sub?: string }).sub).toBe('user-1');
+    const bad = await call(c.core, 'verifyToken', { token: `${token.slice(0, -4)}AAAA` });
+    expect(bad.err?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(bad.err?.info?.reason).toBe('ERR_TOKEN_SIGNATURE');
     expect(await healthOf(c)).toBe('SERVING');
     c.close();
   });

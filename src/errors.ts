@@ -5,7 +5,7 @@
  */
 
 /** Every stable error code, in one list: the type and the run-time check both come from it. */
-const ERROR_CODES = [
+export const ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_POLICY_LOAD',
   'ERR_POLICY_COMPILE',
@@ -38,6 +38,9 @@ const ERROR_CODES = [
   'ERR_BATCH_TOO_LARGE',
   'ERR_TOKENS_NOT_CONFIGURED',
   'ERR_PII_UNAVAILABLE',
+  'ERR_SIDECAR_UNAVAILABLE',
+  'ERR_SIDECAR_TIMEOUT',
+  'ERR_ABORTED',
 ] as const;
 
 /** Every error code CoreSDK's engine can raise. */

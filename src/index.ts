@@ -39,3 +39,11 @@ export type {
 } from './sidecar/server.js';
 export { sidecarErrorInfo, SIDECAR_ERROR_DOMAIN } from './grpc/status-details.js';
 export type { MetadataLike, SidecarErrorInfo } from './grpc/status-details.js';
+export { CoreSDKClient, isTransportFailure } from './client/client.js';
+export type { BatchResult, CallOptions, ClientAuthorizeResult, ClientStats, SDKConfig } from './client/client.js';
+export type { ClientTlsOptions } from './client/sidecar-transport.js';
+export type { BreakerOptions, BreakerState } from './client/breaker.js';
+export { problem, PROBLEM_TYPE_BASE, traceIdOf } from './http/problem.js';
+export type { ProblemDetails, ProblemKind, ProblemResponse } from './http/problem.js';
+export { bearerFromRawHeaders } from './http/bearer.js';
+export type { BearerCredentials } from './http/bearer.js';

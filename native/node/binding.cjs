@@ -838,4 +838,5 @@ module.exports = nativeBinding
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.NativeSidecar = nativeBinding.NativeSidecar
 module.exports.checkSidecarConfig = nativeBinding.checkSidecarConfig
+module.exports.loadClientConfig = nativeBinding.loadClientConfig
 module.exports.startSidecar = nativeBinding.startSidecar

@@ -88,6 +88,14 @@ export declare class NativeSidecar {
  */
 export declare function checkSidecarConfig(configFile: string | undefined | null, vars: Record<string, string>): string
 
+/**
+ * Loads the `[sdk]` settings a client needs (file + `CORESDK_*` vars,
+ * through the engine's one loader) as JSON text: `sidecarAddr`,
+ * `tenantId`, `failMode`, `mode`, `timeoutMs`, `tls`, `policyDir`,
+ * `configFile`. Errors name the key.
+ */
+export declare function loadClientConfig(configFile: string | undefined | null, vars: Record<string, string>): string
+
 /** The outcome of `authorize`. */
 export interface NativeAuthorization {
   /** Allowed only when the token verified and the query was exactly true. */

@@ -187,6 +187,36 @@ pub struct SdkConfig {
     /// Token verification built from the `jwks_*`, `oidc_issuer`,
     /// `issuer`, `audience`, ... keys; `None` when no key source is set.
     pub token: Option<crate::token::TokenConfig>,
+    /// How a client reaches the engine (`mode`): `sidecar` or `in-process`.
+    pub mode: ClientMode,
+    /// A client's deadline per sidecar call (`timeout_ms`), default 1000 ms.
+    pub timeout: Duration,
+    /// The client's TLS settings for the sidecar (`tls_*`).
+    pub client_tls: ClientTls,
+}
+
+/// How a client reaches the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMode {
+    /// Over gRPC to the sidecar at `sidecar_addr`.
+    Sidecar,
+    /// The engine in the client's own process.
+    InProcess,
+}
+
+/// A client's TLS files for the sidecar (`tls_ca_file`, `tls_cert_file`,
+/// `tls_key_file`, `tls_server_name`). All empty means plaintext, which
+/// clients allow only to a loopback address or a unix socket.
+#[derive(Debug, Clone, Default)]
+pub struct ClientTls {
+    /// CA that signed the sidecar's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// The client's certificate chain.
+    pub cert_file: Option<PathBuf>,
+    /// The client's private key.
+    pub key_file: Option<PathBuf>,
+    /// The name to verify in the sidecar's certificate (default: the host).
+    pub server_name: Option<String>,
 }
 
 impl Default for SdkConfig {
@@ -205,6 +235,9 @@ impl Default for SdkConfig {
             fail_mode: FailMode::Open,
             jwks_url: None,
             token: None,
+            mode: ClientMode::Sidecar,
+            timeout: Duration::from_millis(1000),
+            client_tls: ClientTls::default(),
         }
     }
 }
@@ -242,6 +275,12 @@ pub const SDK_KEYS: &[&str] = &[
     "jwks_allow_insecure_http",
     "offline_cache_dir",
     "offline_cache_key",
+    "mode",
+    "timeout_ms",
+    "tls_ca_file",
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_server_name",
 ];
 
 impl SdkConfig {
@@ -413,6 +452,32 @@ impl SdkConfig {
                 "offline_cache_dir" => {
                     tok.offline_dir = Some(resolve(&name, PathBuf::from(value.string(&name)?)))
                 }
+                "mode" => {
+                    cfg.mode = match value.string(&name)?.as_str() {
+                        "sidecar" => ClientMode::Sidecar,
+                        "in-process" => ClientMode::InProcess,
+                        other => {
+                            return Err(EngineError::config(
+                                name,
+                                format!("must be \"sidecar\" or \"in-process\", got {other:?}"),
+                            ))
+                        }
+                    }
+                }
+                "timeout_ms" => cfg.timeout = Duration::from_millis(value.int(&name, 1, 600_000)?),
+                "tls_ca_file" => {
+                    cfg.client_tls.ca_file =
+                        Some(resolve(&name, PathBuf::from(value.string(&name)?)))
+                }
+                "tls_cert_file" => {
+                    cfg.client_tls.cert_file =
+                        Some(resolve(&name, PathBuf::from(value.string(&name)?)))
+                }
+                "tls_key_file" => {
+                    cfg.client_tls.key_file =
+                        Some(resolve(&name, PathBuf::from(value.string(&name)?)))
+                }
+                "tls_server_name" => cfg.client_tls.server_name = Some(value.string(&name)?),
                 "offline_cache_key" => {
                     let text = value.string(&name)?;
                     tok.offline_key = Some(decode_hmac_key(&text).ok_or_else(|| {

@@ -50,7 +50,7 @@ mod watch;
 
 pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
 pub use cache::DecisionCacheStats;
-pub use config::{BundleSource, EngineConfig, FailMode, SdkConfig};
+pub use config::{BundleSource, ClientMode, ClientTls, EngineConfig, FailMode, SdkConfig};
 pub use config_file::{ConfigFile, SidecarConfig, TenantConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};

@@ -229,3 +229,36 @@ impl Task for SidecarDrainTask {
         Ok(s)
     }
 }
+
+/// Loads the `[sdk]` settings a client needs (file + `CORESDK_*` vars,
+/// through the engine's one loader) as JSON text: `sidecarAddr`,
+/// `tenantId`, `failMode`, `mode`, `timeoutMs`, `tls`, `policyDir`,
+/// `configFile`. Errors name the key.
+#[napi]
+pub fn load_client_config(
+    config_file: Option<String>,
+    vars: HashMap<String, String>,
+) -> Result<String> {
+    let vars = vars.into_iter().collect();
+    let path = config_file.map(PathBuf::from);
+    let cfg =
+        coresdk_engine::ConfigFile::load(path.as_deref(), &vars).map_err(crate::errors::to_napi)?;
+    let sdk = cfg.sdk;
+    let p = |v: &Option<PathBuf>| v.as_ref().map(|p| p.display().to_string());
+    Ok(serde_json::json!({
+        "sidecarAddr": sdk.sidecar_addr,
+        "tenantId": sdk.tenant_id,
+        "failMode": match sdk.fail_mode { coresdk_engine::FailMode::Open => "open", coresdk_engine::FailMode::Closed => "closed" },
+        "mode": match sdk.mode { coresdk_engine::ClientMode::Sidecar => "sidecar", coresdk_engine::ClientMode::InProcess => "in-process" },
+        "timeoutMs": sdk.timeout.as_millis() as u64,
+        "tls": {
+            "caFile": p(&sdk.client_tls.ca_file),
+            "certFile": p(&sdk.client_tls.cert_file),
+            "keyFile": p(&sdk.client_tls.key_file),
+            "serverName": sdk.client_tls.server_name,
+        },
+        "policyDir": p(&sdk.policy_dir),
+        "configFile": path.map(|p| p.display().to_string()),
+    })
+    .to_string())
+}

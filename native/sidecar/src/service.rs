@@ -44,6 +44,20 @@ impl CoreSdkService {
         CoreSdkService { tenants, limits }
     }
 
+    fn require_tokens(&self, tenant: &crate::tenants::Tenant) -> Result<(), Status> {
+        if tenant.engine.config().token.is_none() {
+            return Err(status(
+                Code::FailedPrecondition,
+                ERR_TOKENS_NOT_CONFIGURED,
+                format!(
+                    "tenant {} has no key source (jwks_url, jwks_file or oidc_issuer)",
+                    tenant.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_size(&self, m: &impl Message) -> Result<(), Status> {
         let len = m.encoded_len();
         if len > self.limits.max_message_bytes {
@@ -78,16 +92,7 @@ impl CoreSdk for CoreSdkService {
         let r = request.get_ref();
         self.check_size(r)?;
         let tenant = self.tenants.get(&r.tenant_id)?;
-        if tenant.engine.config().token.is_none() {
-            return Err(status(
-                Code::FailedPrecondition,
-                ERR_TOKENS_NOT_CONFIGURED,
-                format!(
-                    "tenant {} has no key source (jwks_url, jwks_file or oidc_issuer)",
-                    tenant.id
-                ),
-            ));
-        }
+        self.require_tokens(tenant)?;
         if r.token.is_empty() {
             return Err(from_engine(&coresdk_engine::EngineError::Token(
                 coresdk_engine::token::TokenError::Missing,
@@ -119,6 +124,29 @@ impl CoreSdk for CoreSdkService {
             decision_json,
             revision,
             alg,
+        }))
+    }
+
+    async fn verify_token(
+        &self,
+        request: Request<pb::VerifyTokenRequest>,
+    ) -> Result<Response<pb::VerifyTokenResponse>, Status> {
+        let r = request.get_ref();
+        self.check_size(r)?;
+        let tenant = self.tenants.get(&r.tenant_id)?;
+        self.require_tokens(tenant)?;
+        if r.token.is_empty() {
+            return Err(from_engine(&coresdk_engine::EngineError::Token(
+                coresdk_engine::token::TokenError::Missing,
+            )));
+        }
+        let v = tenant
+            .engine
+            .verify_token(&r.token)
+            .map_err(|e| from_engine(&e))?;
+        Ok(Response::new(pb::VerifyTokenResponse {
+            claims_json: v.claims_json.to_string(),
+            alg: v.alg.name().to_string(),
         }))
     }
 

@@ -1,0 +1,92 @@
+/**
+ * The framework-independent core of the middleware: from a request's raw
+ * headers to "claims" or a problem response, and the policy guard.
+ *
+ * @packageDocumentation
+ */
+import type { CoreSDKClient } from '../client/client.js';
+import { isTransportFailure } from '../client/client.js';
+import type { CoreSDKError } from '../errors.js';
+import { bearerFromRawHeaders } from './bearer.js';
+import { problem, traceIdOf, type ProblemResponse } from './problem.js';
+
+/** Verified claims, as the middleware puts them on the request. */
+export type Claims = Record<string, unknown>;
+
+/** Options shared by the Express middleware and the Fastify plugin. */
+export interface AuthOptions<Req> {
+  /** The client (in-process or sidecar). */
+  client: CoreSDKClient;
+  /** Answer 401 to a request without a bearer token (default `true`); `false` lets it through with `null` claims. */
+  requireToken?: boolean;
+  /** A policy query `authorize` evaluates with the claims; default: verification only. */
+  query?: string;
+  /** The policy input for `query` (claims are added as `input.claims`). */
+  input?: (req: Req) => Record<string, unknown>;
+  /** The `realm` of `WWW-Authenticate` challenges. Default `coresdk`. */
+  realm?: string;
+}
+
+/** What the middleware decided about a request. */
+export type AuthOutcome =
+  /** Go on; `claims` is null for an anonymous request or a fail-open. */
+  | { ok: true; claims: Claims | null; degraded: boolean }
+  /** Answer with this problem. */
+  | { ok: false; problem: ProblemResponse };
+
+const TOKEN_DETAIL: Record<string, string> = {
+  ERR_TOKEN_MALFORMED: 'the bearer token is not a well-formed JWT',
+  ERR_TOKEN_ALGORITHM: 'the bearer token is signed with an algorithm that is not accepted',
+  ERR_TOKEN_UNKNOWN_KEY: 'the bearer token is signed by an unknown key',
+  ERR_TOKEN_SIGNATURE: 'the bearer token signature is invalid',
+  ERR_TOKEN_EXPIRED: 'the bearer token has expired',
+  ERR_TOKEN_NOT_YET_VALID: 'the bearer token is not valid yet',
+  ERR_TOKEN_CLAIM: 'the bearer token was not issued for this service',
+};
+
+const UNAVAILABLE: ReadonlySet<string> = new Set(['ERR_JWKS_UNAVAILABLE', 'ERR_JWKS_INVALID', 'ERR_OVERLOADED', 'ERR_TOKENS_NOT_CONFIGURED', 'ERR_SIDECAR_UNAVAILABLE', 'ERR_SIDECAR_TIMEOUT', 'ERR_ENGINE_CLOSED']);
+
+/** The request facts the core needs. */
+export interface RequestFacts {
+  rawHeaders: readonly string[];
+  path: string;
+  traceparent: string | string[] | undefined;
+}
+
+/** The problem for a failed authorization, by error code. */
+export function problemFor(error: CoreSDKError | undefined, facts: RequestFacts, realm: string | undefined, denied: string): ProblemResponse {
+  const common = { instance: facts.path, traceId: traceIdOf(facts.traceparent), realm };
+  if (error === undefined) return problem('forbidden', { ...common, code: 'ERR_POLICY_DENIED', detail: denied });
+  if (error.code === 'ERR_TOKEN_MISSING') return problem('missing-credentials', { ...common, code: error.code, detail: 'a bearer token is required' });
+  if (error.rfc6750Error === 'invalid_token') return problem('invalid-token', { ...common, code: error.code, detail: TOKEN_DETAIL[error.code] ?? 'the bearer token is invalid' });
+  if (UNAVAILABLE.has(error.code)) return problem('authorization-unavailable', { ...common, code: error.code, detail: 'authorization is temporarily unavailable; retry later' });
+  return problem('authorization-error', { ...common, code: error.code, detail: 'the authorization policy could not be evaluated' });
+}
+
+/** Authenticates one request. Never throws. */
+export async function authenticate<Req>(facts: RequestFacts, req: Req, opts: AuthOptions<Req>): Promise<AuthOutcome> {
+  const creds = bearerFromRawHeaders(facts.rawHeaders);
+  const common = { instance: facts.path, traceId: traceIdOf(facts.traceparent), realm: opts.realm };
+  if (creds.kind === 'malformed') return { ok: false, problem: problem('invalid-request', { ...common, code: 'ERR_TOKEN_MALFORMED', detail: creds.detail }) };
+  if (creds.kind === 'none') {
+    if (opts.requireToken === false) return { ok: true, claims: null, degraded: false };
+    return { ok: false, problem: problem('missing-credentials', { ...common, code: 'ERR_TOKEN_MISSING', detail: 'a bearer token is required' }) };
+  }
+  let input: Record<string, unknown> | undefined;
+  try {
+    input = opts.input?.(req);
+  } catch {
+    return { ok: false, problem: problem('authorization-error', { ...common, code: 'ERR_INPUT_INVALID', detail: 'the policy input could not be built' }) };
+  }
+  const r = opts.query === undefined ? await opts.client.verifyToken(creds.token) : await opts.client.authorize(creds.token, { query: opts.query, input });
+  if (r.allowed) return { ok: true, claims: r.claims, degraded: r.degraded };
+  return { ok: false, problem: problemFor(r.error, facts, opts.realm, 'the policy denied this request') };
+}
+
+/** Evaluates a route's policy with the request's claims as `input.claims`. Never throws. */
+export async function guard(client: CoreSDKClient, query: string, input: Record<string, unknown>, claims: Claims | null, facts: RequestFacts, realm?: string): Promise<ProblemResponse | undefined> {
+  const r = await client.isAllowed(query, { ...input, claims });
+  if (r.allowed) return undefined;
+  if (r.error !== undefined && !isTransportFailure(r.error) && r.error.code.startsWith('ERR_TOKEN')) return problemFor(r.error, facts, realm, '');
+  return problemFor(r.error, facts, realm, `the policy ${query} denied this request`);
+}
