@@ -1,117 +1,135 @@
 #!/usr/bin/env node
-// `npm run demo`: the CoreSDK engine on the examples/ policy bundle.
-// Evaluates each sample input, prints its decision and latency, then shows
-// the typed errors that bad input gets, and a latency summary.
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// `npm run demo`: CoreSDK end to end, on embedded defaults.
+//
+// 1. Starts the sidecar (`coresdk-sidecar --dev`: the examples/ bundle, a
+//    development key set made on first start, plaintext on loopback).
+// 2. Starts examples/express-app with the CoreSDK middleware, talking to it.
+// 3. Sends a scripted set of requests: a valid token, an expired one, one for
+//    another audience, a policy deny, no token, a malformed header; then kills
+//    the sidecar and sends again under fail-open and under fail-closed; then
+//    runs the same app in-process.
+// 4. Prints a table (request, status, decision, latency), stops everything,
+//    exits 0 (1 if any answer was not the expected one).
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CoreSDKError, Engine } from '../dist/index.js';
+import { CoreSDKClient } from '../dist/index.js';
+import { devSetup, DEV_AUDIENCE, DEV_ISSUER } from '../dist/sidecar/dev.js';
+import { createApp } from './express-app/app.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cases = JSON.parse(readFileSync(join(here, 'inputs.json'), 'utf8'));
-// Decision cache off here, so every latency below is a real evaluation;
-// `cached` keeps the default cache to show repeated decisions.
-const engine = new Engine({ policyDir: join(here, 'policies'), watch: false, decisionCacheEntries: 0 });
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dev = devSetup(root);
 
-const us = (ns) => (Number(ns) / 1000).toFixed(1);
-const pad = (s, n) => String(s).padEnd(n);
-const time = (fn) => {
-  const t = process.hrtime.bigint();
-  const out = fn();
-  return [out, process.hrtime.bigint() - t];
-};
-
-// First calls build each pooled evaluator; warm up before timing.
-for (let i = 0; i < 200; i++) for (const c of cases) engine.evaluatePolicySync(c.query, c.input);
-
-console.log(`CoreSDK engine demo: bundle examples/policies, revision ${engine.revision}\n`);
-console.log(`${pad('request', 36)} ${pad('query', 20)} ${pad('decision', 28)} latency`);
-console.log(`${'-'.repeat(36)} ${'-'.repeat(20)} ${'-'.repeat(28)} -------`);
-for (const c of cases) {
-  const [d, ns] = time(() => engine.evaluatePolicySync(c.query, c.input));
-  const decision = !d.defined ? 'undefined (deny)' : d.value === true ? 'ALLOW' : d.value === false ? 'deny' : JSON.stringify(d.value);
-  console.log(`${pad(c.name, 36)} ${pad(c.query, 20)} ${pad(decision, 28)} ${us(ns)} µs`);
+function startSidecar() {
+  const child = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js'), '--dev', '--addr', '127.0.0.1:0', '--log-level', 'info'], {
+    cwd: root,
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let addr;
+    const timer = setTimeout(() => reject(new Error('the sidecar did not start within 20 s')), 20_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      buf += chunk;
+      for (;;) {
+        const i = buf.indexOf('\n');
+        if (i < 0) break;
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.startsWith('{')) continue;
+        const l = JSON.parse(line);
+        if (l.event === 'listening') addr = l.addr;
+        if (l.event === 'serving' && addr) {
+          clearTimeout(timer);
+          resolve({ child, addr });
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the sidecar exited (${code})`)));
+  });
 }
 
-console.log('\nBad input gets a typed error, and the next call is served:');
-const cyclic = {};
-cyclic.self = cyclic;
-let deep = {};
-for (let i = 0; i < 10_000; i++) deep = { a: deep };
-const bad = [
-  ['unknown rule path', 'data.authz.alow', {}],
-  ['invalid query', 'x := := 1', {}],
-  ['function in input', 'data.authz.allow', { callback: () => 1 }],
-  ['cyclic input', 'data.authz.allow', cyclic],
-  ['input nested 10,000 deep', 'data.authz.allow', deep],
-];
-for (const [name, query, input] of bad) {
-  try {
-    engine.evaluatePolicySync(query, input);
-    console.log(`  ${pad(name, 26)} (no error?)`);
-  } catch (err) {
-    if (!(err instanceof CoreSDKError)) throw err;
-    console.log(`  ${pad(name, 26)} ${pad(err.code, 20)} ${err.message.slice(0, 70)}`);
-  }
+async function listen(app) {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return { server, port: server.address().port };
 }
-console.log(`  ${pad('isAllowedSync after errors', 26)} ${engine.isAllowedSync(cases[0].query, cases[0].input)}`);
 
-// --- Bearer tokens: verify and decide in one call. A key made here, a JWT
-// signed with node:crypto; the policy reads the verified claims.
-const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'demo', alg: 'EdDSA', use: 'sig' };
-const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+const rows = [];
+let unexpected = 0;
+async function send(label, port, method, path, token, expected, header) {
+  const headers = {};
+  if (header !== undefined) headers.authorization = header;
+  else if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers });
+  const ms = performance.now() - t0;
+  const body = await res.json();
+  const decision = res.ok ? `allowed (${body.readBy ?? body.writtenBy ?? 'claims: null'})` : `${body.code}`;
+  if (res.status !== expected) unexpected++;
+  rows.push([label, `${method} ${path}`, `${res.status}${res.status === expected ? '' : ` (expected ${expected})`}`, decision, `${ms.toFixed(1)} ms`]);
+}
+
 const now = Math.floor(Date.now() / 1000);
-const mint = (claims) => {
-  const input = `${b64({ alg: 'EdDSA', kid: 'demo', typ: 'JWT' })}.${b64({ iss: 'demo-idp', aud: 'demo-api', iat: now, exp: now + 600, ...claims })}`;
-  return `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
-};
-const authz = new Engine({
-  policyDir: join(here, 'policies'),
-  watch: false,
-  token: { jwks: { keys: [jwk] }, issuer: 'demo-idp', audience: 'demo-api' },
-});
-const editor = mint({ sub: 'erin', roles: ['editor'] });
-const tokens = [
-  ['editor writes a document', editor, { action: 'write', resource: { type: 'document', id: 'doc-2' } }],
-  ['editor writes an invoice', editor, { action: 'write', resource: { type: 'invoice', id: 'inv-1' } }],
-  ['expired token', mint({ sub: 'erin', roles: ['admin'], exp: now - 3600 }), { action: 'read', resource: { type: 'document', id: 'doc-1' } }],
-  ['claims tampered to admin', `${editor.split('.')[0]}.${b64({ iss: 'demo-idp', aud: 'demo-api', exp: now + 600, sub: 'erin', roles: ['admin'] })}.${editor.split('.')[2]}`, { action: 'delete', resource: { type: 'invoice', id: 'inv-1' } }],
-  ['alg none', `${b64({ alg: 'none' })}.${b64({ sub: 'root', roles: ['admin'], exp: now + 600 })}.`, { action: 'delete', resource: { type: 'invoice', id: 'inv-1' } }],
-  ['no token', '', { action: 'read', resource: { type: 'document', id: 'doc-1' } }],
-];
-console.log(`\nauthorize(token, { query: 'data.authz.allow', input }): verify, then decide with input.claims\n`);
-console.log(`${pad('request', 28)} ${pad('result', 46)} latency`);
-console.log(`${'-'.repeat(28)} ${'-'.repeat(46)} -------`);
-for (const [name, token, input] of tokens) {
-  authz.authorizeSync(token, { query: 'data.authz.allow', input });
-  const [r, ns] = time(() => authz.authorizeSync(token, { query: 'data.authz.allow', input }));
-  const result = r.allowed ? `ALLOW (sub ${r.claims.sub})` : `deny: ${r.reason}${r.error?.rfc6750Error ? ' -> 401 invalid_token' : ''}`;
-  console.log(`${pad(name, 28)} ${pad(result, 46)} ${us(ns)} µs`);
-}
-authz.close();
+const viewer = dev.mint({ sub: 'carol', roles: ['viewer'] });
+const editor = dev.mint({ sub: 'alice', roles: ['editor'] });
+const expired = dev.mint({ sub: 'carol', roles: ['viewer'], iat: now - 7200, exp: now - 3600 });
+const otherAudience = dev.mint({ sub: 'carol', roles: ['viewer'], aud: 'another-api' });
 
-const N = 20_000;
-const input = cases[1].input;
-const cached = new Engine({ policyDir: join(here, 'policies'), watch: false });
-const measure = (e) => {
-  const lat = new Array(N);
-  for (let i = 0; i < 2_000; i++) e.evaluatePolicySync('data.authz.allow', input);
-  for (let i = 0; i < N; i++) {
-    const t = process.hrtime.bigint();
-    e.evaluatePolicySync('data.authz.allow', input);
-    lat[i] = process.hrtime.bigint() - t;
-  }
-  lat.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return `p50 ${us(lat[N >> 1])} µs, p99 ${us(lat[Math.floor(N * 0.99)])} µs`;
-};
-console.log(`\nevaluatePolicySync, ${N.toLocaleString()} calls: every call evaluated: ${measure(engine)}; repeated input from the decision cache: ${measure(cached)}`);
-const started = process.hrtime.bigint();
-await Promise.all(Array.from({ length: 2_000 }, () => engine.evaluatePolicy('data.authz.allow', input)));
-const asyncNs = process.hrtime.bigint() - started;
-console.log(`evaluatePolicy (async, 2,000 concurrent): ${Math.round(2000 / (Number(asyncNs) / 1e9)).toLocaleString()} decisions/s`);
-console.log('Full comparison against opa-wasm: npm run bench (docs/benchmarks.md).');
-cached.close();
-engine.close();
+const { child, addr } = await startSidecar();
+const common = { sidecarAddr: addr, timeoutMs: 500, retries: 1, warn: () => {} };
+const openClient = new CoreSDKClient({ ...common, failMode: 'open' });
+const closedClient = new CoreSDKClient({ ...common, failMode: 'closed' });
+const inProcess = new CoreSDKClient({
+  mode: 'in-process',
+  engine: { policyDir: join(root, 'examples', 'policies'), watch: false, token: { jwksFile: join(dev.dir, 'jwks.json'), issuer: DEV_ISSUER, audience: DEV_AUDIENCE } },
+});
+const open = await listen(createApp(openClient));
+const closed = await listen(createApp(closedClient));
+const local = await listen(createApp(inProcess));
+
+try {
+  // Warm up connections and caches so that latencies show steady state.
+  for (let i = 0; i < 20; i++) await fetch(`http://127.0.0.1:${open.port}/documents/doc-2`, { headers: { authorization: `Bearer ${viewer}` } });
+
+  await send('valid token, viewer reads', open.port, 'GET', '/documents/doc-2', viewer, 200);
+  await send('valid token, editor writes', open.port, 'PUT', '/documents/doc-2', editor, 200);
+  await send('policy deny: viewer writes', open.port, 'PUT', '/documents/doc-2', viewer, 403);
+  await send('expired token', open.port, 'GET', '/documents/doc-2', expired, 401);
+  await send('wrong audience', open.port, 'GET', '/documents/doc-2', otherAudience, 401);
+  await send('no token', open.port, 'GET', '/documents/doc-2', undefined, 401);
+  await send('malformed header', open.port, 'GET', '/documents/doc-2', undefined, 400, 'Bearer not a token');
+
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await send('sidecar killed, fail-open', open.port, 'GET', '/documents/doc-2', viewer, 200);
+  await send('sidecar killed, fail-open, expired', open.port, 'GET', '/documents/doc-2', expired, 200);
+  await send('sidecar killed, fail-closed', closed.port, 'GET', '/documents/doc-2', viewer, 503);
+
+  await send('in-process, viewer reads', local.port, 'GET', '/documents/doc-2', viewer, 200);
+  await send('in-process, policy deny', local.port, 'PUT', '/documents/doc-2', viewer, 403);
+  await send('in-process, expired token', local.port, 'GET', '/documents/doc-2', expired, 401);
+} finally {
+  for (const s of [open, closed, local]) s.server.close();
+  openClient.close();
+  closedClient.close();
+  inProcess.close();
+  if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[['request', 'call', 'status', 'decision', 'latency'][i].length, ...rows.map((r) => r[i].length)]));
+const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+console.log(`CoreSDK demo: examples/express-app with the CoreSDK middleware; sidecar on ${addr} (mTLS off: --dev)\n`);
+console.log(line(['request', 'call', 'status', 'decision', 'latency']));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const r of rows) console.log(line(r));
+console.log(`
+Fail-open lets requests through with null claims only when the sidecar cannot be reached; an
+expired token is still 401 whenever the sidecar answers. PII masking of exported spans arrives
+with the masker (issue 6). The engine alone, in process: npm run demo:engine.`);
+if (unexpected > 0) {
+  console.error(`\n${unexpected} answers were not the expected ones`);
+  process.exit(1);
+}

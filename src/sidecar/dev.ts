@@ -31,8 +31,10 @@ export function packageRoot(): string {
 export interface DevSetup {
   /** `CORESDK_*` variables for the development defaults. */
   vars: Record<string, string>;
-  /** A development token, valid for 12 hours. */
+  /** A development token (subject `dev-user`, role `admin`), valid for 12 hours. */
   token: string;
+  /** Signs a development token: issuer and audience of the dev set, 12 hours, plus `claims` (which may override them). */
+  mint(claims: Record<string, unknown>): string;
   /** Where the key set lives. */
   dir: string;
 }
@@ -57,23 +59,17 @@ export function devSetup(cwd: string = process.cwd()): DevSetup {
   const jwk = createPublicKey(key).export({ format: 'jwk' });
   const kid = 'coresdk-dev-1';
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...jwk, kid, alg: 'EdDSA', use: 'sig' }] }, null, 2));
-  const now = Math.floor(Date.now() / 1000);
-  const header = b64url(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid }));
-  const payload = b64url(
-    JSON.stringify({
-      iss: DEV_ISSUER,
-      aud: DEV_AUDIENCE,
-      sub: 'dev-user',
-      user: 'alice',
-      roles: ['admin'],
-      iat: now,
-      exp: now + 12 * 3600,
-    }),
-  );
-  const signature = b64url(sign(null, Buffer.from(`${header}.${payload}`), key));
+  const mint = (claims: Record<string, unknown>): string => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid }));
+    const payload = b64url(JSON.stringify({ iss: DEV_ISSUER, aud: DEV_AUDIENCE, iat: now, exp: now + 12 * 3600, ...claims }));
+    const signature = b64url(sign(null, Buffer.from(`${header}.${payload}`), key));
+    return `${header}.${payload}.${signature}`;
+  };
   return {
     dir,
-    token: `${header}.${payload}.${signature}`,
+    mint,
+    token: mint({ sub: 'dev-user', roles: ['admin'] }),
     vars: {
       CORESDK_POLICY_DIR: join(packageRoot(), 'examples', 'policies'),
       CORESDK_JWKS_FILE: jwksFile,
