@@ -25,6 +25,7 @@ const benches = [
   { name: 'napi-input', script: 'napi-input.bench.mjs', needs: [] },
   { name: 'token', script: 'token.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
   { name: 'sidecar', script: 'sidecar.bench.mjs', needs: ['ensure-opa'] },
+  { name: 'middleware', script: 'middleware.bench.mjs', needs: [] },
 ]
 
 const wanted = process.argv.slice(2)
