@@ -61,7 +61,7 @@ function waitListening(child, what) {
 }
 
 async function main() {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+  spawnSync(process.execPath, [join(root, 'scripts', 'build-ts.mjs')], { cwd: root, stdio: 'inherit' })
   const dir = mkdtempSync(join(tmpdir(), 'coresdk-mw-bench-'))
   const children = []
   let jwksServer

@@ -44,7 +44,7 @@ function build() {
   log('building bench/loadgen and the sidecar (release)')
   const r = spawnSync('cargo', ['build', '--release', '-p', 'coresdk-loadgen'], { cwd: root, stdio: 'inherit' })
   if (r.status !== 0) throw new Error('cargo build of the load generator failed')
-  const t = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+  const t = spawnSync(process.execPath, [join(root, 'scripts', 'build-ts.mjs')], { cwd: root, stdio: 'inherit' })
   if (t.status !== 0) throw new Error('tsc failed')
   return join(root, 'target', 'release', 'coresdk-loadgen')
 }

@@ -13,7 +13,8 @@ const steps = [
   ['cargo build examples', 'cargo', ['build', '-p', 'coresdk-engine', '--example', 'decide', '-p', 'rust-inprocess']],
   ['binding drift', process.execPath, ['scripts/check-binding.mjs']],
   ['tsc', 'npx', ['tsc', '-p', 'tsconfig.json']],
-  ['build dist', 'npx', ['tsc', '-p', 'tsconfig.build.json']],
+  ['build dist', process.execPath, ['scripts/build-ts.mjs']],
+  ['package exports', 'npm', ['run', '--silent', 'lint:package']],
   ['eslint', 'npx', ['eslint', '--max-warnings', '0', '.']],
   ['vitest', 'npx', ['vitest', 'run']],
 ];

@@ -8,14 +8,13 @@
  * @internal
  * @packageDocumentation
  */
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 import type * as Binding from '../native/node/binding.cjs';
-
-const require = createRequire(import.meta.url);
+import { PACKAGE_ROOT, requireFromHere } from './paths.js';
 
 /** The native module, typed by its generated declarations. @internal */
-export const native: typeof Binding = require('../native/node/binding.cjs') as typeof Binding;
+export const native: typeof Binding = requireFromHere(join(PACKAGE_ROOT, 'native', 'node', 'binding.cjs')) as typeof Binding;
 
 export type {
   NativeAuthorization,

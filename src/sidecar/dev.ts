@@ -14,8 +14,9 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+import { PACKAGE_ROOT } from '../paths.js';
 
 /** Issuer and audience of development tokens. */
 export const DEV_ISSUER = 'https://dev.coresdk.local';
@@ -24,7 +25,7 @@ export const DEV_AUDIENCE = 'coresdk-dev';
 
 /** The package's root (where `examples/` is). */
 export function packageRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return PACKAGE_ROOT;
 }
 
 /** What `--dev` sets up. */

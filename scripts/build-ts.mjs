@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Builds the TypeScript twice: ES modules into dist/ (tsconfig.build.json)
+// and CommonJS into dist/cjs/ (tsconfig.cjs.json), so that `import` and
+// `require` both get real modules with their own types (package.json
+// "exports"). The CommonJS build compiles src/paths.cjs.ts in place of
+// src/paths.ts (import.meta does not exist there); this script gives it the
+// name the other modules import, marks dist/cjs as CommonJS, and points the
+// binding's type import one directory further up.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const tsc = (project) => {
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, stdio: 'inherit' })
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+tsc('tsconfig.build.json')
+rmSync(join(root, 'dist', 'cjs'), { recursive: true, force: true })
+tsc('tsconfig.cjs.json')
+const cjs = join(root, 'dist', 'cjs')
+for (const ext of ['.js', '.d.ts', '.js.map']) {
+  const from = join(cjs, `paths.cjs${ext}`)
+  if (existsSync(from)) renameSync(from, join(cjs, `paths${ext}`))
+}
+writeFileSync(join(cjs, 'package.json'), '{\n  "type": "commonjs"\n}\n')
+const bindingTypes = join(cjs, 'binding.d.ts')
+writeFileSync(bindingTypes, readFileSync(bindingTypes, 'utf8').replaceAll("'../native/node/binding.cjs'", "'../../native/node/binding.cjs'"))
