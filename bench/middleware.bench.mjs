@@ -45,7 +45,9 @@ function waitListening(child, what) {
           try {
             const j = JSON.parse(line)
             if (j.event === 'listening') found = j.addr
-          } catch {}
+          } catch {
+            // not a JSON log line
+          }
         }
         if (found) {
           clearTimeout(t)

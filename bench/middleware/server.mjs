@@ -46,6 +46,8 @@ if (variant === 'coresdk-inprocess' || variant === 'coresdk-inprocess-nocache') 
 app.get('/documents/:id', (req, res) => {
   res.json({ id: req.params.id, sub: req.coresdkUser?.sub ?? req.auth?.sub ?? null })
 })
+// Express recognises an error handler by its four parameters.
+// eslint-disable-next-line no-unused-vars
 app.use((err, _req, res, _next) => {
   res.status(err.status ?? 500).json({ error: err.code ?? 'error' })
 })
