@@ -134,10 +134,12 @@ export class CoreSDKClient {
    * `./coresdk.toml`) and `CORESDK_*` variables: `mode`, `sidecar_addr`,
    * `tenant_id`, `fail_mode`, `timeout_ms`, `tls_ca_file`, `tls_cert_file`,
    * `tls_key_file`, `tls_server_name`. `overrides` win. Errors name the key.
+   * In `in-process` mode the engine is `Engine.fromEnv()`: the same file and
+   * variables configure its bundle and tokens.
    */
-  static fromEnv(overrides: SDKConfig = {}, env: NodeJS.ProcessEnv = process.env): CoreSDKClient {
+  static fromEnv(overrides: SDKConfig = {}): CoreSDKClient {
     const vars: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (k.startsWith('CORESDK_') && v !== undefined) vars[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (k.startsWith('CORESDK_') && v !== undefined) vars[k] = v;
     const file = vars.CORESDK_CONFIG ?? (existsSync('coresdk.toml') ? 'coresdk.toml' : undefined);
     let loaded: {
       sidecarAddr: string;
