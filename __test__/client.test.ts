@@ -125,8 +125,8 @@ describe.each(['sidecar', 'in-process'] as const)('%s transport', (mode) => {
     expect(await client.health()).toBe('SERVING');
   });
 
-  it('maskPii says it is not available yet', async () => {
-    await expect(client.maskPii(['a@b.example'])).rejects.toMatchObject({ code: 'ERR_PII_UNAVAILABLE' });
+  it('maskPii masks with the engine masker', async () => {
+    expect(await client.maskPii(['to a@b.example', 'card 4111 1111 1111 1111', 'plain'])).toEqual(['to [REDACTED:email]', 'card [REDACTED:card_number]', 'plain']);
   });
 });
 

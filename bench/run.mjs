@@ -26,6 +26,7 @@ const benches = [
   { name: 'token', script: 'token.bench.mjs', needs: ['ensure-opa', 'build-wasm'] },
   { name: 'sidecar', script: 'sidecar.bench.mjs', needs: ['ensure-opa'] },
   { name: 'middleware', script: 'middleware.bench.mjs', needs: [] },
+  { name: 'pii', script: 'pii.bench.mjs', needs: [] },
 ]
 
 const wanted = process.argv.slice(2)

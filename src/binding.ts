@@ -21,5 +21,6 @@ export type {
   NativeDecision,
   NativeEngineOptions,
   NativeReloadEvent,
+  NativeMasker,
   NativeSidecar,
 } from '../native/node/binding.cjs';

@@ -548,6 +548,16 @@ export class Engine {
     }
   }
 
+  /**
+   * Masks PII and secrets in `values` with this engine's masker (the
+   * `pii_*` settings; see docs/pii.md). Unchanged strings are returned as
+   * given.
+   */
+  maskPii(values: readonly string[]): string[] {
+    const out = this.#native.maskPii(values as string[]);
+    return values.map((v, i) => out[i] ?? v);
+  }
+
   /** The key source's state, or `undefined` when no token verification is configured. */
   keyStatus(): KeyStatus | undefined {
     const s = this.#native.keyStatus();

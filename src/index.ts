@@ -47,3 +47,6 @@ export { problem, PROBLEM_TYPE_BASE, traceIdOf } from './http/problem.js';
 export type { ProblemDetails, ProblemKind, ProblemResponse } from './http/problem.js';
 export { bearerFromRawHeaders } from './http/bearer.js';
 export type { BearerCredentials } from './http/bearer.js';
+export { Masker, PII_ENTITIES } from './pii/masker.js';
+export type { MaskerOptions, PiiEntity } from './pii/masker.js';
+export { PiiMaskingSpanProcessor } from './otel/pii-span-processor.js';

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeEngine = nativeBinding.NativeEngine
+module.exports.NativeMasker = nativeBinding.NativeMasker
 module.exports.NativeSidecar = nativeBinding.NativeSidecar
 module.exports.checkSidecarConfig = nativeBinding.checkSidecarConfig
 module.exports.loadClientConfig = nativeBinding.loadClientConfig

@@ -43,12 +43,42 @@ export declare class NativeEngine {
   authorize(token: string, query: string, inputJson: string): NativeAuthorization
   /** `authorize` on the thread pool. */
   authorizeAsync(token: string, query: string, inputJson: string): Promise<NativeAuthorization>
+  /**
+   * Masks PII in `values` with the engine's masker (`pii_*` settings):
+   * `null` for a value left unchanged, else the masked text.
+   */
+  maskPii(values: Array<string>): Array<string | undefined | null>
   /** The key source's state, when tokens are configured. */
   keyStatus(): NativeKeyStatus | null
   /** Decision cache counters of the revision now serving. */
   decisionCacheStats(): NativeDecisionCacheStats
   /** Stops the watcher and refuses further evaluations. */
   close(): void
+}
+
+/** A compiled masker. */
+export declare class NativeMasker {
+  /** Compiles the detectors; `[ERR_CONFIG]` names a bad option. */
+  constructor(options?: NativeMaskerOptions | undefined | null)
+  /** Masks each value by content; `null` where unchanged. */
+  mask(values: Array<string>): Array<string | undefined | null>
+  /**
+   * Masks attributes given as a flat `[name, value, name, value, ...]`
+   * list: a sensitive name masks its value whole. Returns one entry per
+   * pair, `null` where unchanged.
+   */
+  maskAttributes(pairs: Array<string>): Array<string | undefined | null>
+  /**
+   * [`NativeMasker::mask_attributes`] for hot paths: names and values
+   * each joined by NUL (`\0`), one string each way. Returns `null` when
+   * nothing changed, else the masked values joined by NUL. Callers fall
+   * back to `maskAttributes` for values that contain NUL themselves.
+   */
+  maskAttributesJoined(names: string, values: string): string | null
+  /** Whether an attribute name is sensitive (its value masked whole). */
+  isSensitiveName(name: string): boolean
+  /** Values masked since the last call, by type, as JSON text. */
+  takeCounts(): string
 }
 
 /** A running data plane. */
@@ -184,6 +214,22 @@ export interface NativeKeyStatus {
   offlineCache: string
   /** Times the offline cache was rejected whole. */
   offlineCacheRejections: number
+}
+
+/** Masker options (all optional). */
+export interface NativeMaskerOptions {
+  /** `tag` (default), `partial` or `hash`. */
+  style?: string
+  /** HMAC key for `hash`, at least 32 bytes as hex or base64. */
+  hashKey?: string
+  /** Built-in detectors to run (default: all). */
+  entities?: Array<string>
+  /** Literal terms to mask (case-insensitive, whole words). */
+  dictionary?: Array<string>
+  /** Named patterns, as `[name, regex]` pairs. */
+  patterns?: Array<Array<string>>
+  /** Extra sensitive attribute names. */
+  sensitiveNames?: Array<string>
 }
 
 /** A reload outcome. */

@@ -317,10 +317,10 @@ export class CoreSDKClient {
     );
   }
 
-  /** Masks PII in strings. Rejects with `ERR_PII_UNAVAILABLE` until the masker is in the engine. */
+  /** Masks PII and secrets in strings (the engine's or the sidecar tenant's `pii_*` settings). */
   async maskPii(values: readonly string[], opts: CallOptions & { tenantId?: string } = {}): Promise<string[]> {
     this.#check();
-    if (this.#engine !== undefined) throw new CoreSDKError('ERR_PII_UNAVAILABLE', 'PII masking is not in this build yet');
+    if (this.#engine !== undefined) return this.#engine.maskPii(values);
     const res = await (this.#sidecar as SidecarTransport).call('maskPii', { tenantId: opts.tenantId ?? this.config.tenantId, values }, opts);
     return res.values as string[];
   }

@@ -75,6 +75,8 @@ pub struct EngineConfig {
     pub decision_cache_entries: usize,
     /// Token verification, when configured.
     pub token: Option<crate::token::TokenConfig>,
+    /// PII masking settings (`pii_*` keys).
+    pub pii: crate::pii::MaskerConfig,
 }
 
 /// Default decision cache capacity.
@@ -104,6 +106,7 @@ impl EngineConfig {
             rego_v0: false,
             decision_cache_entries: DEFAULT_DECISION_CACHE_ENTRIES,
             token: None,
+            pii: crate::pii::MaskerConfig::default(),
         }
     }
 
@@ -193,6 +196,9 @@ pub struct SdkConfig {
     pub timeout: Duration,
     /// The client's TLS settings for the sidecar (`tls_*`).
     pub client_tls: ClientTls,
+    /// PII masking (`pii_style`, `pii_hash_key`, `pii_entities`,
+    /// `pii_dictionary`, `pii_patterns`, `pii_sensitive_names`).
+    pub pii: crate::pii::MaskerConfig,
 }
 
 /// How a client reaches the engine.
@@ -238,6 +244,7 @@ impl Default for SdkConfig {
             mode: ClientMode::Sidecar,
             timeout: Duration::from_millis(1000),
             client_tls: ClientTls::default(),
+            pii: crate::pii::MaskerConfig::default(),
         }
     }
 }
@@ -281,6 +288,12 @@ pub const SDK_KEYS: &[&str] = &[
     "tls_cert_file",
     "tls_key_file",
     "tls_server_name",
+    "pii_style",
+    "pii_hash_key",
+    "pii_entities",
+    "pii_dictionary",
+    "pii_patterns",
+    "pii_sensitive_names",
 ];
 
 impl SdkConfig {
@@ -316,6 +329,8 @@ impl SdkConfig {
     ) -> Result<()> {
         let cfg = self;
         let mut tok = TokenDraft::default();
+        let mut pii_style: Option<(String, String)> = None;
+        let mut pii_key: Option<Vec<u8>> = None;
         let resolve = |name: &str, p: PathBuf| -> PathBuf {
             match (base_dir, p.is_relative()) {
                 (Some(base), true) if !name.starts_with("CORESDK_") => base.join(p),
@@ -478,6 +493,56 @@ impl SdkConfig {
                         Some(resolve(&name, PathBuf::from(value.string(&name)?)))
                 }
                 "tls_server_name" => cfg.client_tls.server_name = Some(value.string(&name)?),
+                "pii_style" => {
+                    pii_style = Some((name.clone(), value.string(&name)?));
+                }
+                "pii_hash_key" => {
+                    let text = value.string(&name)?;
+                    pii_key = Some(decode_hmac_key(&text).ok_or_else(|| {
+                        EngineError::config(
+                            &name,
+                            "must be at least 32 bytes, as hex (64+ digits) or base64",
+                        )
+                    })?);
+                }
+                "pii_entities" => {
+                    let mut list = Vec::new();
+                    for e in value.list(&name)? {
+                        list.push(crate::pii::Entity::parse(&e).ok_or_else(|| {
+                            EngineError::config(
+                                &name,
+                                format!(
+                                    "unknown entity {e:?} (known: {})",
+                                    crate::pii::Entity::ALL.map(|e| e.name()).join(", ")
+                                ),
+                            )
+                        })?);
+                    }
+                    cfg.pii.entities = list;
+                }
+                "pii_dictionary" => cfg.pii.dictionary = value.list(&name)?,
+                "pii_patterns" => {
+                    let mut list = Vec::new();
+                    for p in value.list(&name)? {
+                        let (n, re) = p
+                            .split_once('=')
+                            .ok_or_else(|| EngineError::config(&name, "entries are name=regex"))?;
+                        list.push((n.trim().to_string(), re.to_string()));
+                    }
+                    cfg.pii.patterns = list;
+                }
+                "pii_sensitive_names" => {
+                    cfg.pii.sensitive_names = value
+                        .list(&name)?
+                        .into_iter()
+                        .map(|n| {
+                            n.chars()
+                                .filter(char::is_ascii_alphanumeric)
+                                .collect::<String>()
+                                .to_ascii_lowercase()
+                        })
+                        .collect()
+                }
                 "offline_cache_key" => {
                     let text = value.string(&name)?;
                     tok.offline_key = Some(decode_hmac_key(&text).ok_or_else(|| {
@@ -491,6 +556,23 @@ impl SdkConfig {
             }
         }
         cfg.token = tok.build()?;
+        if let Some((name, style)) = pii_style {
+            cfg.pii.style = match style.as_str() {
+                "tag" => crate::pii::MaskStyle::Tag,
+                "partial" => crate::pii::MaskStyle::Partial,
+                "hash" => crate::pii::MaskStyle::Hash(pii_key.take().ok_or_else(|| {
+                    EngineError::config(&name, "\"hash\" needs pii_hash_key (CORESDK_PII_HASH_KEY)")
+                })?),
+                other => {
+                    return Err(EngineError::config(
+                        name,
+                        format!("must be \"tag\", \"partial\" or \"hash\", got {other:?}"),
+                    ))
+                }
+            };
+        }
+        // Compile once here, so that a bad pattern fails at load, naming the key.
+        crate::pii::Masker::new(&cfg.pii)?;
         Ok(())
     }
 
@@ -515,6 +597,7 @@ impl SdkConfig {
             rego_v0: self.rego_v0,
             decision_cache_entries: self.decision_cache_entries,
             token: self.token.clone(),
+            pii: self.pii.clone(),
         })
     }
 }

@@ -45,6 +45,7 @@ pub struct ListenerId(u64);
 type Listener = Arc<dyn Fn(&ReloadEvent) + Send + Sync>;
 
 pub(crate) struct Inner {
+    masker: crate::pii::Masker,
     config: EngineConfig,
     verifier: Option<Verifier>,
     current: ArcSwap<Revision>,
@@ -103,8 +104,10 @@ impl Engine {
         let digest = files.digest.clone();
         let revision = Revision::compile(files, &config)?;
         let verifier = config.token.as_ref().map(|t| t.build()).transpose()?;
+        let masker = crate::pii::Masker::new(&config.pii)?;
         let inner = Arc::new(Inner {
             verifier,
+            masker,
             pool: Pool::new(config.pool_size),
             current: ArcSwap::from_pointee(revision),
             digest: Mutex::new(digest),
@@ -284,6 +287,21 @@ impl Engine {
             Ok(decision) => Authorization::decided(verified, decision),
             Err(e) => Authorization::failed(Some(verified), e),
         }
+    }
+
+    /// The PII masker configured for this engine (`pii_*` keys).
+    pub fn masker(&self) -> &crate::pii::Masker {
+        &self.inner.masker
+    }
+
+    /// Masks personal data and secrets in `values` (see [`crate::pii`]);
+    /// `counts` receives what was masked, by type.
+    pub fn mask_pii<S: AsRef<str>>(
+        &self,
+        values: &[S],
+        counts: &mut crate::pii::MaskCounts,
+    ) -> Vec<String> {
+        self.inner.masker.mask_batch(values, counts)
     }
 
     /// The key source's state (no key material), when tokens are configured.

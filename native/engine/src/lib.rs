@@ -42,6 +42,7 @@ mod decision;
 mod engine;
 mod error;
 pub mod input;
+pub mod pii;
 mod pool;
 pub mod query;
 mod revision;

@@ -549,6 +549,17 @@ impl NativeEngine {
         })
     }
 
+    /// Masks PII in `values` with the engine's masker (`pii_*` settings):
+    /// `null` for a value left unchanged, else the masked text.
+    #[napi]
+    pub fn mask_pii(&self, values: Vec<String>) -> Vec<Option<String>> {
+        crate::pii::mask_each(
+            self.engine.masker(),
+            &values,
+            &mut coresdk_engine::pii::MaskCounts::new(),
+        )
+    }
+
     /// The key source's state, when tokens are configured.
     #[napi]
     pub fn key_status(&self) -> Option<NativeKeyStatus> {

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod engine;
 mod errors;
+mod pii;
 mod sidecar;
 mod tasks;
 
@@ -33,4 +34,5 @@ fn init() {
 }
 
 pub use engine::*;
+pub use pii::*;
 pub use sidecar::*;

@@ -14,8 +14,7 @@ use tonic::{Code, Request, Response, Status};
 use crate::pb;
 use crate::pb::core_sdk_server::CoreSdk;
 use crate::status::{
-    from_engine, status, ERR_BATCH_TOO_LARGE, ERR_MESSAGE_TOO_LARGE, ERR_PII_UNAVAILABLE,
-    ERR_TOKENS_NOT_CONFIGURED,
+    from_engine, status, ERR_BATCH_TOO_LARGE, ERR_MESSAGE_TOO_LARGE, ERR_TOKENS_NOT_CONFIGURED,
 };
 use crate::tenants::Tenants;
 
@@ -232,11 +231,9 @@ impl CoreSdk for CoreSdkService {
     ) -> Result<Response<pb::MaskPiiResponse>, Status> {
         let r = request.get_ref();
         self.check_size(r)?;
-        self.tenants.get(&r.tenant_id)?;
-        Err(status(
-            Code::Unimplemented,
-            ERR_PII_UNAVAILABLE,
-            "PII masking is not in this build of the sidecar yet",
-        ))
+        let tenant = self.tenants.get(&r.tenant_id)?;
+        let mut counts = coresdk_engine::pii::MaskCounts::new();
+        let values = tenant.engine.mask_pii(&r.values, &mut counts);
+        Ok(Response::new(pb::MaskPiiResponse { values }))
     }
 }

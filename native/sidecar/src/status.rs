@@ -27,8 +27,6 @@ pub const ERR_MESSAGE_TOO_LARGE: &str = "ERR_MESSAGE_TOO_LARGE";
 pub const ERR_BATCH_TOO_LARGE: &str = "ERR_BATCH_TOO_LARGE";
 /// Reason: the tenant serves no tokens (no key source configured).
 pub const ERR_TOKENS_NOT_CONFIGURED: &str = "ERR_TOKENS_NOT_CONFIGURED";
-/// Reason: PII masking is not available in this build.
-pub const ERR_PII_UNAVAILABLE: &str = "ERR_PII_UNAVAILABLE";
 
 /// A status with an `ErrorInfo{reason, domain}` and optional metadata.
 pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
