@@ -17,4 +17,8 @@ it('npm run demo prints the table and exits 0', () => {
     expect(r.stdout).toContain(row);
   }
   expect(r.stdout).toMatch(/sidecar killed, fail-closed\s+GET \/documents\/doc-2\s+503/);
+  const span = r.stdout.slice(r.stdout.indexOf('The exported span'));
+  expect(span).toContain('"url.query": "contact=[REDACTED:email]"');
+  expect(span).toContain('"http.request.header.authorization": "[REDACTED:secret]"');
+  expect(span).not.toContain('bob.smith@example.com');
 }, 90_000);

@@ -4,6 +4,8 @@
  * package's own "exports", by self-reference), each giving working modules.
  */
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
@@ -39,4 +41,21 @@ it('import gets the ES module build', () => {
   ]);
   expect(r.stderr).toBe('');
   expect(r.stdout.trim()).toBe('ok');
+});
+
+it('a platform without a binary gets an error naming it and how to build from source', () => {
+  // The package's JavaScript without any .node file or platform package next to it.
+  const dir = mkdtempSync(join(tmpdir(), 'coresdk-nobinary-'));
+  try {
+    cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+    mkdirSync(join(dir, 'native', 'node'), { recursive: true });
+    copyFileSync(join(root, 'native', 'node', 'binding.cjs'), join(dir, 'native', 'node', 'binding.cjs'));
+    copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+    const r = spawnSync(process.execPath, ['-e', "require('./dist/cjs/index.js')"], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`no native binary fits this platform (${process.platform}-${process.arch}`);
+    expect(r.stderr).toContain('https://rustup.rs');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -8,13 +8,19 @@
 //    another audience, a policy deny, no token, a malformed header; then kills
 //    the sidecar and sends again under fail-open and under fail-closed; then
 //    runs the same app in-process.
-// 4. Prints a table (request, status, decision, latency), stops everything,
+// 4. Traces every request through PiiMaskingSpanProcessor: one request
+//    carries an e-mail address in its query string and the bearer token in
+//    its headers; the exported span is printed with both masked.
+// 5. Prints a table (request, status, decision, latency), stops everything,
 //    exits 0 (1 if any answer was not the expected one).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CoreSDKClient } from '../dist/index.js';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import express from 'express';
+
+import { CoreSDKClient, PiiMaskingSpanProcessor } from '../dist/index.js';
 import { devSetup, DEV_AUDIENCE, DEV_ISSUER } from '../dist/sidecar/dev.js';
 import { createApp } from './express-app/app.mjs';
 
@@ -49,6 +55,32 @@ function startSidecar() {
     });
     child.on('exit', (code) => reject(new Error(`the sidecar exited (${code})`)));
   });
+}
+
+// Tracing: every request becomes a span, masked before it is exported.
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new PiiMaskingSpanProcessor(new SimpleSpanProcessor(exporter))] });
+const tracer = provider.getTracer('coresdk-demo');
+function traced(app) {
+  const outer = express();
+  outer.use((req, res, next) => {
+    const span = tracer.startSpan(`${req.method} ${req.path}`, {
+      attributes: {
+        'http.request.method': req.method,
+        'url.path': req.path,
+        'url.query': req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
+        'http.request.header.authorization': req.headers.authorization ?? '',
+        'user_agent.original': 'coresdk-demo',
+      },
+    });
+    res.on('finish', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      span.end();
+    });
+    next();
+  });
+  outer.use(app);
+  return outer;
 }
 
 async function listen(app) {
@@ -86,7 +118,7 @@ const inProcess = new CoreSDKClient({
   mode: 'in-process',
   engine: { policyDir: join(root, 'examples', 'policies'), watch: false, token: { jwksFile: join(dev.dir, 'jwks.json'), issuer: DEV_ISSUER, audience: DEV_AUDIENCE } },
 });
-const open = await listen(createApp(openClient));
+const open = await listen(traced(createApp(openClient)));
 const closed = await listen(createApp(closedClient));
 const local = await listen(createApp(inProcess));
 
@@ -101,6 +133,7 @@ try {
   await send('wrong audience', open.port, 'GET', '/documents/doc-2', otherAudience, 401);
   await send('no token', open.port, 'GET', '/documents/doc-2', undefined, 401);
   await send('malformed header', open.port, 'GET', '/documents/doc-2', undefined, 400, 'Bearer not a token');
+  await send('PII in the query string', open.port, 'GET', '/documents/doc-2?contact=bob.smith@example.com', viewer, 200);
 
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
@@ -125,10 +158,26 @@ console.log(`CoreSDK demo: examples/express-app with the CoreSDK middleware; sid
 console.log(line(['request', 'call', 'status', 'decision', 'latency']));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const r of rows) console.log(line(r));
+await provider.forceFlush();
+const piiSpan = exporter.getFinishedSpans().find((sp) => String(sp.attributes['url.query'] ?? '').includes('contact='));
+if (piiSpan === undefined) {
+  console.error('no span was exported for the PII request');
+  unexpected++;
+} else {
+  console.log(`\nThe exported span of "PII in the query string", masked by PiiMaskingSpanProcessor:`);
+  console.log(JSON.stringify({ name: piiSpan.name, attributes: piiSpan.attributes }, null, 2));
+  const text = JSON.stringify(piiSpan.attributes);
+  if (text.includes('bob.smith@example.com') || text.includes(viewer)) {
+    console.error('the exported span still holds PII');
+    unexpected++;
+  }
+}
+await provider.shutdown();
+
 console.log(`
 Fail-open lets requests through with null claims only when the sidecar cannot be reached; an
-expired token is still 401 whenever the sidecar answers. PII masking of exported spans arrives
-with the masker (issue 6). The engine alone, in process: npm run demo:engine.`);
+expired token is still 401 whenever the sidecar answers. The engine alone, in process:
+npm run demo:engine.`);
 if (unexpected > 0) {
   console.error(`\n${unexpected} answers were not the expected ones`);
   process.exit(1);

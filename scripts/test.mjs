@@ -15,6 +15,7 @@ const steps = [
   ['tsc', 'npx', ['tsc', '-p', 'tsconfig.json']],
   ['build dist', process.execPath, ['scripts/build-ts.mjs']],
   ['package exports', 'npm', ['run', '--silent', 'lint:package']],
+  ['platform packages', process.execPath, ['scripts/release-manifests.mjs', '--check']],
   ['eslint', 'npx', ['eslint', '--max-warnings', '0', '.']],
   ['vitest', 'npx', ['vitest', 'run']],
 ];

@@ -72,7 +72,7 @@ ${rows.join('\n')}
   -V, --version                   show the version
 
 Signals: SIGTERM and SIGINT drain (health NOT_SERVING, in-flight calls answered) and
-exit 0; a second one exits at once. SIGHUP reloads policies and certificates.
+exit 0; a second one (a second or more later) exits at once. SIGHUP reloads policies and certificates.
 Exit codes: 0 clean stop, 1 drain deadline passed with calls in flight,
 2 invalid configuration or failed start.
 `;

@@ -89,13 +89,17 @@ async function main(): Promise<void> {
     process.stdout.write(`\nDevelopment token (12 h, tenant ${vars.CORESDK_TENANT_ID ?? 'acme-corp'}):\n${devToken}\n\n`);
   }
 
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stoppingSince > 0) {
+      // A duplicate delivery (a supervisor signalling the process and its
+      // group at once) is not a request to hurry: only a second signal a
+      // moment later (Ctrl-C twice) skips the drain.
+      if (Date.now() - stoppingSince < 1000) return;
       log.warn({ event: 'forced_exit', signal }, `${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ event: 'signal', signal }, `${signal}: draining (deadline ${sidecar.drainTimeoutMs} ms)`);
     void sidecar.drain().then(
       (report) => {

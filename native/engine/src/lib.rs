@@ -57,3 +57,8 @@ pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};
 pub use error::{EngineError, Result, SourceLocation};
 pub use watch::DEBOUNCE;
+
+/// The crate README's example, compiled by `cargo test` so that it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
