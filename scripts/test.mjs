@@ -17,6 +17,8 @@ const steps = [
   ['package exports', 'npm', ['run', '--silent', 'lint:package']],
   ['platform packages', process.execPath, ['scripts/release-manifests.mjs', '--check']],
   ['eslint', 'npx', ['eslint', '--max-warnings', '0', '.']],
+  // The OTLP end-to-end test needs Jaeger, built once from the Go module proxy.
+  ['ensure jaeger', process.execPath, ['scripts/ensure-jaeger.mjs']],
   ['vitest', 'npx', ['vitest', 'run']],
 ];
 const only = process.argv.slice(2);

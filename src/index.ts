@@ -50,3 +50,5 @@ export type { BearerCredentials } from './http/bearer.js';
 export { Masker, PII_ENTITIES } from './pii/masker.js';
 export type { MaskerOptions, PiiEntity } from './pii/masker.js';
 export { PiiMaskingSpanProcessor } from './otel/pii-span-processor.js';
+export { setupTelemetry } from './otel/setup.js';
+export type { Telemetry, TelemetryOptions } from './otel/setup.js';

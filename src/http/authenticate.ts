@@ -4,7 +4,9 @@
  *
  * @packageDocumentation
  */
-import type { CoreSDKClient } from '../client/client.js';
+import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+
+import type { ClientAuthorizeResult, CoreSDKClient } from '../client/client.js';
 import { isTransportFailure } from '../client/client.js';
 import type { CoreSDKError } from '../errors.js';
 import { bearerFromRawHeaders } from './bearer.js';
@@ -78,7 +80,9 @@ export async function authenticate<Req>(facts: RequestFacts, req: Req, opts: Aut
   } catch {
     return { ok: false, problem: problem('authorization-error', { ...common, code: 'ERR_INPUT_INVALID', detail: 'the policy input could not be built' }) };
   }
-  const r = opts.query === undefined ? await opts.client.verifyToken(creds.token) : await opts.client.authorize(creds.token, { query: opts.query, input });
+  const r = await traced(opts.query === undefined ? 'coresdk.verify' : 'coresdk.authorize', opts.client, () =>
+    opts.query === undefined ? opts.client.verifyToken(creds.token) : opts.client.authorize(creds.token, { query: opts.query, input }),
+  );
   if (r.allowed) return { ok: true, claims: r.claims, degraded: r.degraded };
   return { ok: false, problem: problemFor(r.error, facts, opts.realm, 'the policy denied this request') };
 }
@@ -89,4 +93,34 @@ export async function guard(client: CoreSDKClient, query: string, input: Record<
   if (r.allowed) return undefined;
   if (r.error !== undefined && !isTransportFailure(r.error) && r.error.code.startsWith('ERR_TOKEN')) return problemFor(r.error, facts, realm, '');
   return problemFor(r.error, facts, realm, `the policy ${query} denied this request`);
+}
+
+const meter = metrics.getMeter('coresdk');
+const decisions = meter.createCounter('coresdk.authz.decisions', { description: 'Authorization decisions, by decision and reason' });
+const duration = meter.createHistogram('coresdk.authz.decision.duration', { description: 'Time to verify and decide', unit: 's' });
+
+/**
+ * Runs one authorization in a span (`coresdk.authorize` / `coresdk.verify`)
+ * carrying the decision, reason, policy revision and tenant (never the
+ * subject, claims or token), and records the decision metrics. A no-op
+ * without a registered OpenTelemetry SDK.
+ */
+async function traced(name: string, client: CoreSDKClient, fn: () => Promise<ClientAuthorizeResult>): Promise<ClientAuthorizeResult> {
+  const started = performance.now();
+  return trace.getTracer('coresdk').startActiveSpan(name, async (span) => {
+    const r = await fn();
+    const decision = r.degraded ? 'fail-open' : r.allowed ? 'allow' : 'deny';
+    span.setAttributes({
+      'coresdk.decision': decision,
+      'coresdk.reason': r.reason,
+      'coresdk.mode': client.config.mode,
+      'coresdk.tenant': client.config.tenantId === '' ? 'default' : client.config.tenantId,
+    });
+    if (r.revision !== undefined) span.setAttribute('coresdk.policy.revision', r.revision);
+    if (r.error !== undefined && !r.error.code.startsWith('ERR_TOKEN')) span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.code });
+    span.end();
+    decisions.add(1, { decision, reason: r.reason });
+    duration.record((performance.now() - started) / 1000, { decision });
+    return r;
+  });
 }
