@@ -1,9 +1,17 @@
 /**
  * End to end with a real collector: Jaeger v1.76.0 all-in-one (built from the
  * Go module proxy by scripts/ensure-jaeger.mjs, which `npm test` runs first),
- * its OTLP receiver and query API on loopback. A service using CoreSDK with
- * `setupTelemetry()` exports to it; the test reads Jaeger's HTTP query API and
- * finds the spans with PII masked and the decision attributes present.
+ * its OTLP receiver and query API on loopback. Jaeger v2 is an OpenTelemetry
+ * collector build, so the same process also takes metrics (exposed through
+ * its Prometheus exporter, which the test scrapes) and logs (printed by its
+ * debug exporter, which the test reads).
+ *
+ * 1. A service using CoreSDK in-process with `setupTelemetry()` exports; the
+ *    spans arrive masked with the decision attributes present.
+ * 2. examples/express-app in sidecar mode and the `coresdk-sidecar` CLI both
+ *    export: one trace holds the app's spans and the sidecar's per-call
+ *    spans (recorded in Rust, parented through `traceparent`), masked; the
+ *    metrics and the decision log of both arrive too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +21,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
+import { makePki, startJwksServer } from './support/https-jwks.js';
 import { AUDIENCE, ISSUER, jwksOf, makeKey, mint, nowSec } from './support/keys.js';
 
 const root = join(import.meta.dirname, '..');
@@ -20,6 +29,8 @@ let dir: string;
 let jaeger: ChildProcess | undefined;
 let queryPort: number;
 let otlpHttpPort: number;
+let promPort: number;
+let collectorOut = '';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -34,7 +45,7 @@ beforeAll(async () => {
   if (located.status !== 0) throw new Error(`Jaeger is not built (run node scripts/ensure-jaeger.mjs): ${located.stderr}`);
   const bin = located.stdout.trim();
   dir = mkdtempSync(join(tmpdir(), 'coresdk-jaeger-'));
-  [queryPort, otlpHttpPort] = [await freePort(), await freePort()];
+  [queryPort, otlpHttpPort, promPort] = [await freePort(), await freePort(), await freePort()];
   const [otlpGrpc, health] = [await freePort(), await freePort()];
   writeFileSync(
     join(dir, 'jaeger.yaml'),
@@ -45,6 +56,13 @@ beforeAll(async () => {
       receivers: [otlp]
       processors: [batch]
       exporters: [jaeger_storage_exporter]
+    metrics:
+      receivers: [otlp]
+      exporters: [prometheus]
+    logs:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [debug]
   telemetry:
     metrics:
       level: none
@@ -80,9 +98,17 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
+  prometheus:
+    endpoint: 127.0.0.1:${promPort}
+    resource_to_telemetry_conversion:
+      enabled: true
+  debug:
+    verbosity: detailed
+    use_internal_logger: false
 `,
   );
-  jaeger = spawn(bin, ['--config', `file:${join(dir, 'jaeger.yaml')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  jaeger = spawn(bin, ['--config', `file:${join(dir, 'jaeger.yaml')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  jaeger.stdout?.setEncoding('utf8').on('data', (c: string) => (collectorOut += c));
   let err = '';
   jaeger.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));
   const deadline = Date.now() + 30_000;
@@ -153,3 +179,180 @@ it('exports masked spans with decision attributes to Jaeger over OTLP', async ()
   expect(raw).not.toContain(ok);
   expect(raw).not.toContain('user-e2e');
 }, 60_000);
+
+interface JaegerTrace {
+  traceID: string;
+  spans: Array<JaegerSpan & { spanID: string; processID: string; references: Array<{ refType: string; spanID: string }> }>;
+  processes: Record<string, { serviceName: string }>;
+}
+
+/** Runs `cmd` until it exits (bounded), for the app and the sidecar. */
+function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process did not exit in ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
+}
+
+it('the example app and the sidecar export one masked trace, their metrics and the decision log', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'coresdk-e2e-sidecar-'));
+  const key = await makeKey('ES256', 'k-e2e');
+  const jwks = await startJwksServer(makePki(work), jwksOf(key));
+  const sock = join(work, 'sidecar.sock');
+  const children: ChildProcess[] = [];
+  try {
+    mkdirSync(join(work, 'bundle'));
+    writeFileSync(
+      join(work, 'bundle', 'authz.rego'),
+      'package authz\nimport rego.v1\ndefault allow := false\nallow if {\n  input.action == "read"\n  input.claims.role == "reader"\n}\n',
+    );
+    const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'user-e2e-sidecar', role: 'reader', iat: nowSec() };
+    const ok = await mint(key, 'ES256', { ...claims, exp: nowSec() + 600 });
+    const expired = await mint(key, 'ES256', { ...claims, exp: nowSec() - 600 });
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpHttpPort}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', CORESDK_DECISION_LOG: 'input' };
+    const base: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CORESDK_') && !k.startsWith('OTEL_') && v !== undefined) base[k] = v;
+
+    const sidecar = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js'), '--insecure-dev', '--addr', `unix:${sock}`], {
+      env: {
+        ...base,
+        ...otel,
+        OTEL_SERVICE_NAME: 'coresdk-sidecar',
+        CORESDK_POLICY_DIR: join(work, 'bundle'),
+        CORESDK_JWKS_URL: jwks.jwksUrl,
+        CORESDK_JWKS_CA_FILE: jwks.pki.caFile,
+        CORESDK_ISSUER: ISSUER,
+        CORESDK_AUDIENCE: AUDIENCE,
+        CORESDK_TENANT_ID: 'acme-corp',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(sidecar);
+    let sidecarOut = '';
+    sidecar.stdout.setEncoding('utf8').on('data', (c: string) => (sidecarOut += c));
+    sidecar.stderr.setEncoding('utf8').on('data', (c: string) => (sidecarOut += c));
+    const sidecarExit = exitOf(sidecar, 60_000);
+    const until = async (what: string, pred: () => boolean, ms = 20_000): Promise<void> => {
+      const end = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; sidecar: ${sidecarOut.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await until('the sidecar to serve', () => sidecarOut.includes('"event":"serving"'));
+    expect(sidecarOut).toContain('"event":"telemetry"');
+
+    const appPort = await freePort();
+    const app = spawn(process.execPath, [join(root, 'examples', 'express-app', 'app.mjs')], {
+      env: { ...base, ...otel, OTEL_SERVICE_NAME: 'express-app', CORESDK_MODE: 'sidecar', CORESDK_SIDECAR_ADDR: `unix:${sock}`, CORESDK_TENANT_ID: 'acme-corp', PORT: String(appPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(app);
+    let appOut = '';
+    app.stdout.setEncoding('utf8').on('data', (c: string) => (appOut += c));
+    app.stderr.setEncoding('utf8').on('data', (c: string) => (appOut += c));
+    const appExit = exitOf(app, 60_000);
+    await until('the app to listen', () => appOut.includes('express-app on'));
+
+    const url = (p: string): string => `http://127.0.0.1:${appPort}${p}`;
+    const auth = (t: string): RequestInit => ({ headers: { authorization: `Bearer ${t}` } });
+    const statuses = [
+      (await fetch(url('/documents/bob@example.com'), auth(ok))).status,
+      (await fetch(url('/documents/doc-2'), auth(expired))).status,
+      (await fetch(url('/documents/doc-3'), { ...auth(ok), method: 'PUT' })).status,
+    ];
+    expect(statuses).toEqual([200, 401, 403]);
+
+    app.kill('SIGTERM');
+    sidecar.kill('SIGTERM');
+    expect(await appExit).toBe(0);
+    expect(await sidecarExit).toBe(0);
+    expect(sidecarOut).toContain('"event":"telemetry_stopped"');
+
+    // Traces: one trace with the app's spans and the sidecar's children.
+    let traces: JaegerTrace[] = [];
+    let raw = '';
+    const deadline = Date.now() + 20_000;
+    const spansOf = (): Array<JaegerTrace['spans'][number] & { service: string; traceID: string }> =>
+      traces.flatMap((t) => t.spans.map((s) => ({ ...s, service: t.processes[s.processID]?.serviceName ?? '', traceID: t.traceID })));
+    while (Date.now() < deadline) {
+      const r = await fetch(`http://127.0.0.1:${queryPort}/api/traces?service=coresdk-sidecar&limit=100`);
+      raw = await r.text();
+      traces = (JSON.parse(raw) as { data?: JaegerTrace[] }).data ?? [];
+      if (spansOf().filter((s) => s.service === 'coresdk-sidecar').length >= 4 && spansOf().some((s) => s.operationName.startsWith('load document'))) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const spans = spansOf();
+    const tag = (s: JaegerSpan, k: string): unknown => s.tags.find((t) => t.key === k)?.value;
+    const request = spans.find((s) => s.service === 'express-app' && s.operationName.startsWith('GET /documents/') && tag(s, 'http.response.status_code') === 200);
+    expect(request?.operationName).toBe('GET /documents/[REDACTED:email]');
+    expect(request && tag(request, 'url.path')).toBe('/documents/[REDACTED:email]');
+    const inTrace = spans.filter((s) => s.traceID === request?.traceID);
+    const load = inTrace.find((s) => s.operationName.startsWith('load document'));
+    expect(load?.operationName).toBe('load document [REDACTED:email]');
+    expect(load && tag(load, 'document.id')).toBe('[REDACTED:email]');
+    const childOf = (parentName: string, childName: string): JaegerTrace['spans'][number] & { service: string } => {
+      const parent = inTrace.find((s) => s.operationName === parentName && s.service === 'express-app');
+      const child = inTrace.find((s) => s.operationName === childName && s.service === 'coresdk-sidecar');
+      expect(parent, `${parentName} in the app's trace`).toBeDefined();
+      expect(child, `${childName} in the app's trace`).toBeDefined();
+      expect(child?.references.some((r) => r.refType === 'CHILD_OF' && r.spanID === parent?.spanID)).toBe(true);
+      return child as JaegerTrace['spans'][number] & { service: string };
+    };
+    childOf('coresdk.verify', 'coresdk.v1.CoreSDK/VerifyToken');
+    const evaluated = childOf('coresdk.evaluate', 'coresdk.v1.CoreSDK/EvaluatePolicy');
+    expect(tag(evaluated, 'coresdk.decision')).toBe('allow');
+    expect(tag(evaluated, 'coresdk.reason')).toBe('allowed');
+    expect(tag(evaluated, 'coresdk.tenant')).toBe('acme-corp');
+    expect(String(tag(evaluated, 'coresdk.policy.revision'))).toMatch(/^sha256:/);
+    expect(tag(evaluated, 'rpc.method')).toBe('EvaluatePolicy');
+    const refused = spans.find((s) => s.service === 'coresdk-sidecar' && tag(s, 'coresdk.reason') === 'ERR_TOKEN_EXPIRED');
+    expect(refused && tag(refused, 'coresdk.decision')).toBe('deny');
+    expect(refused && tag(refused, 'rpc.grpc.status_code')).toBe(16);
+    expect(refused && tag(refused, 'error')).toBeUndefined(); // a refused token is an answer, not a fault
+    const denied = spans.find((s) => s.service === 'coresdk-sidecar' && s.operationName.endsWith('EvaluatePolicy') && tag(s, 'coresdk.decision') === 'deny');
+    expect(denied && tag(denied, 'coresdk.reason')).toBe('denied'); // default allow := false
+    for (const secret of ['bob@example.com', ok, expired, 'user-e2e-sidecar']) expect(raw).not.toContain(secret);
+
+    // Metrics of both services, scraped from the collector's Prometheus exporter.
+    let prom = '';
+    const metricsDeadline = Date.now() + 20_000;
+    const has = (re: RegExp): boolean => re.test(prom);
+    while (Date.now() < metricsDeadline) {
+      prom = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+      if (has(/coresdk_jwks_refreshes_total\{[^}]*job="coresdk-sidecar"/) && has(/coresdk_authz_decisions_total\{[^}]*job="express-app"/)) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const sample = (re: RegExp): number => Number(prom.split('\n').find((l) => re.test(l))?.split(' ').at(-1));
+    expect(sample(/^coresdk_authz_decisions_total\{(?=[^}]*decision="allow")(?=[^}]*job="coresdk-sidecar")(?=[^}]*rpc_method="EvaluatePolicy")/)).toBe(1);
+    expect(sample(/^coresdk_authz_decisions_total\{(?=[^}]*decision="deny")(?=[^}]*job="coresdk-sidecar")(?=[^}]*reason="ERR_TOKEN_EXPIRED")/)).toBe(1);
+    expect(sample(/^coresdk_jwks_refreshes_total\{(?=[^}]*job="coresdk-sidecar")(?=[^}]*outcome="success")/)).toBeGreaterThanOrEqual(1);
+    expect(sample(/^coresdk_authz_decision_duration_seconds_count\{(?=[^}]*job="coresdk-sidecar")(?=[^}]*decision="allow")(?=[^}]*rpc_method="EvaluatePolicy")/)).toBe(1);
+    expect(sample(/^coresdk_pii_masked_total\{(?=[^}]*entity="email")(?=[^}]*job="express-app")/)).toBeGreaterThanOrEqual(1);
+    expect(sample(/^coresdk_pii_masked_total\{(?=[^}]*entity="email")(?=[^}]*job="coresdk-sidecar")/)).toBeGreaterThanOrEqual(1);
+    expect(sample(/^coresdk_authz_decisions_total\{(?=[^}]*decision="deny")(?=[^}]*job="express-app")(?=[^}]*reason="denied")/)).toBe(1);
+    expect(prom).not.toContain('user-e2e-sidecar');
+
+    // The decision log of both, as OTel log records, masked.
+    const logDeadline = Date.now() + 20_000;
+    while (Date.now() < logDeadline && !(collectorOut.includes('coresdk-sidecar') && collectorOut.includes('express-app') && /EventName: coresdk\.decision/.test(collectorOut))) {
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(collectorOut).toMatch(/EventName: coresdk\.decision/);
+    expect(collectorOut).toContain('Body: Str(allow data.authz.allow)');
+    expect(collectorOut).toContain('"id":"[REDACTED:email]"');
+    expect(collectorOut).not.toMatch(/coresdk\.input: Str\([^)]*claims/);
+    expect(collectorOut).toContain('coresdk.reason: Str(ERR_TOKEN_EXPIRED)');
+    for (const secret of ['bob@example.com', ok, expired, 'user-e2e-sidecar']) expect(collectorOut).not.toContain(secret);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await jwks.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}, 120_000);

@@ -11,6 +11,11 @@
 // the same input:
 //   * coresdk sidecar, EvaluatePolicy over mutual TLS 1.3, decision cache off
 //     (every call evaluated; the fair comparison with OPA)
+//   * the same with telemetry on: OTEL_EXPORTER_OTLP_ENDPOINT set, every call
+//     sampled (no traceparent, parentbased_always_on), a span and a
+//     decision record per call exported over OTLP/HTTP to a sink that
+//     accepts and discards (bench/sidecar/otlp-sink.mjs, on CPU 1): the cost
+//     of per-call telemetry at its worst
 //   * coresdk sidecar, Authorize (ES256 token verified + policy) over mTLS,
 //     caches on (what a service calling it with a repeated token sees)
 //   * OPA `opa run --server`, POST /v1/data/authz/allow (plain HTTP/1.1 on
@@ -20,7 +25,7 @@
 // (from /proc/<pid>/stat before and after the step).
 //
 // Env: BENCH_SECS (default 5 per step), BENCH_RATES (default 500,5000,20000),
-// BENCH_TARGETS (comma list of sidecar-eval,sidecar-authorize,opa,grpc-js).
+// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js).
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, sign } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -32,7 +37,7 @@ import { ensureOpa } from './tools/ensure-opa.mjs'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SECS = Number(process.env.BENCH_SECS ?? 5)
 const RATES = (process.env.BENCH_RATES ?? '500,5000,20000').split(',').map(Number)
-const TARGETS = (process.env.BENCH_TARGETS ?? 'sidecar-eval,sidecar-authorize,opa,grpc-js').split(',')
+const TARGETS = (process.env.BENCH_TARGETS ?? 'sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js').split(',')
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 const log = (m) => process.stderr.write(`[sidecar-bench] ${m}\n`)
 // With two or more CPUs, each server runs on CPU 0 and the load generator on CPU 1, so that the
@@ -121,8 +126,14 @@ async function main() {
   try {
     const targets = []
     for (const name of TARGETS) {
-      if (name === 'sidecar-eval' || name === 'sidecar-authorize') {
-        const extra = name === 'sidecar-eval' ? { CORESDK_DECISION_CACHE_ENTRIES: '0' } : {}
+      if (name === 'sidecar-eval' || name === 'sidecar-eval-otel' || name === 'sidecar-authorize') {
+        const extra = name === 'sidecar-authorize' ? {} : { CORESDK_DECISION_CACHE_ENTRIES: '0' }
+        if (name === 'sidecar-eval-otel') {
+          const sink = spawn(...pinned(1, process.execPath, [join(root, 'bench', 'sidecar', 'otlp-sink.mjs')]), { stdio: ['ignore', 'pipe', 'pipe'] })
+          servers.push(sink)
+          const port = await waitLine(sink, (l) => /^listening (\d+)/.exec(l)?.[1], 'otlp sink')
+          Object.assign(extra, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: 'coresdk-sidecar-bench', OTEL_METRIC_EXPORT_INTERVAL: '1000' })
+        }
         const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
           env: {
             PATH: process.env.PATH,
@@ -142,10 +153,11 @@ async function main() {
         })
         servers.push(child)
         const addr = await waitLine(child, (l) => { try { const j = JSON.parse(l); return j.event === 'listening' && j.addr } catch { return null } }, name)
-        const call = name === 'sidecar-eval'
+        const call = name !== 'sidecar-authorize'
           ? ['--call', 'evaluate', '--query', 'data.authz.allow', '--input-json', input]
           : ['--call', 'authorize', '--query', 'data.authz.allow', '--input-json', authzInput, '--token', tok.token]
-        targets.push({ name: name === 'sidecar-eval' ? 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)' : 'coresdk sidecar Authorize (mTLS, ES256 + policy)', pid: child.pid, args: ['--target', 'grpc', '--addr', `https://${addr}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--check-allowed', ...call] })
+        const label = { 'sidecar-eval': 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)', 'sidecar-eval-otel': 'coresdk sidecar EvaluatePolicy + telemetry (every call traced and logged, OTLP export)', 'sidecar-authorize': 'coresdk sidecar Authorize (mTLS, ES256 + policy)' }[name]
+        targets.push({ name: label, pid: child.pid, args: ['--target', 'grpc', '--addr', `https://${addr}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--check-allowed', ...call] })
       } else if (name === 'opa') {
         const child = spawn(...pinned(0, opa, ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '--disable-telemetry', join(root, 'examples', 'policies')]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
@@ -197,8 +209,9 @@ async function main() {
     console.log(`| ${r.target} | ${r.rate === 'saturate' ? 'saturation' : r.rate} | ${Math.round(r.achieved_rps)} | ${f(r.p50_us)} | ${f(r.p99_us)} | ${f(r.p999_us)} | ${errs} | ${r.server_rss_mb.toFixed(0)} MB | ${r.server_cpu_us_per_call.toFixed(1)} µs |`)
   }
   const sat = (name) => results.find((r) => r.rate === 'saturate' && r.target.startsWith(name))?.achieved_rps
-  const s = sat('coresdk sidecar EvaluatePolicy'), o = sat('OPA'), g = sat('grpc-js')
+  const s = sat('coresdk sidecar EvaluatePolicy (mTLS'), o = sat('OPA'), g = sat('grpc-js'), t = sat('coresdk sidecar EvaluatePolicy + telemetry')
   if (s && o) console.log(`\nSaturation: sidecar EvaluatePolicy ${Math.round(s)} rps = ${(s / o).toFixed(2)}× OPA${g ? `, ${(s / g).toFixed(2)}× the grpc-js floor` : ''}.`)
+  if (s && t) console.log(`With every call traced, logged and exported: ${Math.round(t)} rps = ${(t / s).toFixed(2)}× the same sidecar without telemetry${o ? `, ${(t / o).toFixed(2)}× OPA` : ''}.`)
 }
 
 main().catch((e) => {

@@ -12,6 +12,7 @@ import {
 } from './binding.js';
 import { CoreSDKError, fromNative } from './errors.js';
 import { inputToJson } from './input.js';
+import { trackEngine } from './otel/sources.js';
 
 /** Options for {@link Engine}. Every field is optional except a bundle source. */
 export interface EngineOptions {
@@ -132,6 +133,10 @@ export interface KeyStatus {
   readonly offlineCache: string;
   /** Times the offline cache was rejected whole (tampering, wrong key). */
   readonly offlineCacheRejections: number;
+  /** Successful key-set fetches since start (0 for static keys); the `coresdk.jwks.refreshes{outcome="success"}` metric. */
+  readonly refreshesOk: number;
+  /** Failed key-set fetches since start; `coresdk.jwks.refreshes{outcome="failure"}`. */
+  readonly refreshesFailed: number;
 }
 
 /** Decision cache counters of the revision now serving. */
@@ -375,6 +380,7 @@ export class Engine {
     constructingFromEnv = false;
     this.#native = Engine.#create(toNativeOptions(options, fromEnv));
     this.#subscribe();
+    trackEngine(this);
   }
 
   /**
@@ -570,6 +576,8 @@ export class Engine {
       lastError: s.lastError ?? null,
       offlineCache: s.offlineCache,
       offlineCacheRejections: s.offlineCacheRejections,
+      refreshesOk: s.refreshesOk,
+      refreshesFailed: s.refreshesFailed,
     };
   }
 

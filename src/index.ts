@@ -36,6 +36,11 @@ export type {
   SidecarServerOptions,
   SidecarStatus,
   SidecarTenantStatus,
+  DataPlaneTelemetryOptions,
+  SidecarTelemetryBatch,
+  SidecarSpanRecord,
+  SidecarLogRecord,
+  SidecarMetrics,
 } from './sidecar/server.js';
 export { sidecarErrorInfo, SIDECAR_ERROR_DOMAIN } from './grpc/status-details.js';
 export type { MetadataLike, SidecarErrorInfo } from './grpc/status-details.js';
@@ -52,3 +57,11 @@ export type { MaskerOptions, PiiEntity } from './pii/masker.js';
 export { PiiMaskingSpanProcessor } from './otel/pii-span-processor.js';
 export { setupTelemetry } from './otel/setup.js';
 export type { Telemetry, TelemetryOptions } from './otel/setup.js';
+export { DecisionLog, decisionLog, setDecisionLog, MAX_LOGGED_INPUT_BYTES } from './otel/decision-log.js';
+export type { DecisionLogMode, DecisionLogOptions, DecisionRecord } from './otel/decision-log.js';
+export { otlpConfigured, otlpProtocol } from './otel/exporters.js';
+export type { OtlpProtocol } from './otel/exporters.js';
+export { authzInstruments, DURATION_BOUNDARIES } from './otel/instruments.js';
+export type { AuthzInstruments } from './otel/instruments.js';
+export { SidecarTelemetry } from './otel/sidecar-telemetry.js';
+export type { SidecarTelemetryOptions } from './otel/sidecar-telemetry.js';

@@ -106,6 +106,17 @@ export declare class NativeSidecar {
    */
   reload(): Promise<string>
   /**
+   * Spans and decision-log records recorded since the last call, masked,
+   * as JSON text `{spans, logs, droppedSpans, droppedLogs}` (serialized
+   * off the main thread); `null` when telemetry is off.
+   */
+  takeTelemetry(): Promise<string | null>
+  /**
+   * Cumulative metrics since start as JSON text (decisions, durations,
+   * PII masked by entity, JWKS refreshes); `null` when telemetry is off.
+   */
+  telemetryMetrics(): string | null
+  /**
    * Graceful shutdown off the main thread: resolves with
    * `{complete, abandoned, elapsedMs}` as JSON text.
    */
@@ -214,6 +225,10 @@ export interface NativeKeyStatus {
   offlineCache: string
   /** Times the offline cache was rejected whole. */
   offlineCacheRejections: number
+  /** Successful key-set fetches since start (0 for static keys). */
+  refreshesOk: number
+  /** Failed key-set fetches since start. */
+  refreshesFailed: number
 }
 
 /** Masker options (all optional). */
@@ -250,6 +265,21 @@ export interface NativeReloadEvent {
   line?: number
   /** Column of the error, when known. */
   column?: number
+}
+
+/**
+ * Per-call telemetry of the data plane (see `coresdk_sidecar::telemetry`).
+ * The decision log's content comes from `decision_log` in the config.
+ */
+export interface NativeTelemetryOptions {
+  /** `OTEL_TRACES_SAMPLER` (default `parentbased_always_on`). */
+  sampler?: string
+  /** `OTEL_TRACES_SAMPLER_ARG` (a ratio). */
+  samplerArg?: string
+  /** Spans held between two `takeTelemetry` calls (default 8192). */
+  maxQueuedSpans?: number
+  /** Decision-log records held between two takes (default 8192). */
+  maxQueuedLogs?: number
 }
 
 /** Token verification settings (see `TokenConfig` in coresdk-engine). */
@@ -312,6 +342,7 @@ export interface NativeVerified {
 /**
  * Starts the data plane off the main thread: loads `configFile` (optional)
  * with `vars` (`CORESDK_*` names) through the engine's one configuration
- * loader, builds every tenant, binds and serves.
+ * loader, builds every tenant, binds and serves. With `telemetry`, every
+ * call is recorded for `takeTelemetry`/`telemetryMetrics`.
  */
-export declare function startSidecar(configFile: string | undefined | null, vars: Record<string, string>): Promise<NativeSidecar>
+export declare function startSidecar(configFile: string | undefined | null, vars: Record<string, string>, telemetry?: NativeTelemetryOptions | undefined | null): Promise<NativeSidecar>

@@ -84,6 +84,40 @@ function parseJson(text: unknown): unknown {
   return typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
 }
 
+/** The `[sdk]` settings a client reads, as {@link loadSdkSettings} returns them. */
+export interface SdkSettings {
+  /** `sidecar_addr`. */
+  sidecarAddr: string;
+  /** `tenant_id`. */
+  tenantId: string;
+  /** `fail_mode`. */
+  failMode: 'open' | 'closed';
+  /** `mode`. */
+  mode: 'sidecar' | 'in-process';
+  /** `timeout_ms`. */
+  timeoutMs: number;
+  /** `tls_*`. */
+  tls: { caFile: string | null; certFile: string | null; keyFile: string | null; serverName: string | null };
+  /** `decision_log`: `off`, `decisions` or `input`. */
+  decisionLog: 'off' | 'decisions' | 'input';
+}
+
+/**
+ * Reads `coresdk.toml` (`CORESDK_CONFIG`, else `./coresdk.toml` when it
+ * exists) and the `CORESDK_*` variables through the engine's one loader.
+ * Throws `ERR_CONFIG` naming the key at fault.
+ */
+export function loadSdkSettings(env: NodeJS.ProcessEnv = process.env): SdkSettings {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('CORESDK_') && v !== undefined) vars[k] = v;
+  const file = vars.CORESDK_CONFIG ?? (existsSync('coresdk.toml') ? 'coresdk.toml' : undefined);
+  try {
+    return JSON.parse(native.loadClientConfig(file ?? null, vars)) as SdkSettings;
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
 /**
  * The CoreSDK client.
  *
@@ -138,22 +172,7 @@ export class CoreSDKClient {
    * variables configure its bundle and tokens.
    */
   static fromEnv(overrides: SDKConfig = {}): CoreSDKClient {
-    const vars: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (k.startsWith('CORESDK_') && v !== undefined) vars[k] = v;
-    const file = vars.CORESDK_CONFIG ?? (existsSync('coresdk.toml') ? 'coresdk.toml' : undefined);
-    let loaded: {
-      sidecarAddr: string;
-      tenantId: string;
-      failMode: 'open' | 'closed';
-      mode: 'sidecar' | 'in-process';
-      timeoutMs: number;
-      tls: { caFile: string | null; certFile: string | null; keyFile: string | null; serverName: string | null };
-    };
-    try {
-      loaded = JSON.parse(native.loadClientConfig(file ?? null, vars)) as typeof loaded;
-    } catch (e) {
-      throw fromNative(e);
-    }
+    const loaded = loadSdkSettings();
     const tls: ClientTlsOptions = {};
     if (loaded.tls.caFile !== null) tls.caFile = loaded.tls.caFile;
     if (loaded.tls.certFile !== null) tls.certFile = loaded.tls.certFile;
@@ -273,11 +292,15 @@ export class CoreSDKClient {
    * Allow-style check: `{ allowed, reason, degraded }`. Allowed only when the
    * query is exactly `true`; an unreachable sidecar follows the fail mode.
    */
-  async isAllowed(query: string, input?: unknown, opts: CallOptions & { tenantId?: string } = {}): Promise<{ allowed: boolean; reason: string; degraded: boolean; error?: CoreSDKError }> {
+  async isAllowed(
+    query: string,
+    input?: unknown,
+    opts: CallOptions & { tenantId?: string } = {},
+  ): Promise<{ allowed: boolean; reason: string; degraded: boolean; error?: CoreSDKError; revision?: string }> {
     try {
       const d = await this.evaluatePolicy(query, input, opts);
       const allowed = d.defined && d.value === true;
-      return { allowed, reason: allowed ? 'allowed' : d.defined ? 'denied' : 'undefined', degraded: false };
+      return { allowed, reason: allowed ? 'allowed' : d.defined ? 'denied' : 'undefined', degraded: false, revision: d.revision };
     } catch (e) {
       const err = e instanceof CoreSDKError ? e : new CoreSDKError('ERR_INTERNAL', String(e));
       if (isTransportFailure(err)) {

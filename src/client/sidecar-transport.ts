@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import * as loader from '@grpc/proto-loader';
 
 import { CoreSDKError, ERROR_CODES, type CoreSDKErrorCode } from '../errors.js';
@@ -202,7 +203,7 @@ export class SidecarTransport {
 
   #once(client: grpc.Client, fn: Unary, req: object, deadline: number, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      const call = fn.call(client, req, new grpc.Metadata(), { deadline }, (e, res) => {
+      const call = fn.call(client, req, traceMetadata(), { deadline }, (e, res) => {
         signal?.removeEventListener('abort', onAbort);
         if (e) reject(e);
         else resolve(res as Record<string, unknown>);
@@ -218,4 +219,21 @@ export class SidecarTransport {
   close(): void {
     this.#core.close();
   }
+}
+
+/**
+ * Call metadata carrying the active span as W3C `traceparent` (and
+ * `tracestate`), so that the sidecar's span for the call is its child. Set
+ * directly rather than through the global propagator: the sidecar reads
+ * exactly this header, whatever propagators the application installed.
+ */
+function traceMetadata(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  const sc = trace.getSpanContext(context.active());
+  if (sc !== undefined && isSpanContextValid(sc)) {
+    md.set('traceparent', `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
+    const state = sc.traceState?.serialize();
+    if (state !== undefined && state !== '') md.set('tracestate', state);
+  }
+  return md;
 }

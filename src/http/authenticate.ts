@@ -4,11 +4,13 @@
  *
  * @packageDocumentation
  */
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 
-import type { ClientAuthorizeResult, CoreSDKClient } from '../client/client.js';
+import type { CoreSDKClient } from '../client/client.js';
 import { isTransportFailure } from '../client/client.js';
 import type { CoreSDKError } from '../errors.js';
+import { decisionLog } from '../otel/decision-log.js';
+import { authzInstruments } from '../otel/instruments.js';
 import { bearerFromRawHeaders } from './bearer.js';
 import { problem, traceIdOf, type ProblemResponse } from './problem.js';
 
@@ -80,47 +82,80 @@ export async function authenticate<Req>(facts: RequestFacts, req: Req, opts: Aut
   } catch {
     return { ok: false, problem: problem('authorization-error', { ...common, code: 'ERR_INPUT_INVALID', detail: 'the policy input could not be built' }) };
   }
-  const r = await traced(opts.query === undefined ? 'coresdk.verify' : 'coresdk.authorize', opts.client, () =>
+  const r = await traced(opts.query === undefined ? 'coresdk.verify' : 'coresdk.authorize', opts.client, opts.query, input, () =>
     opts.query === undefined ? opts.client.verifyToken(creds.token) : opts.client.authorize(creds.token, { query: opts.query, input }),
   );
   if (r.allowed) return { ok: true, claims: r.claims, degraded: r.degraded };
   return { ok: false, problem: problemFor(r.error, facts, opts.realm, 'the policy denied this request') };
 }
 
-/** Evaluates a route's policy with the request's claims as `input.claims`. Never throws. */
+/**
+ * Evaluates a route's policy with the request's claims as `input.claims`,
+ * in a `coresdk.evaluate` span. Never throws.
+ */
 export async function guard(client: CoreSDKClient, query: string, input: Record<string, unknown>, claims: Claims | null, facts: RequestFacts, realm?: string): Promise<ProblemResponse | undefined> {
-  const r = await client.isAllowed(query, { ...input, claims });
+  const r = await traced('coresdk.evaluate', client, query, input, () => client.isAllowed(query, { ...input, claims }));
   if (r.allowed) return undefined;
   if (r.error !== undefined && !isTransportFailure(r.error) && r.error.code.startsWith('ERR_TOKEN')) return problemFor(r.error, facts, realm, '');
   return problemFor(r.error, facts, realm, `the policy ${query} denied this request`);
 }
 
-const meter = metrics.getMeter('coresdk');
-const decisions = meter.createCounter('coresdk.authz.decisions', { description: 'Authorization decisions, by decision and reason' });
-const duration = meter.createHistogram('coresdk.authz.decision.duration', { description: 'Time to verify and decide', unit: 's' });
+/** What {@link traced} reads from a client result. */
+interface Outcome {
+  readonly allowed: boolean;
+  readonly reason: string;
+  readonly degraded: boolean;
+  readonly error?: CoreSDKError | undefined;
+  readonly revision?: string | undefined;
+}
 
 /**
- * Runs one authorization in a span (`coresdk.authorize` / `coresdk.verify`)
+ * Runs one authorization in a span (`coresdk.authorize`, `coresdk.verify`
+ * or `coresdk.evaluate`)
  * carrying the decision, reason, policy revision and tenant (never the
- * subject, claims or token), and records the decision metrics. A no-op
- * without a registered OpenTelemetry SDK.
+ * subject, claims or token), records the decision metrics and hands the
+ * decision to the decision log. A no-op without a registered OpenTelemetry
+ * SDK. Through the sidecar, the span's context travels as `traceparent`, so
+ * the sidecar's own span is its child.
  */
-async function traced(name: string, client: CoreSDKClient, fn: () => Promise<ClientAuthorizeResult>): Promise<ClientAuthorizeResult> {
+async function traced<R extends Outcome>(
+  name: string,
+  client: CoreSDKClient,
+  query: string | undefined,
+  input: Record<string, unknown> | undefined,
+  fn: () => Promise<R>,
+): Promise<R> {
   const started = performance.now();
   return trace.getTracer('coresdk').startActiveSpan(name, async (span) => {
     const r = await fn();
     const decision = r.degraded ? 'fail-open' : r.allowed ? 'allow' : 'deny';
+    const tenant = client.config.tenantId === '' ? 'default' : client.config.tenantId;
     span.setAttributes({
       'coresdk.decision': decision,
       'coresdk.reason': r.reason,
       'coresdk.mode': client.config.mode,
-      'coresdk.tenant': client.config.tenantId === '' ? 'default' : client.config.tenantId,
+      'coresdk.tenant': tenant,
     });
     if (r.revision !== undefined) span.setAttribute('coresdk.policy.revision', r.revision);
     if (r.error !== undefined && !r.error.code.startsWith('ERR_TOKEN')) span.setStatus({ code: SpanStatusCode.ERROR, message: r.error.code });
     span.end();
+    const seconds = (performance.now() - started) / 1000;
+    const { decisions, duration } = authzInstruments();
     decisions.add(1, { decision, reason: r.reason });
-    duration.record((performance.now() - started) / 1000, { decision });
+    duration.record(seconds, { decision });
+    const sc = span.spanContext();
+    decisionLog()?.record({
+      time: Date.now(),
+      decision,
+      reason: r.reason,
+      query,
+      tenant,
+      revision: r.revision,
+      mode: client.config.mode,
+      durationMs: seconds * 1000,
+      spanContext: trace.isSpanContextValid(sc) ? sc : undefined,
+      input,
+    });
     return r;
   });
 }

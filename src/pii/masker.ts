@@ -7,6 +7,7 @@
 import { native } from '../binding.js';
 import type { NativeMasker } from '../binding.js';
 import { fromNative } from '../errors.js';
+import { trackMasker } from '../otel/sources.js';
 
 /** The built-in detectors. */
 export const PII_ENTITIES = [
@@ -56,6 +57,8 @@ export interface MaskerOptions {
  */
 export class Masker {
   readonly #native: NativeMasker;
+  readonly #totals: Record<string, number> = {};
+  #taken: Record<string, number> = {};
 
   /** Compiles the detectors; throws `ERR_CONFIG` naming a bad option. */
   constructor(options: MaskerOptions = {}) {
@@ -71,6 +74,7 @@ export class Masker {
     } catch (e) {
       throw fromNative(e);
     }
+    trackMasker(this);
   }
 
   /** Masks each string by content (one native call for the batch). Unchanged strings are returned as given. */
@@ -119,8 +123,22 @@ export class Masker {
     return this.#native.isSensitiveName(name);
   }
 
-  /** Values masked since the last call, by type (for the `coresdk.pii.masked` metric). */
+  /** Values masked since the last call to `takeCounts()`, by type. */
   takeCounts(): Record<string, number> {
-    return JSON.parse(this.#native.takeCounts()) as Record<string, number>;
+    const totals = this.totals();
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(totals)) {
+      const d = v - (this.#taken[k] ?? 0);
+      if (d > 0) out[k] = d;
+    }
+    this.#taken = totals;
+    return out;
+  }
+
+  /** Values masked since this masker was created, by type: the `coresdk.pii.masked` metric. */
+  totals(): Record<string, number> {
+    const delta = JSON.parse(this.#native.takeCounts()) as Record<string, number>;
+    for (const [k, v] of Object.entries(delta)) this.#totals[k] = (this.#totals[k] ?? 0) + v;
+    return { ...this.#totals };
   }
 }

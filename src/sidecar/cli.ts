@@ -7,6 +7,12 @@
  * collected in batches (every 200 ms) and logged here; nothing is logged per
  * call, and no log line carries a token, claims or input.
  *
+ * With an OTLP endpoint configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or a
+ * per-signal form, unless `OTEL_SDK_DISABLED=true`), the data plane records
+ * per-call spans, metrics and decision-log records in Rust and this CLI
+ * exports them in batches ({@link SidecarTelemetry}); the sampler follows
+ * `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
+ *
  * @packageDocumentation
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,6 +21,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 
 import { CoreSDKError } from '../errors.js';
+import { metricIntervalMs, otlpConfigured, otlpProtocol } from '../otel/exporters.js';
+import { SidecarTelemetry } from '../otel/sidecar-telemetry.js';
 import { helpText, parseCliArgs } from './args.js';
 import { devSetup, packageRoot } from './dev.js';
 import { SidecarServer, type SidecarEvent } from './server.js';
@@ -72,11 +80,27 @@ async function main(): Promise<void> {
     }
   }
 
+  const exporting = otlpConfigured(process.env);
   let sidecar: SidecarServer;
   try {
-    sidecar = await SidecarServer.start({ configFile, vars });
+    if (exporting) {
+      for (const signal of ['TRACES', 'METRICS', 'LOGS'] as const) otlpProtocol(signal, process.env);
+      metricIntervalMs(process.env);
+    }
+    sidecar = await SidecarServer.start({
+      configFile,
+      vars,
+      telemetry: exporting ? { sampler: process.env.OTEL_TRACES_SAMPLER, samplerArg: process.env.OTEL_TRACES_SAMPLER_ARG } : undefined,
+    });
   } catch (e) {
     fail(e);
+  }
+  const telemetry = exporting ? SidecarTelemetry.start(sidecar, { version: version() }) : undefined;
+  if (telemetry !== undefined) {
+    log.info(
+      { event: 'telemetry', endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, protocol: otlpProtocol('TRACES', process.env) },
+      'exporting per-call spans, metrics and the decision log over OTLP',
+    );
   }
   const flush = (): void => {
     for (const ev of sidecar.takeEvents()) logEvent(log, ev);
@@ -102,9 +126,16 @@ async function main(): Promise<void> {
     stoppingSince = Date.now();
     log.info({ event: 'signal', signal }, `${signal}: draining (deadline ${sidecar.drainTimeoutMs} ms)`);
     void sidecar.drain().then(
-      (report) => {
+      async (report) => {
         clearInterval(poll);
         flush();
+        if (telemetry !== undefined) {
+          // Bounded: the exporters' own timeouts (OTEL_EXPORTER_OTLP_TIMEOUT) apply.
+          await telemetry.shutdown().catch((e: unknown) => {
+            log.warn({ event: 'telemetry_flush_failed', err: String(e) }, 'could not export the last telemetry');
+          });
+          log.info({ event: 'telemetry_stopped', ...telemetry.stats }, 'telemetry exported');
+        }
         log.info({ event: 'exit', ...report }, report.complete ? 'stopped cleanly' : 'stopped with calls abandoned');
         process.exitCode = report.complete ? 0 : 1;
         log.flush();

@@ -85,6 +85,67 @@ export interface SidecarServerOptions {
    * as in the environment. Default: none (pass `process.env` explicitly).
    */
   vars?: Record<string, string | undefined>;
+  /**
+   * Record per-call spans, metrics and decision-log records in the data
+   * plane for {@link SidecarServer.takeTelemetry} (the CLI exports them over
+   * OTLP). Off by default: nothing is recorded.
+   */
+  telemetry?: DataPlaneTelemetryOptions;
+}
+
+/** What the data plane records per call. */
+export interface DataPlaneTelemetryOptions {
+  /** `OTEL_TRACES_SAMPLER` (default `parentbased_always_on`). */
+  sampler?: string;
+  /** `OTEL_TRACES_SAMPLER_ARG`. */
+  samplerArg?: string;
+  /** Spans held between two takes (default 8,192); more are dropped and counted. */
+  maxQueuedSpans?: number;
+  /** Decision-log records held between two takes (default 8,192). */
+  maxQueuedLogs?: number;
+}
+
+/** One span the data plane recorded (already masked). */
+export interface SidecarSpanRecord {
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  /** `[seconds, nanoseconds]` since the epoch. */
+  start: [number, number];
+  end: [number, number];
+  /** 0 unset, 2 error (OpenTelemetry's `SpanStatusCode`). */
+  status: { code: number; message?: string };
+  attributes: Record<string, string | number | boolean>;
+}
+
+/** One decision-log record the data plane recorded (already masked). */
+export interface SidecarLogRecord {
+  time: [number, number];
+  traceId: string | null;
+  spanId: string | null;
+  body: string;
+  attributes: Record<string, string | number | boolean>;
+}
+
+/** What {@link SidecarServer.takeTelemetry} returns. */
+export interface SidecarTelemetryBatch {
+  spans: SidecarSpanRecord[];
+  logs: SidecarLogRecord[];
+  /** Spans dropped (queue full) since the last take. */
+  droppedSpans: number;
+  /** Decision-log records dropped since the last take. */
+  droppedLogs: number;
+}
+
+/** Cumulative metrics of the data plane since it started. */
+export interface SidecarMetrics {
+  startTime: [number, number];
+  boundaries: number[];
+  decisions: Array<{ attributes: Record<string, string>; count: number }>;
+  durations: Array<{ attributes: Record<string, string>; count: number; sum: number; min: number; max: number; buckets: number[] }>;
+  piiMasked: Array<{ entity: string; count: number }>;
+  jwksRefreshes: Array<{ tenant: string; outcome: 'success' | 'failure'; count: number }>;
 }
 
 function cleanVars(vars: Record<string, string | undefined> = {}): Record<string, string> {
@@ -119,7 +180,7 @@ export class SidecarServer {
    */
   static async start(options: SidecarServerOptions = {}): Promise<SidecarServer> {
     try {
-      const n = await native.startSidecar(options.configFile ?? null, cleanVars(options.vars));
+      const n = await native.startSidecar(options.configFile ?? null, cleanVars(options.vars), options.telemetry ?? null);
       return new SidecarServer(n);
     } catch (e) {
       throw fromNative(e);
@@ -171,6 +232,21 @@ export class SidecarServer {
   /** Lifecycle events since the last call, oldest first. */
   takeEvents(): SidecarEvent[] {
     return JSON.parse(this.#native.takeEvents()) as SidecarEvent[];
+  }
+
+  /**
+   * Spans and decision-log records recorded since the last call, masked in
+   * the data plane; `null` when started without `telemetry`.
+   */
+  async takeTelemetry(): Promise<SidecarTelemetryBatch | null> {
+    const text = await this.#native.takeTelemetry();
+    return text == null ? null : (JSON.parse(text) as SidecarTelemetryBatch);
+  }
+
+  /** Cumulative metrics since start; `null` when started without `telemetry`. */
+  telemetryMetrics(): SidecarMetrics | null {
+    const text = this.#native.telemetryMetrics();
+    return text == null ? null : (JSON.parse(text) as SidecarMetrics);
   }
 
   /**

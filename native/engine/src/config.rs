@@ -19,6 +19,7 @@
 //! tenant_id = "acme-corp"       # CORESDK_TENANT_ID
 //! fail_mode = "open"            # CORESDK_FAIL_MODE
 //! jwks_url = "https://..."      # CORESDK_JWKS_URL
+//! decision_log = "decisions"    # CORESDK_DECISION_LOG: off | decisions | input
 //! ```
 
 use std::collections::BTreeMap;
@@ -160,6 +161,32 @@ pub enum FailMode {
     Closed,
 }
 
+/// What the decision log records (`decision_log`, `CORESDK_DECISION_LOG`).
+///
+/// The log is exported as OpenTelemetry log records once telemetry is set
+/// up (`setupTelemetry()`, or the sidecar with `OTEL_EXPORTER_OTLP_*`); it
+/// never carries the token or the verified claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionLog {
+    /// No decision log.
+    Off,
+    /// Query, decision, reason, revision, tenant, duration (the default).
+    Decisions,
+    /// The same plus the policy input, PII-masked.
+    Input,
+}
+
+impl DecisionLog {
+    /// The configuration spelling: `off`, `decisions` or `input`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionLog::Off => "off",
+            DecisionLog::Decisions => "decisions",
+            DecisionLog::Input => "input",
+        }
+    }
+}
+
 /// The `[sdk]` section of `coresdk.toml`, after `CORESDK_*` overrides.
 #[derive(Debug, Clone)]
 pub struct SdkConfig {
@@ -199,6 +226,8 @@ pub struct SdkConfig {
     /// PII masking (`pii_style`, `pii_hash_key`, `pii_entities`,
     /// `pii_dictionary`, `pii_patterns`, `pii_sensitive_names`).
     pub pii: crate::pii::MaskerConfig,
+    /// The decision log (`decision_log`), default `decisions`.
+    pub decision_log: DecisionLog,
 }
 
 /// How a client reaches the engine.
@@ -245,6 +274,7 @@ impl Default for SdkConfig {
             timeout: Duration::from_millis(1000),
             client_tls: ClientTls::default(),
             pii: crate::pii::MaskerConfig::default(),
+            decision_log: DecisionLog::Decisions,
         }
     }
 }
@@ -294,6 +324,7 @@ pub const SDK_KEYS: &[&str] = &[
     "pii_dictionary",
     "pii_patterns",
     "pii_sensitive_names",
+    "decision_log",
 ];
 
 impl SdkConfig {
@@ -382,6 +413,21 @@ impl SdkConfig {
                             return Err(EngineError::config(
                                 name,
                                 format!("must be \"open\" or \"closed\", got {other:?}"),
+                            ))
+                        }
+                    }
+                }
+                "decision_log" => {
+                    cfg.decision_log = match value.string(&name)?.as_str() {
+                        "off" => DecisionLog::Off,
+                        "decisions" => DecisionLog::Decisions,
+                        "input" => DecisionLog::Input,
+                        other => {
+                            return Err(EngineError::config(
+                                name,
+                                format!(
+                                    "must be \"off\", \"decisions\" or \"input\", got {other:?}"
+                                ),
                             ))
                         }
                     }
@@ -827,6 +873,19 @@ mod tests {
         assert_eq!(cfg.tenant_id, "acme-corp");
         assert_eq!(cfg.fail_mode, FailMode::Open);
         assert!(cfg.engine_config().is_err());
+    }
+
+    #[test]
+    fn decision_log_setting() {
+        let d = SdkConfig::load(None, &vars(&[])).unwrap();
+        assert_eq!(d.decision_log, DecisionLog::Decisions);
+        let i = SdkConfig::load(None, &vars(&[("CORESDK_DECISION_LOG", "input")])).unwrap();
+        assert_eq!(i.decision_log.as_str(), "input");
+        let err = SdkConfig::load(None, &vars(&[("CORESDK_DECISION_LOG", "all")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CORESDK_DECISION_LOG"), "{err}");
+        assert!(err.contains("\"off\", \"decisions\" or \"input\""), "{err}");
     }
 
     #[test]

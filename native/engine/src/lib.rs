@@ -51,7 +51,9 @@ mod watch;
 
 pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
 pub use cache::DecisionCacheStats;
-pub use config::{BundleSource, ClientMode, ClientTls, EngineConfig, FailMode, SdkConfig};
+pub use config::{
+    BundleSource, ClientMode, ClientTls, DecisionLog, EngineConfig, FailMode, SdkConfig,
+};
 pub use config_file::{ConfigFile, SidecarConfig, TenantConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};

@@ -155,6 +155,10 @@ pub struct NativeKeyStatus {
     pub offline_cache: String,
     /// Times the offline cache was rejected whole.
     pub offline_cache_rejections: u32,
+    /// Successful key-set fetches since start (0 for static keys).
+    pub refreshes_ok: f64,
+    /// Failed key-set fetches since start.
+    pub refreshes_failed: f64,
 }
 
 fn token_config(t: NativeTokenOptions) -> Result<coresdk_engine::token::TokenConfig> {
@@ -571,6 +575,8 @@ impl NativeEngine {
             last_error: s.last_error,
             offline_cache: s.offline_cache,
             offline_cache_rejections: s.offline_cache_rejections.min(u32::MAX as u64) as u32,
+            refreshes_ok: s.refreshes_ok as f64,
+            refreshes_failed: s.refreshes_failed as f64,
         })
     }
 

@@ -109,6 +109,23 @@ impl NativeSidecar {
         })
     }
 
+    /// Spans and decision-log records recorded since the last call, masked,
+    /// as JSON text `{spans, logs, droppedSpans, droppedLogs}` (serialized
+    /// off the main thread); `null` when telemetry is off.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn take_telemetry(&self) -> AsyncTask<SidecarTakeTelemetryTask> {
+        AsyncTask::new(SidecarTakeTelemetryTask {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Cumulative metrics since start as JSON text (decisions, durations,
+    /// PII masked by entity, JWKS refreshes); `null` when telemetry is off.
+    #[napi]
+    pub fn telemetry_metrics(&self) -> Option<String> {
+        self.inner.telemetry_metrics().map(|m| m.to_string())
+    }
+
     /// Graceful shutdown off the main thread: resolves with
     /// `{complete, abandoned, elapsedMs}` as JSON text.
     #[napi(ts_return_type = "Promise<string>")]
@@ -120,19 +137,59 @@ impl NativeSidecar {
     }
 }
 
+/// Per-call telemetry of the data plane (see `coresdk_sidecar::telemetry`).
+/// The decision log's content comes from `decision_log` in the config.
+#[napi(object)]
+pub struct NativeTelemetryOptions {
+    /// `OTEL_TRACES_SAMPLER` (default `parentbased_always_on`).
+    pub sampler: Option<String>,
+    /// `OTEL_TRACES_SAMPLER_ARG` (a ratio).
+    pub sampler_arg: Option<String>,
+    /// Spans held between two `takeTelemetry` calls (default 8192).
+    pub max_queued_spans: Option<u32>,
+    /// Decision-log records held between two takes (default 8192).
+    pub max_queued_logs: Option<u32>,
+}
+
 /// Starts the data plane off the main thread: loads `configFile` (optional)
 /// with `vars` (`CORESDK_*` names) through the engine's one configuration
-/// loader, builds every tenant, binds and serves.
+/// loader, builds every tenant, binds and serves. With `telemetry`, every
+/// call is recorded for `takeTelemetry`/`telemetryMetrics`.
 #[napi(ts_return_type = "Promise<NativeSidecar>")]
 pub fn start_sidecar(
     config_file: Option<String>,
     vars: HashMap<String, String>,
-) -> AsyncTask<SidecarStartTask> {
-    AsyncTask::new(SidecarStartTask {
+    telemetry: Option<NativeTelemetryOptions>,
+) -> Result<AsyncTask<SidecarStartTask>> {
+    let telemetry = telemetry
+        .map(|t| -> Result<_> {
+            let sampler = coresdk_sidecar::telemetry::Sampler::from_otel(
+                t.sampler.as_deref(),
+                t.sampler_arg.as_deref(),
+            )
+            .map_err(|m| {
+                napi::Error::new(
+                    napi::Status::InvalidArg,
+                    format!("[ERR_CONFIG] invalid configuration: {m}"),
+                )
+            })?;
+            let d = coresdk_sidecar::telemetry::TelemetryOptions::default();
+            Ok(coresdk_sidecar::telemetry::TelemetryOptions {
+                sampler,
+                max_queued_spans: t
+                    .max_queued_spans
+                    .map_or(d.max_queued_spans, |n| n as usize),
+                max_queued_logs: t.max_queued_logs.map_or(d.max_queued_logs, |n| n as usize),
+                ..d
+            })
+        })
+        .transpose()?;
+    Ok(AsyncTask::new(SidecarStartTask {
         config_file: config_file.map(PathBuf::from),
         vars: vars.into_iter().collect(),
+        telemetry,
         started: None,
-    })
+    }))
 }
 
 /// Validates configuration (file + vars) and returns the tenants and the
@@ -162,6 +219,7 @@ pub fn check_sidecar_config(
 pub struct SidecarStartTask {
     config_file: Option<PathBuf>,
     vars: std::collections::BTreeMap<String, String>,
+    telemetry: Option<coresdk_sidecar::telemetry::TelemetryOptions>,
     started: Option<(Arc<Sidecar>, Arc<EventQueue>)>,
 }
 
@@ -174,9 +232,17 @@ impl Task for SidecarStartTask {
             .map_err(crate::errors::to_napi)?;
         let queue = Arc::new(EventQueue::default());
         let q = queue.clone();
+        let telemetry =
+            self.telemetry
+                .take()
+                .map(|t| coresdk_sidecar::telemetry::TelemetryOptions {
+                    decision_log: config.sdk.decision_log,
+                    ..t
+                });
         let sidecar = Sidecar::start(SidecarOptions {
             config,
             events: Arc::new(move |e| q.push(e)),
+            telemetry,
         })
         .map_err(sidecar_error)?;
         self.started = Some((Arc::new(sidecar), queue));
@@ -203,6 +269,22 @@ impl Task for SidecarReloadTask {
         Ok(self.inner.reload().to_string())
     }
     fn resolve(&mut self, _env: Env, s: String) -> Result<String> {
+        Ok(s)
+    }
+}
+
+/// Takes a telemetry batch on libuv's pool.
+pub struct SidecarTakeTelemetryTask {
+    inner: Arc<Sidecar>,
+}
+
+impl Task for SidecarTakeTelemetryTask {
+    type Output = Option<String>;
+    type JsValue = Option<String>;
+    fn compute(&mut self) -> Result<Option<String>> {
+        Ok(self.inner.take_telemetry().map(|b| b.to_json().to_string()))
+    }
+    fn resolve(&mut self, _env: Env, s: Option<String>) -> Result<Option<String>> {
         Ok(s)
     }
 }
@@ -258,6 +340,7 @@ pub fn load_client_config(
             "serverName": sdk.client_tls.server_name,
         },
         "policyDir": p(&sdk.policy_dir),
+        "decisionLog": sdk.decision_log.as_str(),
         "configFile": path.map(|p| p.display().to_string()),
     })
     .to_string())

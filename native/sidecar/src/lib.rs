@@ -14,6 +14,7 @@
 //! let sidecar = Sidecar::start(SidecarOptions {
 //!     config,
 //!     events: Arc::new(|e| eprintln!("{}", e.to_json())),
+//!     telemetry: None,
 //! })?;
 //! // ... on SIGTERM:
 //! sidecar.drain(None);
@@ -31,6 +32,7 @@ pub mod listen;
 pub mod server;
 pub mod service;
 pub mod status;
+pub mod telemetry;
 pub mod tenants;
 pub mod tls;
 

@@ -82,6 +82,9 @@ fn main() -> ExitCode {
     let sidecar = match Sidecar::start(SidecarOptions {
         config,
         events: Arc::new(|e| eprintln!("{}", e.to_json())),
+        // The plain binary has no OTLP exporter: per-call telemetry is
+        // exported by the `coresdk-sidecar` CLI (Node), which drains it.
+        telemetry: None,
     }) {
         Ok(s) => s,
         Err(e) => return fail(e.code(), &e.to_string()),

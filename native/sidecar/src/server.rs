@@ -27,6 +27,7 @@ use crate::health::HealthReporter;
 use crate::listen::{accept_loop, Bound, ListenAddr};
 use crate::pb::core_sdk_server::CoreSdkServer;
 use crate::service::{CoreSdkService, Limits};
+use crate::telemetry::{Batch, Recorder, TelemetryOptions};
 use crate::tenants::Tenants;
 use crate::tls::{ReloadableTls, TlsFiles};
 
@@ -39,6 +40,9 @@ pub struct SidecarOptions {
     pub config: ConfigFile,
     /// Where lifecycle events go.
     pub events: EventSink,
+    /// Per-call spans, metrics and decision log ([`crate::telemetry`]);
+    /// `None` records nothing (no cost on the call path).
+    pub telemetry: Option<TelemetryOptions>,
 }
 
 /// What a drain achieved.
@@ -67,6 +71,7 @@ pub struct Sidecar {
     health_addr: Option<String>,
     drain_timeout: Duration,
     events: EventSink,
+    recorder: Option<Arc<Recorder>>,
     _cert_watcher: Option<CertWatcher>,
 }
 
@@ -74,7 +79,11 @@ impl Sidecar {
     /// Builds the tenants, binds, and starts serving. Blocks while the
     /// tenants' bundles compile and their key sources make a first fetch.
     pub fn start(opts: SidecarOptions) -> Result<Sidecar, SidecarError> {
-        let SidecarOptions { config, events } = opts;
+        let SidecarOptions {
+            config,
+            events,
+            telemetry,
+        } = opts;
         let sc = config.sidecar.clone();
         let addr = ListenAddr::parse(&config.sdk.sidecar_addr)?;
 
@@ -152,12 +161,22 @@ impl Sidecar {
             max_message_bytes: sc.max_message_bytes,
             max_batch: sc.max_batch,
         };
-        let service = CoreSdkServer::new(CoreSdkService::new(tenants.clone(), limits))
-            // Messages up to twice the limit are decoded so that the handler
-            // can answer RESOURCE_EXHAUSTED with details; beyond that the
-            // transport refuses before decoding.
-            .max_decoding_message_size(sc.max_message_bytes.saturating_mul(2))
-            .max_encoding_message_size(sc.max_message_bytes.saturating_mul(2));
+        let recorder = telemetry.map(|t| {
+            Arc::new(Recorder::new(
+                t,
+                tenants.iter().map(|t| t.id.clone()).collect(),
+            ))
+        });
+        let service = CoreSdkServer::new(CoreSdkService::new(
+            tenants.clone(),
+            limits,
+            recorder.clone(),
+        ))
+        // Messages up to twice the limit are decoded so that the handler
+        // can answer RESOURCE_EXHAUSTED with details; beyond that the
+        // transport refuses before decoding.
+        .max_decoding_message_size(sc.max_message_bytes.saturating_mul(2))
+        .max_encoding_message_size(sc.max_message_bytes.saturating_mul(2));
 
         let (stop, stop_rx) = watch::channel(false);
         let (health, health_service) = crate::health::health(stop_rx.clone());
@@ -273,8 +292,46 @@ impl Sidecar {
             health_addr: health_local,
             drain_timeout: sc.drain_timeout,
             events,
+            recorder,
             _cert_watcher: cert_watcher,
         })
+    }
+
+    /// Whether telemetry is being recorded.
+    pub fn telemetry_enabled(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Drains the spans and decision-log records recorded since the last
+    /// call (masked with each tenant's masker); `None` when telemetry is off.
+    pub fn take_telemetry(&self) -> Option<Batch> {
+        let r = self.recorder.as_ref()?;
+        let tenants: Vec<_> = self.tenants.iter().collect();
+        let default = self.tenants.default_tenant();
+        Some(r.take(|i| {
+            i.and_then(|i| tenants.get(i))
+                .unwrap_or(&default)
+                .engine
+                .masker()
+        }))
+    }
+
+    /// Cumulative metrics since start ([`Recorder::metrics`]) plus
+    /// `jwksRefreshes` (`{tenant, outcome, count}` from each tenant's key
+    /// source); `None` when telemetry is off.
+    pub fn telemetry_metrics(&self) -> Option<serde_json::Value> {
+        let mut m = self.recorder.as_ref()?.metrics();
+        let mut refreshes = Vec::new();
+        for t in self.tenants.iter() {
+            if let Some(k) = t.engine.key_status() {
+                if k.source.starts_with("jwks_url") || k.source.starts_with("oidc_issuer") {
+                    refreshes.push(serde_json::json!({"tenant": t.id, "outcome": "success", "count": k.refreshes_ok}));
+                    refreshes.push(serde_json::json!({"tenant": t.id, "outcome": "failure", "count": k.refreshes_failed}));
+                }
+            }
+        }
+        m["jwksRefreshes"] = refreshes.into();
+        Some(m)
     }
 
     /// The address actually bound (the real port when 0 was configured).
@@ -337,6 +394,8 @@ impl Sidecar {
                         "last_error": k.last_error,
                         "offline_cache": k.offline_cache,
                         "offline_cache_rejections": k.offline_cache_rejections,
+                        "refreshes_ok": k.refreshes_ok,
+                        "refreshes_failed": k.refreshes_failed,
                     })
                 });
                 serde_json::json!({"id": t.id, "revision": t.engine.revision().to_string(), "keys": keys})

@@ -3,19 +3,25 @@
 //! Each handler checks the message size, finds the tenant, calls the engine
 //! inline on the runtime's worker (a decision costs microseconds; the
 //! engine's own time limit bounds a slow policy) and maps errors to statuses
-//! with details ([`crate::status`]). Nothing here logs, allocates a span or
-//! touches JavaScript.
+//! with details ([`crate::status`]). Nothing here logs or touches
+//! JavaScript; with telemetry on, each call fills a few facts for the
+//! [`Recorder`] (decision, reason, revision, tenant) and pushes them onto its
+//! bounded queues, nothing more.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use coresdk_engine::DecisionLog;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
+use tonic_types::StatusExt;
 
 use crate::pb;
 use crate::pb::core_sdk_server::CoreSdk;
 use crate::status::{
     from_engine, status, ERR_BATCH_TOO_LARGE, ERR_MESSAGE_TOO_LARGE, ERR_TOKENS_NOT_CONFIGURED,
 };
+use crate::telemetry::{Call, CallFacts, DecisionFacts, Method, Recorder};
 use crate::tenants::Tenants;
 
 /// The query `Authorize` evaluates when the request names none.
@@ -35,12 +41,72 @@ pub struct Limits {
 pub struct CoreSdkService {
     tenants: Arc<Tenants>,
     limits: Limits,
+    telemetry: Option<Arc<Recorder>>,
 }
 
+/// The facts of a call being recorded, or nothing when telemetry is off.
+type Facts<'a> = Option<&'a mut CallFacts>;
+
 impl CoreSdkService {
-    /// A service over `tenants`.
-    pub fn new(tenants: Arc<Tenants>, limits: Limits) -> Self {
-        CoreSdkService { tenants, limits }
+    /// A service over `tenants`, recording telemetry into `telemetry`.
+    pub fn new(tenants: Arc<Tenants>, limits: Limits, telemetry: Option<Arc<Recorder>>) -> Self {
+        CoreSdkService {
+            tenants,
+            limits,
+            telemetry,
+        }
+    }
+
+    fn begin<T>(&self, method: Method, request: &Request<T>) -> Option<Call> {
+        self.telemetry.as_ref().map(|t| {
+            let tp = request
+                .metadata()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok());
+            t.begin(method, tp)
+        })
+    }
+
+    fn finish<T>(&self, call: Option<Call>, out: &Result<Response<T>, Status>) {
+        let (Some(t), Some(mut call)) = (&self.telemetry, call) else {
+            return;
+        };
+        let code = match out {
+            Ok(_) => 0,
+            Err(s) => {
+                call.facts.error_code = Some(
+                    s.get_details_error_info()
+                        .map_or(Cow::Borrowed("ERR_INTERNAL"), |i| Cow::Owned(i.reason)),
+                );
+                s.code() as i32
+            }
+        };
+        t.finish(call, code);
+    }
+
+    /// Whether the decision log wants the input.
+    fn log_input(&self) -> bool {
+        self.telemetry
+            .as_ref()
+            .is_some_and(|t| t.decision_log() == DecisionLog::Input)
+    }
+
+    fn decided(
+        &self,
+        facts: &mut Facts<'_>,
+        allowed: bool,
+        reason: &'static str,
+        query: &str,
+        input: &str,
+    ) {
+        if let Some(f) = facts.as_deref_mut() {
+            f.decisions.push(DecisionFacts {
+                decision: if allowed { "allow" } else { "deny" },
+                reason: Cow::Borrowed(reason),
+                query: query.to_string(),
+                input: self.log_input().then(|| input.to_string()),
+            });
+        }
     }
 
     fn require_tokens(&self, tenant: &crate::tenants::Tenant) -> Result<(), Status> {
@@ -88,9 +154,65 @@ impl CoreSdk for CoreSdkService {
         &self,
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
-        let r = request.get_ref();
+        let mut call = self.begin(Method::Authorize, &request);
+        let out = self.authorize_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        self.finish(call, &out);
+        out
+    }
+
+    async fn verify_token(
+        &self,
+        request: Request<pb::VerifyTokenRequest>,
+    ) -> Result<Response<pb::VerifyTokenResponse>, Status> {
+        let mut call = self.begin(Method::VerifyToken, &request);
+        let out = self.verify_token_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        self.finish(call, &out);
+        out
+    }
+
+    async fn evaluate_policy(
+        &self,
+        request: Request<pb::EvaluatePolicyRequest>,
+    ) -> Result<Response<pb::EvaluatePolicyResponse>, Status> {
+        let mut call = self.begin(Method::EvaluatePolicy, &request);
+        let out = self.evaluate_policy_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        self.finish(call, &out);
+        out
+    }
+
+    async fn evaluate_policies(
+        &self,
+        request: Request<pb::EvaluatePoliciesRequest>,
+    ) -> Result<Response<pb::EvaluatePoliciesResponse>, Status> {
+        let mut call = self.begin(Method::EvaluatePolicies, &request);
+        let out =
+            self.evaluate_policies_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        self.finish(call, &out);
+        out
+    }
+
+    async fn mask_pii(
+        &self,
+        request: Request<pb::MaskPiiRequest>,
+    ) -> Result<Response<pb::MaskPiiResponse>, Status> {
+        let mut call = self.begin(Method::MaskPii, &request);
+        let out = self.mask_pii_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        self.finish(call, &out);
+        out
+    }
+}
+
+impl CoreSdkService {
+    fn authorize_call(
+        &self,
+        r: &pb::AuthorizeRequest,
+        mut facts: Facts<'_>,
+    ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         self.check_size(r)?;
         let tenant = self.tenants.get(&r.tenant_id)?;
+        if let Some(f) = facts.as_deref_mut() {
+            f.tenant = Some(tenant.index);
+        }
         self.require_tokens(tenant)?;
         if r.token.is_empty() {
             return Err(from_engine(&coresdk_engine::EngineError::Token(
@@ -106,6 +228,10 @@ impl CoreSdk for CoreSdkService {
         if let Some(e) = &a.error {
             return Err(from_engine(e));
         }
+        if let Some(f) = facts.as_deref_mut() {
+            f.revision = a.decision.as_ref().map(|d| d.revision.clone());
+        }
+        self.decided(&mut facts, a.allowed, a.reason, query, &r.input_json);
         let (claims, alg) = a
             .claims
             .as_ref()
@@ -126,13 +252,16 @@ impl CoreSdk for CoreSdkService {
         }))
     }
 
-    async fn verify_token(
+    fn verify_token_call(
         &self,
-        request: Request<pb::VerifyTokenRequest>,
+        r: &pb::VerifyTokenRequest,
+        mut facts: Facts<'_>,
     ) -> Result<Response<pb::VerifyTokenResponse>, Status> {
-        let r = request.get_ref();
         self.check_size(r)?;
         let tenant = self.tenants.get(&r.tenant_id)?;
+        if let Some(f) = facts.as_deref_mut() {
+            f.tenant = Some(tenant.index);
+        }
         self.require_tokens(tenant)?;
         if r.token.is_empty() {
             return Err(from_engine(&coresdk_engine::EngineError::Token(
@@ -143,23 +272,37 @@ impl CoreSdk for CoreSdkService {
             .engine
             .verify_token(&r.token)
             .map_err(|e| from_engine(&e))?;
+        self.decided(&mut facts, true, "allowed", "", "");
         Ok(Response::new(pb::VerifyTokenResponse {
             claims_json: v.claims_json.to_string(),
             alg: v.alg.name().to_string(),
         }))
     }
 
-    async fn evaluate_policy(
+    fn evaluate_policy_call(
         &self,
-        request: Request<pb::EvaluatePolicyRequest>,
+        r: &pb::EvaluatePolicyRequest,
+        mut facts: Facts<'_>,
     ) -> Result<Response<pb::EvaluatePolicyResponse>, Status> {
-        let r = request.get_ref();
         self.check_size(r)?;
         let tenant = self.tenants.get(&r.tenant_id)?;
+        if let Some(f) = facts.as_deref_mut() {
+            f.tenant = Some(tenant.index);
+        }
         let d = tenant
             .engine
             .evaluate_policy_json(&r.query, &r.input_json)
             .map_err(|e| from_engine(&e))?;
+        if let Some(f) = facts.as_deref_mut() {
+            f.revision = Some(d.revision.clone());
+        }
+        self.decided(
+            &mut facts,
+            d.is_true(),
+            reason_of(&d),
+            &r.query,
+            &r.input_json,
+        );
         Ok(Response::new(pb::EvaluatePolicyResponse {
             value_json: value_json(&d.value),
             defined: d.is_defined(),
@@ -168,13 +311,16 @@ impl CoreSdk for CoreSdkService {
         }))
     }
 
-    async fn evaluate_policies(
+    fn evaluate_policies_call(
         &self,
-        request: Request<pb::EvaluatePoliciesRequest>,
+        r: &pb::EvaluatePoliciesRequest,
+        mut facts: Facts<'_>,
     ) -> Result<Response<pb::EvaluatePoliciesResponse>, Status> {
-        let r = request.get_ref();
         self.check_size(r)?;
         let tenant = self.tenants.get(&r.tenant_id)?;
+        if let Some(f) = facts.as_deref_mut() {
+            f.tenant = Some(tenant.index);
+        }
         if r.items.len() > self.limits.max_batch {
             return Err(crate::status::status_with(
                 Code::InvalidArgument,
@@ -200,6 +346,13 @@ impl CoreSdk for CoreSdkService {
                         if revision.is_empty() {
                             revision = d.revision.to_string();
                         }
+                        self.decided(
+                            &mut facts,
+                            d.is_true(),
+                            reason_of(&d),
+                            &item.query,
+                            &item.input_json,
+                        );
                         pb::PolicyResult {
                             value_json: value_json(&d.value),
                             defined: d.is_defined(),
@@ -208,16 +361,22 @@ impl CoreSdk for CoreSdkService {
                             error_message: String::new(),
                         }
                     }
-                    Err(e) => pb::PolicyResult {
-                        error_code: e.code().to_string(),
-                        error_message: e.to_string(),
-                        ..Default::default()
-                    },
+                    Err(e) => {
+                        self.decided(&mut facts, false, e.code(), &item.query, &item.input_json);
+                        pb::PolicyResult {
+                            error_code: e.code().to_string(),
+                            error_message: e.to_string(),
+                            ..Default::default()
+                        }
+                    }
                 }
             })
             .collect();
         if revision.is_empty() {
             revision = tenant.engine.revision().to_string();
+        }
+        if let Some(f) = facts {
+            f.revision = Some(revision.as_str().into());
         }
         Ok(Response::new(pb::EvaluatePoliciesResponse {
             results,
@@ -225,15 +384,30 @@ impl CoreSdk for CoreSdkService {
         }))
     }
 
-    async fn mask_pii(
+    fn mask_pii_call(
         &self,
-        request: Request<pb::MaskPiiRequest>,
+        r: &pb::MaskPiiRequest,
+        facts: Facts<'_>,
     ) -> Result<Response<pb::MaskPiiResponse>, Status> {
-        let r = request.get_ref();
         self.check_size(r)?;
         let tenant = self.tenants.get(&r.tenant_id)?;
         let mut counts = coresdk_engine::pii::MaskCounts::new();
         let values = tenant.engine.mask_pii(&r.values, &mut counts);
+        if let Some(f) = facts {
+            f.tenant = Some(tenant.index);
+            f.masked = Some(counts);
+        }
         Ok(Response::new(pb::MaskPiiResponse { values }))
+    }
+}
+
+/// `allowed` (exactly `true`), `denied` (another value) or `undefined`.
+fn reason_of(d: &coresdk_engine::Decision) -> &'static str {
+    if d.is_true() {
+        "allowed"
+    } else if d.is_defined() {
+        "denied"
+    } else {
+        "undefined"
     }
 }

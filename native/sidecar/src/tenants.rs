@@ -18,6 +18,8 @@ use crate::status::{status, ERR_TENANT_INVALID, ERR_UNKNOWN_TENANT};
 pub struct Tenant {
     /// The id requests name.
     pub id: String,
+    /// Its position in [`Tenants::iter`]'s order (telemetry keys on it).
+    pub index: usize,
     /// Its engine.
     pub engine: Engine,
 }
@@ -50,6 +52,7 @@ impl Tenants {
                 source,
             })?;
             let t = Arc::new(Tenant {
+                index: order.len(),
                 id: c.id.clone(),
                 engine,
             });

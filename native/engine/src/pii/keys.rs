@@ -30,6 +30,10 @@ pub const SENSITIVE_NAMES: &[&str] = &[
     "bearer",
     "signature",
     "ssn",
+    "pin",
+    "cvv",
+    "cvc",
+    "otp",
 ];
 
 /// Whether `name` is sensitive, given the built-in list and `extra` names
@@ -100,6 +104,9 @@ mod tests {
             "Set-Cookie",
             "aws.secret_access_key",
             "client-secret",
+            "card.pin",
+            "cvv",
+            "otp_code",
         ] {
             assert!(is_sensitive(n, &[]), "{n}");
         }
@@ -110,6 +117,8 @@ mod tests {
             "keyboard",
             "authority",
             "passage",
+            "ping",
+            "spinner",
         ] {
             assert!(!is_sensitive(n, &[]), "{n}");
         }

@@ -42,6 +42,12 @@ pub struct KeyStatus {
     pub offline_cache: String,
     /// Times the offline cache was rejected whole (tampering, wrong key).
     pub offline_cache_rejections: u64,
+    /// Key-set fetches that succeeded since start (the initial fetch
+    /// included). Always 0 for static keys. Exported as
+    /// `coresdk.jwks.refreshes{outcome="success"}`.
+    pub refreshes_ok: u64,
+    /// Key-set fetches that failed since start.
+    pub refreshes_failed: u64,
 }
 
 /// Where keys come from, as configured.
@@ -104,6 +110,8 @@ impl KeyProvider for StaticKeys {
             last_error: None,
             offline_cache: "not used for static keys".into(),
             offline_cache_rejections: 0,
+            refreshes_ok: 0,
+            refreshes_failed: 0,
         }
     }
 }

@@ -108,6 +108,8 @@ struct Inner {
     generation: AtomicU64,
     /// Times the offline cache was rejected (tampered or unreadable).
     offline_rejections: AtomicU64,
+    /// Failed fetches since start (successes are `generation`).
+    failed_fetches: AtomicU64,
     stop: AtomicBool,
     wake: Condvar,
 }
@@ -152,6 +154,7 @@ impl RemoteKeys {
             fetching: Mutex::new(()),
             generation: AtomicU64::new(0),
             offline_rejections: AtomicU64::new(0),
+            failed_fetches: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             wake: Condvar::new(),
         });
@@ -232,6 +235,8 @@ impl KeyProvider for RemoteKeys {
             from_offline_cache: cur.as_ref().is_some_and(|c| c.from_offline),
             last_error: st.last_error.clone(),
             offline_cache_rejections: self.inner.offline_rejections.load(Ordering::Relaxed),
+            refreshes_ok: self.inner.generation.load(Ordering::Relaxed),
+            refreshes_failed: self.inner.failed_fetches.load(Ordering::Relaxed),
             offline_cache: match (&self.inner.offline, &self.inner.offline_note) {
                 (Some(_), _) => "enabled".into(),
                 (None, Some(note)) => format!("disabled: {note}"),
@@ -289,6 +294,7 @@ impl Inner {
                 Ok(keys)
             }
             Err(e) => {
+                self.failed_fetches.fetch_add(1, Ordering::Relaxed);
                 let mut st = lock(&self.state);
                 st.failures = st.failures.saturating_add(1);
                 let backoff =

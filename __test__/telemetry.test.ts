@@ -1,0 +1,236 @@
+/**
+ * Telemetry without a collector: the decision log (bounded, masked, with
+ * trace context) into the SDK's in-memory log exporter; the metric
+ * instruments into a real MeterProvider; the sidecar data plane's per-call
+ * spans, metrics and decision records (recorded in Rust) taken in batches,
+ * with the trace context the client sends as `traceparent`.
+ * The Jaeger test (otlp-jaeger.test.ts) covers the OTLP path end to end.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { context, ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { authzInstruments, CoreSDKClient, CoreSDKError, DecisionLog, Masker, otlpConfigured, otlpProtocol, SidecarServer } from '../dist/index.js';
+
+const spanContext: SpanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
+
+function logSetup(): { exporter: InMemoryLogRecordExporter; provider: LoggerProvider } {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+  return { exporter, provider };
+}
+
+describe('DecisionLog', () => {
+  it('emits masked records with the decision, the trace context and no claims', async () => {
+    const { exporter, provider } = logSetup();
+    const log = new DecisionLog({ logger: provider.getLogger('t'), masker: new Masker(), mode: 'input', flushIntervalMs: 60_000 });
+    log.record({
+      time: 1_700_000_000_000,
+      decision: 'deny',
+      reason: 'denied',
+      query: 'data.authz.allow',
+      tenant: 'acme-corp',
+      revision: 'sha256:abc',
+      mode: 'in-process',
+      durationMs: 0.05,
+      spanContext,
+      input: {
+        action: 'read',
+        owner: 'bob@example.com',
+        password: 'hunter2',
+        pin: 1234,
+        credentials: { apiKey: 'k-123', nested: ['x'] },
+        claims: { sub: 'user-7' },
+        tags: ['call +1 415 555 2671', 'plain'],
+      },
+    });
+    expect(exporter.getFinishedLogRecords()).toHaveLength(0); // nothing on the request path
+    log.flush();
+    await provider.forceFlush();
+    const [rec] = exporter.getFinishedLogRecords();
+    expect(rec?.eventName).toBe('coresdk.decision');
+    expect(rec?.body).toBe('deny data.authz.allow');
+    expect(rec?.spanContext?.traceId).toBe(spanContext.traceId);
+    expect(rec?.spanContext?.spanId).toBe(spanContext.spanId);
+    const a = rec?.attributes ?? {};
+    expect(a['coresdk.decision']).toBe('deny');
+    expect(a['coresdk.reason']).toBe('denied');
+    expect(a['coresdk.policy.revision']).toBe('sha256:abc');
+    const input = JSON.parse(a['coresdk.input'] as string) as Record<string, unknown>;
+    expect(input).toEqual({
+      action: 'read',
+      owner: '[REDACTED:email]',
+      password: '[REDACTED:secret]',
+      pin: '[REDACTED:secret]',
+      credentials: { apiKey: '[REDACTED:secret]', nested: ['[REDACTED:secret]'] },
+      tags: ['call [REDACTED:phone]', 'plain'],
+    });
+    log.shutdown();
+  });
+
+  it('drops and counts when the buffer is full, and logs nothing when off', async () => {
+    const { exporter, provider } = logSetup();
+    const log = new DecisionLog({ logger: provider.getLogger('t'), masker: new Masker(), maxQueue: 2, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 5; i++) log.record({ time: Date.now(), decision: 'allow', reason: 'allowed', tenant: 't', mode: 'in-process', durationMs: 1, input: { secret: 'x' } });
+    expect(log.dropped).toBe(3);
+    log.flush();
+    await provider.forceFlush();
+    const recs = exporter.getFinishedLogRecords();
+    expect(recs).toHaveLength(2);
+    expect(recs[0]?.attributes['coresdk.input']).toBeUndefined(); // mode `decisions` keeps no input
+    expect(recs[0]?.body).toBe('allow verify');
+    const off = new DecisionLog({ logger: provider.getLogger('t'), masker: new Masker(), mode: 'off' });
+    off.record({ time: Date.now(), decision: 'allow', reason: 'allowed', tenant: 't', mode: 'in-process', durationMs: 1 });
+    off.flush();
+    await provider.forceFlush();
+    expect(exporter.getFinishedLogRecords()).toHaveLength(2);
+    log.shutdown();
+    off.shutdown();
+  });
+
+  it('notes an input too large or not serializable instead of logging it', async () => {
+    const { exporter, provider } = logSetup();
+    const log = new DecisionLog({ logger: provider.getLogger('t'), masker: new Masker(), mode: 'input', flushIntervalMs: 60_000 });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    log.record({ time: Date.now(), decision: 'allow', reason: 'allowed', tenant: 't', mode: 'in-process', durationMs: 1, input: { blob: 'a'.repeat(70_000) } });
+    log.record({ time: Date.now(), decision: 'allow', reason: 'allowed', tenant: 't', mode: 'in-process', durationMs: 1, input: cyclic });
+    log.flush();
+    await provider.forceFlush();
+    const [big, bad] = exporter.getFinishedLogRecords();
+    expect(big?.attributes['coresdk.input'] as string).toMatch(/^\[omitted: \d+ bytes, over 65536\]$/);
+    expect(bad?.attributes['coresdk.input']).toBe('[omitted: not serializable]');
+    log.shutdown();
+  });
+});
+
+describe('metric instruments', () => {
+  it('are created on the provider registered now, with the PII counts of every masker', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const { decisions, duration } = authzInstruments(provider);
+    expect(authzInstruments(provider).decisions).toBe(decisions); // one set per provider
+    decisions.add(1, { decision: 'allow', reason: 'allowed' });
+    duration.record(0.00002, { decision: 'allow' });
+    const masker = new Masker();
+    masker.mask(['mail bob@example.com and alice@example.org']);
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const byName = (n: string): SumMetricData | undefined => metrics.find((m) => m.descriptor.name === n) as SumMetricData | undefined;
+    expect(byName('coresdk.authz.decisions')?.dataPoints[0]?.value).toBe(1);
+    const email = byName('coresdk.pii.masked')?.dataPoints.find((p) => p.attributes.entity === 'email');
+    expect(email?.value).toBeGreaterThanOrEqual(2);
+    const hist = metrics.find((m) => m.descriptor.name === 'coresdk.authz.decision.duration');
+    expect(hist?.descriptor.unit).toBe('s');
+    expect(masker.takeCounts()).toEqual({ email: 2 }); // totals() for the metric did not steal them
+    expect(masker.takeCounts()).toEqual({});
+    await provider.shutdown();
+  });
+});
+
+describe('OTLP settings', () => {
+  it('read the standard variables and refuse an unknown protocol', () => {
+    expect(otlpConfigured({})).toBe(false);
+    expect(otlpConfigured({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toBe(true);
+    expect(otlpConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x', OTEL_SDK_DISABLED: 'true' })).toBe(false);
+    expect(otlpProtocol('TRACES', {})).toBe('http/protobuf');
+    expect(otlpProtocol('METRICS', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toBe('grpc');
+    expect(otlpProtocol('LOGS', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf' })).toBe('http/protobuf');
+    let err: unknown;
+    try {
+      otlpProtocol('TRACES', { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CoreSDKError);
+    expect((err as CoreSDKError).code).toBe('ERR_CONFIG');
+    expect((err as CoreSDKError).message).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
+  });
+});
+
+describe('the data plane records per-call telemetry in Rust', () => {
+  let dir: string;
+  let server: SidecarServer;
+  let client: CoreSDKClient;
+  const spans = new InMemorySpanExporter();
+  const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('t');
+
+  beforeAll(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    dir = mkdtempSync(join(tmpdir(), 'coresdk-telemetry-'));
+    mkdirSync(join(dir, 'bundle'));
+    writeFileSync(join(dir, 'bundle', 'authz.rego'), 'package authz\nimport rego.v1\ndefault allow := false\nallow if input.user == "bob@example.com"\n');
+    server = await SidecarServer.start({
+      vars: { CORESDK_POLICY_DIR: join(dir, 'bundle'), CORESDK_SIDECAR_INSECURE_DEV: 'true', CORESDK_SIDECAR_ADDR: `unix:${join(dir, 's.sock')}`, CORESDK_DECISION_LOG: 'input', CORESDK_TENANT_ID: 't1' },
+      telemetry: { sampler: 'parentbased_always_off' },
+    });
+    client = new CoreSDKClient({ mode: 'sidecar', sidecarAddr: server.addr, tenantId: 't1' });
+  });
+
+  afterAll(async () => {
+    client.close();
+    await server.drain(1000);
+    context.disable();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parents the call span on the caller span, masks, counts, and logs every decision', async () => {
+    const parent = tracer.startSpan('caller');
+    await context.with(trace.setSpan(ROOT_CONTEXT, parent), async () => {
+      expect((await client.evaluatePolicy('data.authz.allow', { user: 'bob@example.com' })).value).toBe(true);
+    });
+    parent.end();
+    // No parent and a parent-based always-off sampler: counted and logged, no span.
+    expect((await client.evaluatePolicy('data.authz.allow', { user: 'eve' })).value).toBe(false);
+    const masked = await client.maskPii(['card 4111 1111 1111 1111']);
+    expect(masked).toEqual(['card [REDACTED:card_number]']);
+
+    const batch = await server.takeTelemetry();
+    expect(batch).not.toBeNull();
+    const b = batch as NonNullable<typeof batch>;
+    expect(b.spans).toHaveLength(1);
+    const s = b.spans[0];
+    expect(s?.name).toBe('coresdk.v1.CoreSDK/EvaluatePolicy');
+    expect(s?.traceId).toBe(parent.spanContext().traceId);
+    expect(s?.parentSpanId).toBe(parent.spanContext().spanId);
+    expect(s?.attributes).toMatchObject({ 'coresdk.decision': 'allow', 'coresdk.reason': 'allowed', 'coresdk.tenant': 't1', 'rpc.grpc.status_code': 0 });
+    expect(String(s?.attributes['coresdk.policy.revision'])).toMatch(/^sha256:/);
+    expect(b.logs.map((l) => l.attributes['coresdk.decision'])).toEqual(['allow', 'deny']);
+    expect(b.logs[0]?.attributes['coresdk.input']).toBe('{"user":"[REDACTED:email]"}');
+    expect(b.logs[0]?.spanId).toBe(s?.spanId);
+    expect(b.logs[1]?.traceId).toBeNull();
+    expect(JSON.stringify(b)).not.toContain('bob@example.com');
+    expect(b.droppedSpans + b.droppedLogs).toBe(0);
+    expect((await server.takeTelemetry())?.spans).toEqual([]);
+
+    const m = server.telemetryMetrics();
+    const count = (decision: string, reason: string): number | undefined =>
+      m?.decisions.find((d) => d.attributes.decision === decision && d.attributes.reason === reason && d.attributes['rpc.method'] === 'EvaluatePolicy')?.count;
+    expect(count('allow', 'allowed')).toBe(1);
+    expect(count('deny', 'denied')).toBe(1);
+    expect(m?.durations.reduce((n, d) => n + d.count, 0)).toBe(2);
+    expect(m?.boundaries[0]).toBe(0.00001);
+    expect(m?.piiMasked).toEqual(expect.arrayContaining([{ entity: 'card_number', count: 1 }, { entity: 'email', count: 1 }]));
+  });
+
+  it('is off unless asked for', async () => {
+    const plain = await SidecarServer.start({ vars: { CORESDK_POLICY_DIR: join(dir, 'bundle'), CORESDK_SIDECAR_INSECURE_DEV: 'true', CORESDK_SIDECAR_ADDR: '[::1]:0' } });
+    expect(await plain.takeTelemetry()).toBeNull();
+    expect(plain.telemetryMetrics()).toBeNull();
+    await plain.drain(1000);
+  });
+
+  it('refuses an unknown sampler, naming the variable', async () => {
+    await expect(SidecarServer.start({ vars: { CORESDK_POLICY_DIR: join(dir, 'bundle'), CORESDK_SIDECAR_INSECURE_DEV: 'true', CORESDK_SIDECAR_ADDR: '[::1]:0' }, telemetry: { sampler: 'jaeger_remote' } })).rejects.toThrow(
+      /OTEL_TRACES_SAMPLER/,
+    );
+  });
+});
