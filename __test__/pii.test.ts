@@ -151,6 +151,32 @@ describe('PiiMaskingSpanProcessor', () => {
     void processor.shutdown();
   });
 
+  it('the masked view covers arrays, events, links, the status and values holding NUL, and leaves the original alone', () => {
+    for (const nul of [false, true]) {
+      const extra = nul ? 'a\0b ' : '';
+      const original = {
+        name: `${extra}GET /users/bob@example.com`,
+        attributes: { 'user.emails': ['a@example.com', 'plain', 7], n: 1, ok: true, note: `${extra}fine` },
+        events: [{ name: 'card 4111 1111 1111 1111 declined', time: [0, 0], attributes: { password: 'hunter2', attempt: 2 } }, { name: 'retry', time: [0, 0] }],
+        links: [{ context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 }, attributes: { 'peer.email': 'c@example.org' } }],
+        status: { code: 2, message: `${extra}failed for d@example.net` },
+        spanContext: () => ({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 }),
+      } as unknown as ReadableSpan;
+      const before = JSON.stringify(original);
+      let seen: ReadableSpan | undefined;
+      new PiiMaskingSpanProcessor({ onStart: () => undefined, onEnd: (s: ReadableSpan) => (seen = s), forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() }).onEnd(original);
+      expect(seen?.name).toBe(`${extra}GET /users/[REDACTED:email]`);
+      expect(seen?.attributes).toEqual({ 'user.emails': ['[REDACTED:email]', 'plain', 7], n: 1, ok: true, note: `${extra}fine` });
+      expect(seen?.events.map((e) => [e.name, e.attributes])).toEqual([
+        ['card [REDACTED:card_number] declined', { password: '[REDACTED:secret]', attempt: 2 }],
+        ['retry', undefined],
+      ]);
+      expect(seen?.links[0]?.attributes).toEqual({ 'peer.email': '[REDACTED:email]' });
+      expect(seen?.status).toEqual({ code: 2, message: `${extra}failed for [REDACTED:email]` });
+      expect(JSON.stringify(original)).toBe(before);
+    }
+  });
+
   it('10,000 attributes and non-string values on one span', async () => {
     const { exporter, provider } = setup();
     const span = provider.getTracer('t').startSpan('many');

@@ -133,6 +133,9 @@ async function main() {
           servers.push(sink)
           const port = await waitLine(sink, (l) => /^listening (\d+)/.exec(l)?.[1], 'otlp sink')
           Object.assign(extra, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: 'coresdk-sidecar-bench', OTEL_METRIC_EXPORT_INTERVAL: '1000' })
+          // BENCH_OTEL_SAMPLER / BENCH_DECISION_LOG vary what is recorded (default: everything).
+          if (process.env.BENCH_OTEL_SAMPLER) extra.OTEL_TRACES_SAMPLER = process.env.BENCH_OTEL_SAMPLER
+          if (process.env.BENCH_DECISION_LOG) extra.CORESDK_DECISION_LOG = process.env.BENCH_DECISION_LOG
         }
         const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
           env: {

@@ -27,88 +27,89 @@ import type { ReadableSpan, Span, SpanProcessor, TimedEvent } from '@opentelemet
 import { Masker, type MaskerOptions } from '../pii/masker.js';
 
 /**
- * Every maskable string of a span: attribute names (empty for the span
- * name, event names and the status message, which are masked by content
- * only), values, and where each value lives (`holders[i][keys[i]]`).
+ * Every maskable string of a span as `[name, value, name, value, ...]`: the
+ * attribute name for attribute values, empty for the span name, event names
+ * and the status message (masked by content only). The order is the one
+ * {@link probe} and {@link MaskedCopier} walk.
  */
-interface Collected {
-  names: string[];
-  values: string[];
-  holders: object[];
-  keys: Array<string | number>;
-  nul: boolean;
-}
-
-function addAttributes(c: Collected, a: Attributes): void {
-  for (const k in a) {
-    const v = a[k];
-    if (typeof v === 'string') {
-      c.names.push(k);
-      c.values.push(v);
-      c.holders.push(a);
-      c.keys.push(k);
-      if (v.includes('\0')) c.nul = true;
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const item: unknown = v[i];
-        if (typeof item === 'string') {
-          c.names.push(k);
-          c.values.push(item);
-          c.holders.push(v);
-          c.keys.push(i);
-          if (item.includes('\0')) c.nul = true;
-        }
-      }
+function collectFlat(name: string, attrs: Attributes, events: readonly TimedEvent[], links: readonly Link[], status: SpanStatus | undefined): string[] {
+  const flat: string[] = ['', name];
+  const add = (a: Attributes): void => {
+    for (const k in a) {
+      const v = a[k];
+      if (typeof v === 'string') flat.push(k, v);
+      else if (Array.isArray(v)) for (const item of v as unknown[]) if (typeof item === 'string') flat.push(k, item);
     }
-  }
-}
-
-function addText(c: Collected, holder: object, key: string, value: string): void {
-  c.names.push('');
-  c.values.push(value);
-  c.holders.push(holder);
-  c.keys.push(key);
-  if (value.includes('\0')) c.nul = true;
-}
-
-function collect(root: { name: string }, attrs: Attributes, events: readonly TimedEvent[], links: readonly Link[], status: SpanStatus | undefined): Collected {
-  const c: Collected = { names: [], values: [], holders: [], keys: [], nul: false };
-  addText(c, root, 'name', root.name);
-  addAttributes(c, attrs);
+  };
+  add(attrs);
   for (const e of events) {
-    addText(c, e, 'name', e.name);
-    if (e.attributes) addAttributes(c, e.attributes);
+    flat.push('', e.name);
+    if (e.attributes) add(e.attributes);
   }
-  for (const l of links) if (l.attributes) addAttributes(c, l.attributes);
-  if (status?.message !== undefined) addText(c, status, 'message', status.message);
-  return c;
+  for (const l of links) if (l.attributes) add(l.attributes);
+  if (status?.message !== undefined) flat.push('', status.message);
+  return flat;
 }
 
 /**
- * Masks the collected values in one native call: names and values cross
- * as two NUL-joined strings, and only a changed result comes back. Returns
- * the masked values, or `null` when nothing needs masking.
+ * The first pass, for the common case of nothing to mask: the same
+ * traversal as {@link collectFlat}, but building the two NUL-joined strings
+ * directly (no per-value arrays). `null` when a value contains NUL itself.
  */
-function maskCollected(masker: Masker, c: Collected): string[] | null {
-  if (!c.nul) {
-    const out = masker.maskAttributesJoined(c.names.join('\0'), c.values.join('\0'));
+function probe(name: string, attrs: Attributes, events: readonly TimedEvent[], links: readonly Link[], status: SpanStatus | undefined): { names: string; values: string } | null {
+  let names = '';
+  let values = name;
+  let clean = !name.includes('\0');
+  const add = (a: Attributes): void => {
+    for (const k in a) {
+      const v = a[k];
+      if (typeof v === 'string') {
+        names += `\0${k}`;
+        values += `\0${v}`;
+        if (clean && v.includes('\0')) clean = false;
+      } else if (Array.isArray(v)) {
+        for (const item of v as unknown[]) {
+          if (typeof item === 'string') {
+            names += `\0${k}`;
+            values += `\0${item}`;
+            if (clean && item.includes('\0')) clean = false;
+          }
+        }
+      }
+    }
+  };
+  add(attrs);
+  for (const e of events) {
+    names += '\0';
+    values += `\0${e.name}`;
+    if (clean && e.name.includes('\0')) clean = false;
+    if (e.attributes) add(e.attributes);
+  }
+  for (const l of links) if (l.attributes) add(l.attributes);
+  if (status?.message !== undefined) {
+    names += '\0';
+    values += `\0${status.message}`;
+    if (clean && status.message.includes('\0')) clean = false;
+  }
+  return clean ? { names, values } : null;
+}
+
+/**
+ * Masks a span's strings in one native call: the joined-string probe when
+ * possible (unchanged spans cost one call and no arrays), else the collected
+ * arrays. Returns the masked values in {@link collectFlat}'s order, or `null`
+ * when nothing needs masking.
+ */
+function maskSpanStrings(masker: Masker, name: string, attrs: Attributes, events: readonly TimedEvent[], links: readonly Link[], status: SpanStatus | undefined): string[] | null {
+  const p = probe(name, attrs, events, links, status);
+  if (p !== null) {
+    const out = masker.maskAttributesJoined(p.names, p.values);
     return out === null ? null : out.split('\0');
   }
   // A value holds NUL itself: one array crossing instead.
-  const flat: string[] = [];
-  for (let i = 0; i < c.names.length; i++) flat.push(c.names[i] as string, c.values[i] as string);
+  const flat = collectFlat(name, attrs, events, links, status);
   const out = masker.maskAttributesFlat(flat);
-  return out.some((v) => v !== null && v !== undefined) ? out.map((v, i) => v ?? (c.values[i] as string)) : null;
-}
-
-function writeBack(c: Collected, masked: readonly string[]): void {
-  for (let i = 0; i < masked.length; i++) (c.holders[i] as Record<string | number, unknown>)[c.keys[i] as string | number] = masked[i];
-}
-
-function cloneAttrs(a: Attributes): Attributes {
-  const out: Attributes = {};
-  for (const [k, v] of Object.entries(a)) out[k] = (Array.isArray(v) ? [...(v as unknown[])] : v) as AttributeValue;
-  return out;
+  return out.some((v) => v !== null && v !== undefined) ? out.map((v, i) => v ?? (flat[2 * i + 1] as string)) : null;
 }
 
 /** Masks spans before the wrapped processor (an exporter's processor) sees them. */
@@ -134,17 +135,23 @@ export class PiiMaskingSpanProcessor implements SpanProcessor {
 
   /** Masks the still-mutable span in place (SDKs with `onEnding`). */
   onEnding(span: Span): void {
-    const probe = collect({ name: span.name }, span.attributes, span.events, span.links, span.status);
-    const masked = maskCollected(this.#masker, probe);
+    const masked = maskSpanStrings(this.#masker, span.name, span.attributes, span.events, span.links, span.status);
     if (masked !== null) {
-      // Same traversal over copies, then write the results back into the span.
-      const root = { name: span.name };
-      const attrs = cloneAttrs(span.attributes);
-      const status: SpanStatus = { ...span.status };
-      writeBack(collect(root, attrs, span.events, span.links, status), masked);
-      if (root.name !== span.name) span.updateName(root.name);
+      // The same traversal, writing the masked values into the still-open span.
+      const c = new MaskedCopier(masked);
+      const name = c.next();
+      const attrs = c.attrs(span.attributes);
+      for (const e of span.events) {
+        e.name = c.next();
+        if (e.attributes) e.attributes = c.attrs(e.attributes);
+      }
+      for (const l of span.links) if (l.attributes) l.attributes = c.attrs(l.attributes);
+      if (name !== span.name) span.updateName(name);
       span.setAttributes(attrs);
-      if (status.message !== span.status.message) span.setStatus(status);
+      if (span.status.message !== undefined) {
+        const message = c.next();
+        if (message !== span.status.message) span.setStatus({ ...span.status, message });
+      }
     }
     this.#masked.add(span);
     (this.#next as { onEnding?: (s: Span) => void }).onEnding?.(span);
@@ -164,19 +171,46 @@ export class PiiMaskingSpanProcessor implements SpanProcessor {
   }
 }
 
+/**
+ * Copies of attributes with the masked values put in, walking in
+ * {@link collectFlat}'s order: one pass, no intermediate arrays.
+ */
+class MaskedCopier {
+  #i = 0;
+  constructor(readonly masked: readonly string[]) {}
+
+  next(): string {
+    return this.masked[this.#i++] ?? '';
+  }
+
+  attrs(a: Attributes): Attributes {
+    const out: Attributes = {};
+    for (const k in a) {
+      const v = a[k];
+      if (typeof v === 'string') out[k] = this.next();
+      else if (Array.isArray(v)) out[k] = (v as unknown[]).map((item) => (typeof item === 'string' ? this.next() : item)) as AttributeValue;
+      else out[k] = v;
+    }
+    return out;
+  }
+}
+
 /** A masked copy of the span's data over the original (other members inherited). */
 function maskedView(span: ReadableSpan, masker: Masker): ReadableSpan {
-  const masked = maskCollected(masker, collect({ name: span.name }, span.attributes, span.events, span.links, span.status));
+  const masked = maskSpanStrings(masker, span.name, span.attributes, span.events, span.links, span.status);
   if (masked === null) return span;
-  const root = { name: span.name };
-  const attrs = cloneAttrs(span.attributes);
-  const events: TimedEvent[] = span.events.map((e) => ({ ...e, attributes: e.attributes ? cloneAttrs(e.attributes) : undefined }));
-  const links: Link[] = span.links.map((l) => ({ ...l, attributes: l.attributes ? cloneAttrs(l.attributes) : undefined }));
-  const status: SpanStatus = { ...span.status };
-  writeBack(collect(root, attrs, events, links, status), masked);
+  const c = new MaskedCopier(masked);
+  const name = c.next();
+  const attributes = c.attrs(span.attributes);
+  const events: TimedEvent[] = span.events.map((e) => {
+    const eventName = c.next();
+    return { ...e, name: eventName, attributes: e.attributes ? c.attrs(e.attributes) : undefined };
+  });
+  const links: Link[] = span.links.map((l) => ({ ...l, attributes: l.attributes ? c.attrs(l.attributes) : undefined }));
+  const status: SpanStatus = span.status.message === undefined ? span.status : { ...span.status, message: c.next() };
   return Object.create(span, {
-    name: { value: root.name, enumerable: true },
-    attributes: { value: attrs, enumerable: true },
+    name: { value: name, enumerable: true },
+    attributes: { value: attributes, enumerable: true },
     events: { value: events, enumerable: true },
     links: { value: links, enumerable: true },
     status: { value: status, enumerable: true },

@@ -38,13 +38,7 @@ pub(crate) fn mask_each(
     values: &[String],
     counts: &mut MaskCounts,
 ) -> Vec<Option<String>> {
-    values
-        .iter()
-        .map(|v| match m.mask_counting(v, counts) {
-            std::borrow::Cow::Borrowed(_) => None,
-            std::borrow::Cow::Owned(s) => Some(s),
-        })
-        .collect()
+    m.mask_many(values, counts)
 }
 
 /// A compiled masker.
@@ -156,34 +150,26 @@ impl NativeMasker {
     /// back to `maskAttributes` for values that contain NUL themselves.
     #[napi]
     pub fn mask_attributes_joined(&self, names: String, values: String) -> Option<String> {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
-        let mut changed = false;
-        let mut cache = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        for (i, (k, v)) in names.split('\0').zip(values.split('\0')).enumerate() {
-            if i > 0 {
-                out.push('\0');
-            }
-            let sensitive = match cache.get(k) {
-                Some(s) => *s,
-                None => {
-                    let s = self.masker.is_sensitive_name(k);
-                    if cache.len() >= NAME_CACHE_ENTRIES {
-                        cache.clear();
+        let sensitive: Vec<bool> = {
+            let mut cache = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            names
+                .split('\0')
+                .map(|k| match cache.get(k) {
+                    Some(s) => *s,
+                    None => {
+                        let s = self.masker.is_sensitive_name(k);
+                        if cache.len() >= NAME_CACHE_ENTRIES {
+                            cache.clear();
+                        }
+                        cache.insert(k.to_string(), s);
+                        s
                     }
-                    cache.insert(k.to_string(), s);
-                    s
-                }
-            };
-            match self.masker.mask_value(sensitive, v, &mut counts) {
-                std::borrow::Cow::Borrowed(v) => out.push_str(v),
-                std::borrow::Cow::Owned(m) => {
-                    changed = true;
-                    out.push_str(&m);
-                }
-            }
-        }
-        changed.then_some(out)
+                })
+                .collect()
+        };
+        // One scan over every value (Masker::mask_joined), not one per value.
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        self.masker.mask_joined(&values, &sensitive, &mut counts)
     }
 
     /// Whether an attribute name is sensitive (its value masked whole).

@@ -534,8 +534,21 @@ impl Recorder {
     pub fn take<'m>(&self, masker_of: impl Fn(Option<usize>) -> &'m Masker) -> Batch {
         let mut counts = MaskCounts::new();
         let mut batch = Batch::default();
+        // A service asks a handful of distinct queries: each is masked once
+        // per take, not once per record (its counts are added per record).
+        let mut queries: HashMap<(Option<usize>, String), (String, MaskCounts)> = HashMap::new();
+        let mut mask_query = |tenant: Option<usize>, q: &str, counts: &mut MaskCounts| -> String {
+            let (masked, c) = queries.entry((tenant, q.to_string())).or_insert_with(|| {
+                let mut c = MaskCounts::new();
+                let m = masker_of(tenant).mask_counting(q, &mut c).into_owned();
+                (m, c)
+            });
+            for (k, v) in c.iter() {
+                *counts.entry(k.clone()).or_insert(0) += v;
+            }
+            masked.clone()
+        };
         while let Some(s) = self.spans.pop() {
-            let masker = masker_of(s.tenant);
             let mut attrs = Map::new();
             attrs.insert("rpc.system".into(), "grpc".into());
             attrs.insert("rpc.service".into(), "coresdk.v1.CoreSDK".into());
@@ -554,7 +567,7 @@ impl Recorder {
                     if !d.query.is_empty() {
                         attrs.insert(
                             "coresdk.query".into(),
-                            masker.mask_counting(&d.query, &mut counts).into(),
+                            mask_query(s.tenant, &d.query, &mut counts).into(),
                         );
                     }
                 }
@@ -592,9 +605,9 @@ impl Recorder {
             attrs.insert("rpc.method".into(), l.method.as_str().into());
             attrs.insert("coresdk.decision".into(), l.decision.decision.into());
             attrs.insert("coresdk.reason".into(), l.decision.reason.as_ref().into());
-            let query = masker.mask_counting(&l.decision.query, &mut counts);
+            let query = mask_query(l.tenant, &l.decision.query, &mut counts);
             if !query.is_empty() {
-                attrs.insert("coresdk.query".into(), query.as_ref().into());
+                attrs.insert("coresdk.query".into(), query.as_str().into());
             }
             if let Some(t) = self.tenant_id(l.tenant) {
                 attrs.insert("coresdk.tenant".into(), t.into());
