@@ -5,18 +5,20 @@
  * in Rust, masked there, without JavaScript on the call path
  * (`coresdk_sidecar::telemetry`). This module takes them in batches every
  * 250 ms ({@link SidecarServer.takeTelemetry}) and hands them to the
- * OpenTelemetry SDK: spans to a `BatchSpanProcessor`, decision records to a
- * `BatchLogRecordProcessor`, and the data plane's cumulative counters and
+ * OpenTelemetry SDK: spans to a `BatchSpanProcessor` (as `ReadableSpan`s),
+ * decision records to a `BatchLogRecordProcessor` (as `ReadableLogRecord`s:
+ * the records are final, so the `Logger`'s per-attribute validation and
+ * copying is skipped), and the data plane's cumulative counters and
  * histograms to the metric reader through a `MetricProducer` (no
  * re-recording: the SDK exports the data plane's own aggregates).
  *
  * @packageDocumentation
  */
-import { SpanKind, SpanStatusCode, TraceFlags, ValueType, ROOT_CONTEXT, trace, type Attributes, type HrTime } from '@opentelemetry/api';
-import { SeverityNumber, type Logger } from '@opentelemetry/api-logs';
+import { SpanKind, SpanStatusCode, TraceFlags, ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 import { hrTimeDuration } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { BatchLogRecordProcessor, type ReadableLogRecord, type ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import {
   AggregationTemporality,
   DataPointType,
@@ -52,8 +54,7 @@ export class SidecarTelemetry {
   readonly #scope: { name: string; version?: string };
   readonly #spans: BatchSpanProcessor;
   readonly #meterProvider: MeterProvider;
-  readonly #loggerProvider: LoggerProvider;
-  readonly #logger: Logger;
+  readonly #logs: BatchLogRecordProcessor;
   readonly #timer: NodeJS.Timeout;
   #pumping: Promise<void> | undefined;
   #droppedSpans = 0;
@@ -75,11 +76,7 @@ export class SidecarTelemetry {
         }),
       ],
     });
-    this.#loggerProvider = new LoggerProvider({
-      resource: this.#resource,
-      processors: [new BatchLogRecordProcessor({ exporter: logExporter(), scheduledDelayMillis: 500, maxQueueSize: 16_384, maxExportBatchSize: 1024 })],
-    });
-    this.#logger = this.#loggerProvider.getLogger(SCOPE, options.version);
+    this.#logs = new BatchLogRecordProcessor({ exporter: logExporter(), scheduledDelayMillis: 500, maxQueueSize: 16_384, maxExportBatchSize: 1024 });
     this.#timer = setInterval(() => {
       void this.pump();
     }, options.intervalMs ?? 250);
@@ -159,24 +156,27 @@ export class SidecarTelemetry {
   }
 
   #emit(l: SidecarLogRecord): void {
-    const context =
-      l.traceId !== null && l.spanId !== null ? trace.setSpanContext(ROOT_CONTEXT, { traceId: l.traceId, spanId: l.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }) : undefined;
-    this.#logger.emit({
+    const record: ReadableLogRecord = {
+      hrTime: l.time,
+      hrTimeObserved: l.time,
+      spanContext: l.traceId !== null && l.spanId !== null ? { traceId: l.traceId, spanId: l.spanId, traceFlags: TraceFlags.SAMPLED } : undefined,
       eventName: 'coresdk.decision',
-      timestamp: l.time,
       severityNumber: SeverityNumber.INFO,
       severityText: 'INFO',
       body: l.body,
+      resource: this.#resource,
+      instrumentationScope: this.#scope,
       attributes: l.attributes,
-      context,
-    });
+      droppedAttributesCount: 0,
+    };
+    this.#logs.onEmit(record as ReadWriteLogRecord);
   }
 
   /** Takes what is left, then exports everything buffered. */
   async flush(): Promise<void> {
     await this.pump();
     await this.#spans.forceFlush();
-    await this.#loggerProvider.forceFlush();
+    await this.#logs.forceFlush();
     await this.#meterProvider.forceFlush();
   }
 
@@ -185,7 +185,7 @@ export class SidecarTelemetry {
     clearInterval(this.#timer);
     await this.flush();
     await this.#spans.shutdown();
-    await this.#loggerProvider.shutdown();
+    await this.#logs.shutdown();
     await this.#meterProvider.shutdown();
   }
 }

@@ -282,7 +282,7 @@ impl Task for SidecarTakeTelemetryTask {
     type Output = Option<String>;
     type JsValue = Option<String>;
     fn compute(&mut self) -> Result<Option<String>> {
-        Ok(self.inner.take_telemetry().map(|b| b.to_json().to_string()))
+        Ok(self.inner.take_telemetry().map(|b| b.to_json()))
     }
     fn resolve(&mut self, _env: Env, s: Option<String>) -> Result<Option<String>> {
         Ok(s)

@@ -28,6 +28,7 @@ pub mod certwatch;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod json_out;
 pub mod listen;
 pub mod server;
 pub mod service;

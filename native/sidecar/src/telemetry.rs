@@ -36,6 +36,8 @@ use coresdk_engine::DecisionLog;
 use crossbeam_queue::ArrayQueue;
 use serde_json::{json, Map, Value};
 
+use crate::json_out::Obj;
+
 /// Bucket boundaries of `coresdk.authz.decision.duration`, in seconds: from
 /// 10 µs (a cached decision) to 1 s. The TypeScript middleware uses the
 /// same boundaries, so in-process and sidecar histograms merge.
@@ -228,6 +230,17 @@ pub enum Method {
 }
 
 impl Method {
+    /// The span name: `coresdk.v1.CoreSDK/<Method>`.
+    pub fn span_name(self) -> &'static str {
+        match self {
+            Method::Authorize => "coresdk.v1.CoreSDK/Authorize",
+            Method::VerifyToken => "coresdk.v1.CoreSDK/VerifyToken",
+            Method::EvaluatePolicy => "coresdk.v1.CoreSDK/EvaluatePolicy",
+            Method::EvaluatePolicies => "coresdk.v1.CoreSDK/EvaluatePolicies",
+            Method::MaskPii => "coresdk.v1.CoreSDK/MaskPii",
+        }
+    }
+
     /// The method's name in the service.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -355,14 +368,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A batch taken by [`Recorder::take`]: spans and decision-log records as
-/// JSON objects ready for an OpenTelemetry SDK, and how many were dropped
-/// since the last take.
+/// JSON object texts ready for an OpenTelemetry SDK, and how many were
+/// dropped since the last take.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Span objects.
-    pub spans: Vec<Value>,
-    /// Decision-log records.
-    pub logs: Vec<Value>,
+    /// Span objects, each a JSON text.
+    pub spans: Vec<String>,
+    /// Decision-log records, each a JSON text.
+    pub logs: Vec<String>,
     /// Spans dropped (queue full) since the last take.
     pub dropped_spans: u64,
     /// Decision-log records dropped since the last take.
@@ -370,14 +383,24 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// `{spans, logs, droppedSpans, droppedLogs}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "spans": self.spans,
-            "logs": self.logs,
-            "droppedSpans": self.dropped_spans,
-            "droppedLogs": self.dropped_logs,
-        })
+    /// `{spans, logs, droppedSpans, droppedLogs}` as JSON text.
+    pub fn to_json(&self) -> String {
+        let len: usize = self
+            .spans
+            .iter()
+            .chain(&self.logs)
+            .map(|r| r.len() + 1)
+            .sum();
+        let mut out = String::with_capacity(len + 64);
+        out.push_str("{\"spans\":[");
+        out.push_str(&self.spans.join(","));
+        out.push_str("],\"logs\":[");
+        out.push_str(&self.logs.join(","));
+        out.push_str(&format!(
+            "],\"droppedSpans\":{},\"droppedLogs\":{}}}",
+            self.dropped_spans, self.dropped_logs
+        ));
+        out
     }
 }
 
@@ -549,82 +572,68 @@ impl Recorder {
             masked.clone()
         };
         while let Some(s) = self.spans.pop() {
-            let mut attrs = Map::new();
-            attrs.insert("rpc.system".into(), "grpc".into());
-            attrs.insert("rpc.service".into(), "coresdk.v1.CoreSDK".into());
-            attrs.insert("rpc.method".into(), s.method.as_str().into());
-            attrs.insert("rpc.grpc.status_code".into(), s.grpc_code.into());
-            if let Some(t) = self.tenant_id(s.tenant) {
-                attrs.insert("coresdk.tenant".into(), t.into());
-            }
-            if let Some(r) = &s.revision {
-                attrs.insert("coresdk.policy.revision".into(), r.as_ref().into());
-            }
-            match s.decisions.as_slice() {
-                [d] => {
-                    attrs.insert("coresdk.decision".into(), d.decision.into());
-                    attrs.insert("coresdk.reason".into(), d.reason.as_ref().into());
-                    if !d.query.is_empty() {
-                        attrs.insert(
-                            "coresdk.query".into(),
-                            mask_query(s.tenant, &d.query, &mut counts).into(),
-                        );
-                    }
-                }
-                [] => {}
-                many => {
-                    attrs.insert("coresdk.batch.size".into(), many.len().into());
-                    let allowed = many.iter().filter(|d| d.decision == "allow").count();
-                    attrs.insert("coresdk.batch.allowed".into(), allowed.into());
-                }
-            }
-            if s.method == Method::MaskPii {
-                attrs.insert("coresdk.pii.masked".into(), s.masked_total.into());
-            }
+            let mut out = String::with_capacity(640);
+            let mut o = Obj::open(&mut out);
+            o.str("name", s.method.span_name())
+                .str("traceId", &hex(&s.trace_id))
+                .str("spanId", &hex(&s.span_id))
+                .opt_str("parentSpanId", s.parent_span_id.map(|p| hex(&p)).as_deref())
+                .pair("start", hr_time(s.start))
+                .pair("end", hr_time(s.start + s.duration));
             // Server spans are errors for these codes only (OpenTelemetry's
             // RPC conventions); a refused token is an answer, not a fault.
             let error = matches!(s.grpc_code, 2 | 4 | 12 | 13 | 14 | 15);
-            let mut status = json!({"code": if error { 2 } else { 0 }});
-            if error {
-                status["message"] = s.error_code.as_deref().unwrap_or("ERR_INTERNAL").into();
-            }
-            batch.spans.push(json!({
-                "name": format!("coresdk.v1.CoreSDK/{}", s.method.as_str()),
-                "traceId": hex(&s.trace_id),
-                "spanId": hex(&s.span_id),
-                "parentSpanId": s.parent_span_id.map(|p| hex(&p)),
-                "start": hr_time(s.start),
-                "end": hr_time(s.start + s.duration),
-                "status": status,
-                "attributes": attrs,
-            }));
+            o.obj("status", |st| {
+                st.int("code", if error { 2 } else { 0 });
+                if error {
+                    st.str("message", s.error_code.as_deref().unwrap_or("ERR_INTERNAL"));
+                }
+            });
+            o.obj("attributes", |a| {
+                a.str("rpc.system", "grpc")
+                    .str("rpc.service", "coresdk.v1.CoreSDK")
+                    .str("rpc.method", s.method.as_str())
+                    .int("rpc.grpc.status_code", i64::from(s.grpc_code));
+                if let Some(t) = self.tenant_id(s.tenant) {
+                    a.str("coresdk.tenant", t);
+                }
+                if let Some(r) = &s.revision {
+                    a.str("coresdk.policy.revision", r);
+                }
+                match s.decisions.as_slice() {
+                    [d] => {
+                        a.str("coresdk.decision", d.decision)
+                            .str("coresdk.reason", &d.reason);
+                        if !d.query.is_empty() {
+                            a.str(
+                                "coresdk.query",
+                                &mask_query(s.tenant, &d.query, &mut counts),
+                            );
+                        }
+                    }
+                    [] => {}
+                    many => {
+                        let allowed = many.iter().filter(|d| d.decision == "allow").count();
+                        a.int("coresdk.batch.size", many.len() as i64)
+                            .int("coresdk.batch.allowed", allowed as i64);
+                    }
+                }
+                if s.method == Method::MaskPii {
+                    a.int("coresdk.pii.masked", s.masked_total as i64);
+                }
+            });
+            o.close();
+            batch.spans.push(out);
         }
         while let Some(l) = self.logs.pop() {
             let masker = masker_of(l.tenant);
-            let mut attrs = Map::new();
-            attrs.insert("rpc.method".into(), l.method.as_str().into());
-            attrs.insert("coresdk.decision".into(), l.decision.decision.into());
-            attrs.insert("coresdk.reason".into(), l.decision.reason.as_ref().into());
             let query = mask_query(l.tenant, &l.decision.query, &mut counts);
-            if !query.is_empty() {
-                attrs.insert("coresdk.query".into(), query.as_str().into());
-            }
-            if let Some(t) = self.tenant_id(l.tenant) {
-                attrs.insert("coresdk.tenant".into(), t.into());
-            }
-            if let Some(r) = &l.revision {
-                attrs.insert("coresdk.policy.revision".into(), r.as_ref().into());
-            }
-            attrs.insert(
-                "coresdk.duration_ms".into(),
-                (l.duration.as_secs_f64() * 1000.0).into(),
-            );
-            if let Some(input) = &l.decision.input {
-                let v = if input.len() > MAX_LOGGED_INPUT_BYTES {
-                    json!(format!(
+            let input = l.decision.input.as_ref().map(|input| {
+                if input.len() > MAX_LOGGED_INPUT_BYTES {
+                    format!(
                         "[omitted: {} bytes, over {MAX_LOGGED_INPUT_BYTES}]",
                         input.len()
-                    ))
+                    )
                 } else {
                     match serde_json::from_str::<Value>(input) {
                         Ok(mut v) => {
@@ -633,25 +642,43 @@ impl Recorder {
                             if let Value::Object(members) = &mut v {
                                 members.remove("claims");
                             }
-                            json!(mask_json(masker, &v, false, &mut counts).to_string())
+                            mask_json(masker, &v, false, &mut counts).to_string()
                         }
-                        Err(_) => json!("[omitted: not JSON]"),
+                        Err(_) => "[omitted: not JSON]".to_string(),
                     }
-                };
-                attrs.insert("coresdk.input".into(), v);
-            }
+                }
+            });
             let body = if query.is_empty() {
                 format!("{} {}", l.decision.decision, l.method.as_str())
             } else {
                 format!("{} {}", l.decision.decision, query)
             };
-            batch.logs.push(json!({
-                "time": hr_time(l.time),
-                "traceId": l.trace.map(|t| hex(&t.0)),
-                "spanId": l.trace.map(|t| hex(&t.1)),
-                "body": body,
-                "attributes": attrs,
-            }));
+            let mut out = String::with_capacity(512);
+            let mut o = Obj::open(&mut out);
+            o.pair("time", hr_time(l.time))
+                .opt_str("traceId", l.trace.map(|t| hex(&t.0)).as_deref())
+                .opt_str("spanId", l.trace.map(|t| hex(&t.1)).as_deref())
+                .str("body", &body)
+                .obj("attributes", |a| {
+                    a.str("rpc.method", l.method.as_str())
+                        .str("coresdk.decision", l.decision.decision)
+                        .str("coresdk.reason", &l.decision.reason);
+                    if !query.is_empty() {
+                        a.str("coresdk.query", &query);
+                    }
+                    if let Some(t) = self.tenant_id(l.tenant) {
+                        a.str("coresdk.tenant", t);
+                    }
+                    if let Some(r) = &l.revision {
+                        a.str("coresdk.policy.revision", r);
+                    }
+                    a.float("coresdk.duration_ms", l.duration.as_secs_f64() * 1000.0);
+                    if let Some(input) = &input {
+                        a.str("coresdk.input", input);
+                    }
+                });
+            o.close();
+            batch.logs.push(out);
         }
         if !counts.is_empty() {
             let mut m = lock(&self.masked);
@@ -765,6 +792,10 @@ mod tests {
         Masker::new(&Default::default()).unwrap()
     }
 
+    fn v(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
     fn traceparent_is_parsed_strictly() {
         let p =
@@ -855,7 +886,7 @@ mod tests {
         let m = masker();
         let b = r.take(|_| &m);
         assert_eq!(b.spans.len(), 1);
-        let s = &b.spans[0];
+        let s = &v(&b.spans[0]);
         assert_eq!(s["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(s["parentSpanId"], "00f067aa0ba902b7");
         assert_eq!(s["name"], "coresdk.v1.CoreSDK/Authorize");
@@ -864,7 +895,7 @@ mod tests {
         assert_eq!(s["attributes"]["coresdk.policy.revision"], "sha256:abc");
         assert_eq!(s["status"]["code"], 0);
         assert_eq!(b.logs.len(), 1);
-        let l = &b.logs[0];
+        let l = &v(&b.logs[0]);
         assert_eq!(l["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(l["spanId"], s["spanId"]);
         assert_eq!(l["body"], "allow data.authz.allow");
@@ -899,10 +930,15 @@ mod tests {
         let m = masker();
         let b = r.take(|_| &m);
         assert!(b.spans.is_empty());
-        assert_eq!(b.logs[0]["spanId"], "00f067aa0ba902b7");
-        assert_eq!(b.logs[0]["attributes"]["coresdk.decision"], "deny");
-        assert_eq!(b.logs[0]["attributes"]["coresdk.reason"], "ERR_INTERNAL");
-        assert!(b.logs[0]["attributes"].get("coresdk.input").is_none());
+        let l = v(&b.logs[0]);
+        assert_eq!(l["spanId"], "00f067aa0ba902b7");
+        assert_eq!(l["attributes"]["coresdk.decision"], "deny");
+        assert_eq!(l["attributes"]["coresdk.reason"], "ERR_INTERNAL");
+        assert!(l["attributes"].get("coresdk.input").is_none());
+        // The whole batch is one JSON document.
+        let all: Value = serde_json::from_str(&b.to_json()).unwrap();
+        assert_eq!(all["logs"].as_array().unwrap().len(), 1);
+        assert_eq!(all["droppedSpans"], 0);
     }
 
     #[test]
@@ -943,12 +979,10 @@ mod tests {
         }
         let m = masker();
         let b = r.take(|_| &m);
-        assert_eq!(b.spans[0]["status"]["code"], 0);
-        assert_eq!(b.spans[1]["status"]["code"], 2);
-        assert_eq!(b.spans[1]["status"]["message"], "ERR_EVAL_TIMEOUT");
-        assert_eq!(
-            b.spans[0]["attributes"]["coresdk.reason"],
-            "ERR_TOKEN_EXPIRED"
-        );
+        let (s0, s1) = (v(&b.spans[0]), v(&b.spans[1]));
+        assert_eq!(s0["status"]["code"], 0);
+        assert_eq!(s1["status"]["code"], 2);
+        assert_eq!(s1["status"]["message"], "ERR_EVAL_TIMEOUT");
+        assert_eq!(s0["attributes"]["coresdk.reason"], "ERR_TOKEN_EXPIRED");
     }
 }
