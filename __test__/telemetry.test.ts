@@ -6,6 +6,7 @@
  * with the trace context the client sends as `traceparent`.
  * The Jaeger test (otlp-jaeger.test.ts) covers the OTLP path end to end.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +154,30 @@ describe('OTLP settings', () => {
     expect(err).toBeInstanceOf(CoreSDKError);
     expect((err as CoreSDKError).code).toBe('ERR_CONFIG');
     expect((err as CoreSDKError).message).toContain('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
+  });
+});
+
+describe('coresdk-sidecar with OTLP settings', () => {
+  const bin = join(import.meta.dirname, '..', 'dist', 'sidecar', 'cli.js');
+  const run = (env: Record<string, string>): { status: number | null; stderr: string } => {
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CORESDK_') && !k.startsWith('OTEL_') && v !== undefined) clean[k] = v;
+    const r = spawnSync(process.execPath, [bin, '--dev', '--addr', '[::1]:0'], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 30_000 });
+    return { status: r.status, stderr: r.stderr };
+  };
+
+  it('refuses a bad protocol, sampler or interval at start with exit 2, naming the variable', () => {
+    for (const [env, variable] of [
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_TRACES_SAMPLER: 'sometimes' }, 'OTEL_TRACES_SAMPLER'],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, 'OTEL_METRIC_EXPORT_INTERVAL'],
+      [{ CORESDK_DECISION_LOG: 'everything' }, 'CORESDK_DECISION_LOG'],
+    ] as const) {
+      const r = run(env);
+      expect(r.status, JSON.stringify(env)).toBe(2);
+      expect(r.stderr).toContain('[ERR_CONFIG]');
+      expect(r.stderr).toContain(variable);
+    }
   });
 });
 

@@ -28,7 +28,7 @@
 // BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js).
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, sign } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -104,12 +104,26 @@ function waitLine(child, pred, what, ms = 30_000) {
   })
 }
 
-function procStats(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+function cpuOf(statPath) {
+  const stat = readFileSync(statPath, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS
+  return (Number(fields[11]) + Number(fields[12])) / TICKS
+}
+
+// Whole-process CPU and RSS, plus the CPU of the data plane's own threads (named
+// `coresdk-sidecar`): for the sidecar, the rest is Node (the CLI, and with telemetry the export).
+function procStats(pid) {
+  const cpu = cpuOf(`/proc/${pid}/stat`)
+  let dataPlane = 0
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === 'coresdk-sidecar') dataPlane += cpuOf(`/proc/${pid}/task/${t}/stat`)
+    } catch {
+      // the thread ended
+    }
+  }
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
-  return { cpu, rss }
+  return { cpu, rss, dataPlane }
 }
 
 async function main() {
@@ -192,7 +206,8 @@ async function main() {
         if (r.status !== 0) throw new Error(`loadgen failed for ${t.name} @ ${rate}: ${r.stderr}`)
         const after = procStats(t.pid)
         const j = JSON.parse(r.stdout.trim().split('\n').pop())
-        const row = { ...j, target: t.name, rate, server_rss_mb: after.rss, server_cpu_us_per_call: ((after.cpu - before.cpu) * 1e6) / Math.max(1, j.ok + (j.warmup_ok ?? 0)) }
+        const calls = Math.max(1, j.ok + (j.warmup_ok ?? 0))
+        const row = { ...j, target: t.name, rate, server_rss_mb: after.rss, server_cpu_us_per_call: ((after.cpu - before.cpu) * 1e6) / calls, data_plane_cpu_us_per_call: ((after.dataPlane - before.dataPlane) * 1e6) / calls }
         results.push(row)
         log(`${t.name} @ ${rate}: p50 ${j.p50_us} µs, p99 ${j.p99_us} µs, p99.9 ${j.p999_us} µs, ok ${j.ok}, errors ${j.errors}, ${Math.round(j.achieved_rps)} rps`)
       }
@@ -205,11 +220,11 @@ async function main() {
   writeFileSync(join(root, 'bench', 'results', 'sidecar.json'), JSON.stringify({ date: new Date().toISOString(), secs: SECS, results }, null, 2))
   const f = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`)
   console.log(`\n### Sidecar under open-loop load (${SECS} s per step, loopback${PIN ? '; servers on CPU 0, load generator on CPU 1' : ''})\n`)
-  console.log('| target | offered | achieved rps | p50 | p99 | p99.9 | errors | server RSS | server CPU/call |')
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  console.log('| target | offered | achieved rps | p50 | p99 | p99.9 | errors | server RSS | server CPU/call | of which data plane |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of results) {
     const errs = r.errors ? `${r.errors} (${Object.entries(r.error_kinds ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '0'
-    console.log(`| ${r.target} | ${r.rate === 'saturate' ? 'saturation' : r.rate} | ${Math.round(r.achieved_rps)} | ${f(r.p50_us)} | ${f(r.p99_us)} | ${f(r.p999_us)} | ${errs} | ${r.server_rss_mb.toFixed(0)} MB | ${r.server_cpu_us_per_call.toFixed(1)} µs |`)
+    console.log(`| ${r.target} | ${r.rate === 'saturate' ? 'saturation' : r.rate} | ${Math.round(r.achieved_rps)} | ${f(r.p50_us)} | ${f(r.p99_us)} | ${f(r.p999_us)} | ${errs} | ${r.server_rss_mb.toFixed(0)} MB | ${r.server_cpu_us_per_call.toFixed(1)} µs | ${r.target.startsWith('coresdk') ? `${r.data_plane_cpu_us_per_call.toFixed(1)} µs` : '–'} |`)
   }
   const sat = (name) => results.find((r) => r.rate === 'saturate' && r.target.startsWith(name))?.achieved_rps
   const s = sat('coresdk sidecar EvaluatePolicy (mTLS'), o = sat('OPA'), g = sat('grpc-js'), t = sat('coresdk sidecar EvaluatePolicy + telemetry')

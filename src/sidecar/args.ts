@@ -71,6 +71,13 @@ ${rows.join('\n')}
   -h, --help                      show this help
   -V, --version                   show the version
 
+Telemetry: with OTEL_EXPORTER_OTLP_ENDPOINT set, every call's span (in the caller's
+trace, from its traceparent), the decision metrics and the decision log are recorded in
+the data plane, masked, and exported over OTLP. Also read: OTEL_EXPORTER_OTLP_PROTOCOL
+(http/protobuf or grpc), OTEL_SERVICE_NAME (default coresdk-sidecar), OTEL_TRACES_SAMPLER
+and _ARG, OTEL_METRIC_EXPORT_INTERVAL, OTEL_SDK_DISABLED, CORESDK_DECISION_LOG
+(off, decisions, input). See docs/telemetry.md.
+
 Signals: SIGTERM and SIGINT drain (health NOT_SERVING, in-flight calls answered) and
 exit 0; a second one (a second or more later) exits at once. SIGHUP reloads policies and certificates.
 Exit codes: 0 clean stop, 1 drain deadline passed with calls in flight,
