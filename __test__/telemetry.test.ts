@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,6 +19,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { startSidecar } from './support/sidecar.js';
 import { authzInstruments, CoreSDKClient, CoreSDKError, DecisionLog, Masker, otlpConfigured, otlpProtocol, SidecarServer } from '../dist/index.js';
 
 const spanContext: SpanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
@@ -179,6 +181,39 @@ describe('coresdk-sidecar with OTLP settings', () => {
       expect(r.stderr).toContain(variable);
     }
   });
+});
+
+describe('coresdk-sidecar when the collector is down', () => {
+  it('keeps serving, says so in its log (rate-limited), and still stops cleanly', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'coresdk-otlp-down-'));
+    mkdirSync(join(work, 'bundle'));
+    writeFileSync(join(work, 'bundle', 'authz.rego'), 'package authz\nimport rego.v1\ndefault allow := false\nallow if input.ok\n');
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => { r(); }));
+    const sock = join(work, 's.sock');
+    const sc = await startSidecar(['--insecure-dev', '--addr', `unix:${sock}`], {
+      CORESDK_POLICY_DIR: join(work, 'bundle'),
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
+    const client = new CoreSDKClient({ mode: 'sidecar', sidecarAddr: sc.addr });
+    try {
+      for (let i = 0; i < 20; i++) expect((await client.evaluatePolicy('data.authz.allow', { ok: true })).value).toBe(true);
+      const warned = await sc.waitFor((l) => l.event === 'telemetry_error', 15_000);
+      expect(warned.msg).toMatch(/^telemetry export/);
+      expect((await client.evaluatePolicy('data.authz.allow', { ok: true })).value).toBe(true);
+    } finally {
+      client.close();
+      sc.kill('SIGTERM');
+    }
+    expect(await sc.exited).toBe(0);
+    expect(sc.logs.filter((l) => l.event === 'telemetry_error').length).toBeLessThanOrEqual(3);
+    expect(sc.logs.some((l) => l.event === 'telemetry_stopped')).toBe(true);
+    rmSync(work, { recursive: true, force: true });
+  }, 60_000);
 });
 
 describe('the data plane records per-call telemetry in Rust', () => {

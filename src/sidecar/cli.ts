@@ -18,6 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { pino } from 'pino';
 
 import { CoreSDKError } from '../errors.js';
@@ -97,6 +98,23 @@ async function main(): Promise<void> {
   }
   const telemetry = exporting ? SidecarTelemetry.start(sidecar, { version: version() }) : undefined;
   if (telemetry !== undefined) {
+    // Export failures (collector down, refused, timed out) are reported by the SDK through
+    // its diagnostic logger: surface them, at most one line per 10 s, never per span.
+    let lastWarn = 0;
+    let suppressed = 0;
+    const warn = (message: string, ...args: unknown[]): void => {
+      const now = Date.now();
+      if (now - lastWarn < 10_000) {
+        suppressed++;
+        return;
+      }
+      lastWarn = now;
+      const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).filter((a) => a !== '').join('; ');
+      log.warn({ event: 'telemetry_error', suppressed }, `telemetry export: ${message}${detail === '' ? '' : `: ${detail}`}`);
+      suppressed = 0;
+    };
+    const quiet = (): void => undefined;
+    diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
     log.info(
       { event: 'telemetry', endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, protocol: otlpProtocol('TRACES', process.env) },
       'exporting per-call spans, metrics and the decision log over OTLP',
