@@ -140,7 +140,7 @@ export class PiiMaskingSpanProcessor implements SpanProcessor {
       // The same traversal, writing the masked values into the still-open span.
       const c = new MaskedCopier(masked);
       const name = c.next();
-      const attrs = c.attrs(span.attributes);
+      const attrs = c.changed(span.attributes);
       for (const e of span.events) {
         e.name = c.next();
         if (e.attributes) e.attributes = c.attrs(e.attributes);
@@ -181,6 +181,30 @@ class MaskedCopier {
 
   next(): string {
     return this.masked[this.#i++] ?? '';
+  }
+
+  /** Only the attributes whose values the masking changed (for a live span's `setAttributes`). */
+  changed(a: Attributes): Attributes {
+    const out: Attributes = {};
+    for (const k in a) {
+      const v = a[k];
+      if (typeof v === 'string') {
+        const m = this.next();
+        if (m !== v) out[k] = m;
+      } else if (Array.isArray(v)) {
+        const items: unknown[] = [];
+        let differs = false;
+        for (const item of v as unknown[]) {
+          if (typeof item === 'string') {
+            const m = this.next();
+            differs ||= m !== item;
+            items.push(m);
+          } else items.push(item);
+        }
+        if (differs) out[k] = items as AttributeValue;
+      }
+    }
+    return out;
   }
 
   attrs(a: Attributes): Attributes {
