@@ -6,8 +6,8 @@
  * its Prometheus exporter, which the test scrapes) and logs (printed by its
  * debug exporter, which the test reads).
  *
- * 1. A service using CoreSDK in-process with `setupTelemetry()` exports; the
- *    spans arrive masked with the decision attributes present.
+ * 1. A service using CoreSDK in-process with `setupTelemetry()` exports over
+ *    OTLP/gRPC; the spans arrive masked with the decision attributes present.
  * 2. examples/express-app in sidecar mode and the `coresdk-sidecar` CLI both
  *    export: one trace holds the app's spans and the sidecar's per-call
  *    spans (recorded in Rust, parented through `traceparent`), masked; the
@@ -30,6 +30,7 @@ let jaeger: ChildProcess | undefined;
 let queryPort: number;
 let otlpHttpPort: number;
 let promPort: number;
+let otlpGrpcPort: number;
 let collectorOut = '';
 
 async function freePort(): Promise<number> {
@@ -47,6 +48,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'coresdk-jaeger-'));
   [queryPort, otlpHttpPort, promPort] = [await freePort(), await freePort(), await freePort()];
   const [otlpGrpc, health] = [await freePort(), await freePort()];
+  otlpGrpcPort = otlpGrpc;
   writeFileSync(
     join(dir, 'jaeger.yaml'),
     `service:
@@ -146,7 +148,8 @@ it('exports masked spans with decision attributes to Jaeger over OTLP', async ()
     cwd: root,
     encoding: 'utf8',
     timeout: 30_000,
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpHttpPort}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+    // OTLP over gRPC here (the sidecar test below uses http/protobuf): traces, metrics and logs.
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpGrpcPort}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
   });
   expect(app.stderr).toBe('');
   expect(JSON.parse(app.stdout.trim())).toEqual({ ok: 200, expired: 401 });
@@ -178,6 +181,18 @@ it('exports masked spans with decision attributes to Jaeger over OTLP', async ()
   expect(raw).not.toContain('4111 1111');
   expect(raw).not.toContain(ok);
   expect(raw).not.toContain('user-e2e');
+  // Metrics and the decision log came over gRPC too.
+  let prom = '';
+  const until = Date.now() + 20_000;
+  while (Date.now() < until && !/coresdk_authz_decisions_total\{[^}]*job="coresdk-e2e"/.test(prom)) {
+    prom = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(prom).toMatch(/coresdk_authz_decisions_total\{(?=[^}]*decision="allow")(?=[^}]*job="coresdk-e2e")[^}]*\} 1/);
+  expect(prom).toMatch(/coresdk_pii_masked_total\{(?=[^}]*entity="email")(?=[^}]*job="coresdk-e2e")/);
+  const logsUntil = Date.now() + 20_000;
+  while (Date.now() < logsUntil && !collectorOut.includes('coresdk-e2e')) await new Promise((r) => setTimeout(r, 200));
+  expect(collectorOut).toMatch(/service\.name: Str\(coresdk-e2e\)[\s\S]*EventName: coresdk\.decision/);
 }, 60_000);
 
 interface JaegerTrace {
