@@ -130,13 +130,19 @@ impl Entity {
         let after = rest.first().copied();
         match self {
             Entity::CardNumber => {
-                let digits: Vec<u8> = m
-                    .bytes()
-                    .filter(u8::is_ascii_digit)
-                    .map(|b| b - b'0')
-                    .collect();
-                (13..=19).contains(&digits.len())
-                    && luhn(&digits)
+                // At most 19 digits (the pattern allows no more): on the stack.
+                let mut digits = [0u8; 19];
+                let mut n = 0;
+                for b in m.bytes().filter(u8::is_ascii_digit) {
+                    if n == digits.len() {
+                        return false;
+                    }
+                    digits[n] = b - b'0';
+                    n += 1;
+                }
+                let digits = &digits[..n];
+                (13..=19).contains(&n)
+                    && luhn(digits)
                     && !digits.iter().all(|&d| d == digits[0])
                     && consistent_separators(m)
             }
@@ -203,8 +209,11 @@ fn luhn(digits: &[u8]) -> bool {
 
 /// Card numbers are written without separators or with one kind of them.
 fn consistent_separators(m: &str) -> bool {
-    let seps: Vec<u8> = m.bytes().filter(|b| !b.is_ascii_digit()).collect();
-    seps.windows(2).all(|w| w[0] == w[1])
+    let mut seps = m.bytes().filter(|b| !b.is_ascii_digit());
+    match seps.next() {
+        None => true,
+        Some(first) => seps.all(|b| b == first),
+    }
 }
 
 fn iban_ok(m: &str) -> bool {

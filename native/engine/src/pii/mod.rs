@@ -105,6 +105,16 @@ pub struct Masker {
     sensitive_names: Vec<String>,
 }
 
+/// Adds one to `kind`'s count, allocating its key only the first time.
+fn count(counts: &mut MaskCounts, kind: &str) {
+    match counts.get_mut(kind) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(kind.to_string(), 1);
+        }
+    }
+}
+
 /// The longest private-key block looked for; a longer one is masked to the
 /// end of the value.
 const MAX_PEM_BYTES: usize = 64 * 1024;
@@ -191,7 +201,7 @@ impl Masker {
             }
             out.push_str(&text[at..start]);
             self.render(kind, &text[start..end], &mut out);
-            *counts.entry(kind.to_string()).or_insert(0) += 1;
+            count(counts, kind);
             at = end;
         }
         out.push_str(&text[at..]);
@@ -280,7 +290,7 @@ impl Masker {
             }
             let mut out = String::new();
             self.render("secret", value, &mut out);
-            *counts.entry("secret".to_string()).or_insert(0) += 1;
+            count(counts, "secret");
             return Cow::Owned(out);
         }
         self.mask_counting(value, counts)
@@ -322,7 +332,7 @@ impl Masker {
             let seg = &joined[seg_start..seg_end];
             if sensitive.get(i).copied().unwrap_or(false) && !seg.is_empty() {
                 self.render("secret", seg, &mut out);
-                *counts.entry("secret".to_string()).or_insert(0) += 1;
+                count(counts, "secret");
                 changed = true;
             } else {
                 let mut at = seg_start;
@@ -336,7 +346,7 @@ impl Masker {
                     }
                     out.push_str(&joined[at..start]);
                     self.render(kind, &joined[start..end], &mut out);
-                    *counts.entry(kind.to_string()).or_insert(0) += 1;
+                    count(counts, kind);
                     changed = true;
                     at = end;
                 }
