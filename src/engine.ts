@@ -24,6 +24,13 @@ export interface EngineOptions {
   data?: Record<string, unknown>;
   /** Parse Rego v0 (pre-1.0) syntax. Default `false`. */
   regoV0?: boolean;
+  /**
+   * Let regorus's register VM answer rule queries that the engine's static
+   * pass proves cannot raise an error; the interpreter answers everything
+   * else (docs/engine.md). Default `true`; `false` sends every call to the
+   * interpreter.
+   */
+  fastPath?: boolean;
   /** Pooled evaluators. Default: the number of CPUs. */
   poolSize?: number;
   /** Time limit for one evaluation, in ms. Default 100; always on. */
@@ -150,6 +157,18 @@ export interface DecisionCacheStats {
 }
 
 /**
+ * How the revision now serving answered its evaluations: by regorus's
+ * register VM (where the engine's static pass proved it safe) or by the
+ * interpreter. See docs/engine.md.
+ */
+export interface FastPathStats {
+  /** Evaluations the register VM answered. */
+  readonly vm: number;
+  /** Evaluations the interpreter answered. */
+  readonly interpreter: number;
+}
+
+/**
  * The result of one evaluation. `defined` is false when the query is
  * undefined, which is distinct from a defined `false` value.
  */
@@ -231,7 +250,7 @@ function checkOptions(options: EngineOptions): void {
   if (cache !== undefined && (typeof cache !== 'number' || !Number.isInteger(cache) || cache < 0 || cache > 10_000_000)) {
     throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: decisionCacheEntries: must be an integer from 0 to 10000000');
   }
-  for (const key of ['regoV0', 'watch'] as const) {
+  for (const key of ['regoV0', 'watch', 'fastPath'] as const) {
     const v = options[key];
     if (v !== undefined && typeof v !== 'boolean') {
       throw new CoreSDKError('ERR_CONFIG', `invalid configuration: ${key}: must be a boolean`);
@@ -258,6 +277,7 @@ function toNativeOptions(options: EngineOptions, fromEnv: boolean): NativeEngine
     dataJson,
     fromEnv,
     regoV0: options.regoV0,
+    fastPath: options.fastPath,
     poolSize: options.poolSize,
     evalTimeoutMs: options.evalTimeoutMs,
     maxInputBytes: options.maxInputBytes,
@@ -584,6 +604,20 @@ export class Engine {
   /** Decision cache counters of the revision now serving (see {@link EngineOptions.decisionCacheEntries}). */
   decisionCacheStats(): DecisionCacheStats {
     return this.#native.decisionCacheStats();
+  }
+
+  /** How the revision now serving answered its evaluations: VM or interpreter (docs/engine.md). */
+  fastPathStats(): FastPathStats {
+    return this.#native.fastPathStats();
+  }
+
+  /**
+   * `null` when the register VM may answer rule query `query` on the revision
+   * now serving (for inputs that pass its guards); otherwise why the
+   * interpreter answers it. Plans the query on first use.
+   */
+  fastPathRoute(query: string): string | null {
+    return this.#native.fastPathRoute(query) ?? null;
   }
 
   /** Stops the watcher; later evaluations fail with `ERR_ENGINE_CLOSED`. Idempotent. */

@@ -19,6 +19,7 @@ export type {
   AuthorizeResult,
   Decision,
   DecisionCacheStats,
+  FastPathStats,
   EngineOptions,
   KeyStatus,
   ReloadEvent,

@@ -10,6 +10,10 @@ export const policies = [
   { name: 'rbac', query: 'data.authz.allow', description: '5 roles → (action, type) grants in data.json' },
   { name: 'abac', query: 'data.abac.allow', description: '1,000-resource inventory lookup + user attributes' },
   { name: 'rules100', query: 'data.rules100.allow', description: '100 distinct allow rules (API gateway)' },
+  { name: 'gateway', query: 'data.gateway.allow', description: '60 allow bodies: glob.match paths, methods, scopes' },
+  { name: 'rolegraph', query: 'data.rolegraph.allow', description: 'graph.reachable role inheritance + glob resource grants' },
+  { name: 'denyset', query: 'data.denyset.allow', description: 'allow if count(deny) == 0 over 12 deny rules' },
+  { name: 'rules1000', query: 'data.rules1000.allow', description: '1,000 distinct allow rules (generated)' },
 ].map(withPaths)
 
 // Bundles of the token benchmark (bench/token.bench.mjs). Their inputs.json holds full policy

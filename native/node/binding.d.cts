@@ -52,6 +52,13 @@ export declare class NativeEngine {
   keyStatus(): NativeKeyStatus | null
   /** Decision cache counters of the revision now serving. */
   decisionCacheStats(): NativeDecisionCacheStats
+  /** How the serving revision answered its evaluations (VM or interpreter). */
+  fastPathStats(): NativeFastPathStats
+  /**
+   * `null` when the register VM may answer rule query `query`, else why
+   * the interpreter answers it.
+   */
+  fastPathRoute(query: string): string | null
   /** Stops the watcher and refuses further evaluations. */
   close(): void
 }
@@ -193,6 +200,8 @@ export interface NativeEngineOptions {
   fromEnv?: boolean
   /** Rego v0 syntax. */
   regoV0?: boolean
+  /** The VM fast path (default true). */
+  fastPath?: boolean
   /** Number of pooled evaluators. */
   poolSize?: number
   /** Evaluation time limit in milliseconds. */
@@ -207,6 +216,14 @@ export interface NativeEngineOptions {
   decisionCacheEntries?: number
   /** Token verification settings. */
   token?: NativeTokenOptions
+}
+
+/** How the serving revision answered its evaluations. */
+export interface NativeFastPathStats {
+  /** Evaluations the register VM answered. */
+  vm: number
+  /** Evaluations the interpreter answered. */
+  interpreter: number
 }
 
 /** The key source's state. */

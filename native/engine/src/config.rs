@@ -15,6 +15,7 @@
 //! watch_policies = true         # CORESDK_WATCH_POLICIES
 //! rego_v0 = false               # CORESDK_REGO_V0
 //! decision_cache_entries = 16384 # CORESDK_DECISION_CACHE_ENTRIES (0: off)
+//! fast_path = true               # CORESDK_FAST_PATH
 //! sidecar_addr = "[::1]:50051"  # CORESDK_SIDECAR_ADDR
 //! tenant_id = "acme-corp"       # CORESDK_TENANT_ID
 //! fail_mode = "open"            # CORESDK_FAIL_MODE
@@ -74,6 +75,10 @@ pub struct EngineConfig {
     /// Decision cache capacity per revision; 0 disables it. See
     /// [`crate::cache`] for what is cached and when.
     pub decision_cache_entries: usize,
+    /// Let the register VM answer rule queries that the static pass proves
+    /// cannot raise an error (see [`crate::fastpath`]); off: the
+    /// interpreter answers every call.
+    pub fast_path: bool,
     /// Token verification, when configured.
     pub token: Option<crate::token::TokenConfig>,
     /// PII masking settings (`pii_*` keys).
@@ -106,6 +111,7 @@ impl EngineConfig {
             watch: true,
             rego_v0: false,
             decision_cache_entries: DEFAULT_DECISION_CACHE_ENTRIES,
+            fast_path: true,
             token: None,
             pii: crate::pii::MaskerConfig::default(),
         }
@@ -206,6 +212,8 @@ pub struct SdkConfig {
     pub rego_v0: bool,
     /// Decision cache capacity (`decision_cache_entries`), 0 disables.
     pub decision_cache_entries: usize,
+    /// The VM fast path (`fast_path`).
+    pub fast_path: bool,
     /// Sidecar address (`sidecar_addr`), default `[::1]:50051`.
     pub sidecar_addr: String,
     /// Tenant (`tenant_id`), default `acme-corp`.
@@ -265,6 +273,7 @@ impl Default for SdkConfig {
             watch_policies: true,
             rego_v0: false,
             decision_cache_entries: DEFAULT_DECISION_CACHE_ENTRIES,
+            fast_path: true,
             sidecar_addr: "[::1]:50051".to_string(),
             tenant_id: "acme-corp".to_string(),
             fail_mode: FailMode::Open,
@@ -289,6 +298,7 @@ pub const SDK_KEYS: &[&str] = &[
     "watch_policies",
     "rego_v0",
     "decision_cache_entries",
+    "fast_path",
     "sidecar_addr",
     "tenant_id",
     "fail_mode",
@@ -385,6 +395,7 @@ impl SdkConfig {
                 }
                 "watch_policies" => cfg.watch_policies = value.boolean(&name)?,
                 "rego_v0" => cfg.rego_v0 = value.boolean(&name)?,
+                "fast_path" => cfg.fast_path = value.boolean(&name)?,
                 "decision_cache_entries" => {
                     cfg.decision_cache_entries = value.int(&name, 0, 10_000_000)? as usize
                 }
@@ -642,6 +653,7 @@ impl SdkConfig {
             watch: self.watch_policies,
             rego_v0: self.rego_v0,
             decision_cache_entries: self.decision_cache_entries,
+            fast_path: self.fast_path,
             token: self.token.clone(),
             pii: self.pii.clone(),
         })

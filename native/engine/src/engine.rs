@@ -12,6 +12,7 @@ use crate::cache::{DecisionCacheStats, MAX_CACHED_INPUT_BYTES};
 use crate::config::{BundleSource, EngineConfig, SdkConfig};
 use crate::decision::{Decision, Verdict, VerdictReason};
 use crate::error::{EngineError, Result};
+use crate::fastpath::VmOutcome;
 use crate::input;
 use crate::pool::Pool;
 use crate::query::{classify, QueryKind};
@@ -198,6 +199,43 @@ impl Engine {
         self.eval_on(current.clone(), query, value)
     }
 
+    /// How the revision now serving answered its evaluations: by the
+    /// register VM or by the interpreter (see [`crate::fastpath`]).
+    pub fn fast_path_stats(&self) -> crate::revision::FastPathStats {
+        self.inner.current.load().fast_path_stats()
+    }
+
+    /// Whether the register VM may answer rule query `query` on the
+    /// revision now serving: `None` when it may (for inputs that pass its
+    /// guards), else why the interpreter answers. Plans the query if needed.
+    pub fn fast_path_route(&self, query: &str) -> Option<String> {
+        self.fast_path_plan(query).reason
+    }
+
+    /// How rule query `query` is evaluated on the revision now serving:
+    /// by the VM (with how many input guards, and whether its rules were
+    /// indexed) or by the interpreter (and why). Plans the query if needed.
+    pub fn fast_path_plan(&self, query: &str) -> crate::revision::FastPathPlan {
+        let query = query.trim();
+        let interpreter = |reason: String| crate::revision::FastPathPlan {
+            reason: Some(reason),
+            guards: 0,
+            indexed: false,
+        };
+        match classify(query) {
+            Ok(QueryKind::Ref) => match self.inner.current.load().route(query) {
+                crate::fastpath::Route::Vm(plan) => crate::revision::FastPathPlan {
+                    reason: None,
+                    guards: plan.guard_count(),
+                    indexed: plan.indexed,
+                },
+                crate::fastpath::Route::Interpreter(r) => interpreter(r.to_string()),
+            },
+            Ok(QueryKind::General) => interpreter("a general query".into()),
+            Err(e) => interpreter(e.to_string()),
+        }
+    }
+
     /// Decision cache counters of the revision now serving (plain
     /// evaluations and `authorize` decisions together).
     pub fn decision_cache_stats(&self) -> DecisionCacheStats {
@@ -377,7 +415,32 @@ impl Engine {
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
         let query = query.trim();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.inner.pool.with(&current, |engine, revision| {
+            self.inner.pool.with(&current, |ev| {
+                if kind == QueryKind::Ref {
+                    if let Some((plan, vm)) = ev.vm(query) {
+                        if plan.admits(&input) {
+                            match vm.run(input.clone()) {
+                                VmOutcome::Value(v) => {
+                                    ev.revision.count_answer(true);
+                                    return Ok(Decision {
+                                        value: match v {
+                                            regorus::Value::Undefined => None,
+                                            v => Some(to_json(&v)?),
+                                        },
+                                        revision: ev.revision.id.clone(),
+                                    });
+                                }
+                                VmOutcome::Timeout => {
+                                    return Err(EngineError::EvalTimeout { limit_ms })
+                                }
+                                // The interpreter is the reference: it answers.
+                                VmOutcome::Fallback => {}
+                            }
+                        }
+                    }
+                }
+                ev.revision.count_answer(false);
+                let engine = &mut ev.engine;
                 engine.set_input(input);
                 let value = match kind {
                     QueryKind::Ref => eval_ref(engine, query, limit_ms),
@@ -385,7 +448,7 @@ impl Engine {
                 }?;
                 Ok(Decision {
                     value,
-                    revision: revision.id.clone(),
+                    revision: ev.revision.id.clone(),
                 })
             })
         }));

@@ -41,6 +41,7 @@ pub mod config_file;
 mod decision;
 mod engine;
 mod error;
+mod fastpath;
 pub mod input;
 pub mod pii;
 mod pool;
@@ -58,6 +59,7 @@ pub use config_file::{ConfigFile, SidecarConfig, TenantConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};
 pub use error::{EngineError, Result, SourceLocation};
+pub use revision::{FastPathPlan, FastPathStats};
 pub use watch::DEBOUNCE;
 
 /// The crate README's example, compiled by `cargo test` so that it stays true.

@@ -13,9 +13,11 @@
 //! evaluation already running finishes on the revision it started with.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
+use crate::fastpath::{Plan, Route, Vm};
 use crate::revision::Revision;
 
 static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
@@ -24,9 +26,44 @@ thread_local! {
     static HOME: Cell<usize> = Cell::new(NEXT_HOME.fetch_add(1, Ordering::Relaxed));
 }
 
-struct Evaluator {
-    revision: Arc<Revision>,
-    engine: regorus::Engine,
+/// Most distinct rule queries one evaluator keeps a VM for.
+const MAX_VMS: usize = 64;
+
+/// One evaluator: an interpreter of one revision, and the VMs of the rule
+/// queries it has seen that the fast path may answer.
+pub(crate) struct Evaluator {
+    pub(crate) revision: Arc<Revision>,
+    pub(crate) engine: regorus::Engine,
+    vms: HashMap<Box<str>, Option<(Arc<Plan>, Vm)>>,
+}
+
+impl Evaluator {
+    fn new(revision: Arc<Revision>) -> Self {
+        Evaluator {
+            engine: revision.instantiate(),
+            revision,
+            vms: HashMap::new(),
+        }
+    }
+
+    /// The VM for rule query `query` with its plan, when the fast path may
+    /// answer it on this revision.
+    pub(crate) fn vm(&mut self, query: &str) -> Option<&mut (Arc<Plan>, Vm)> {
+        if !self.vms.contains_key(query) {
+            let entry = match self.revision.route(query) {
+                Route::Vm(plan) => {
+                    let vm = plan.vm(self.revision.timer());
+                    Some((plan, vm))
+                }
+                Route::Interpreter(_) => None,
+            };
+            if self.vms.len() >= MAX_VMS {
+                self.vms.clear();
+            }
+            self.vms.insert(query.into(), entry);
+        }
+        self.vms.get_mut(query).and_then(Option::as_mut)
+    }
 }
 
 /// A fixed set of evaluators.
@@ -48,7 +85,7 @@ impl Pool {
     pub(crate) fn with<R>(
         &self,
         current: &Arc<Revision>,
-        f: impl FnOnce(&mut regorus::Engine, &Arc<Revision>) -> R,
+        f: impl FnOnce(&mut Evaluator) -> R,
     ) -> R {
         let n = self.slots.len();
         let home = HOME.with(|h| h.get()) % n;
@@ -66,25 +103,22 @@ impl Pool {
             return run_in_slot(guard, current, f);
         }
         // Every evaluator is busy: evaluate on a transient clone.
-        let mut engine = current.instantiate();
-        f(&mut engine, current)
+        let mut ev = Evaluator::new(current.clone());
+        f(&mut ev)
     }
 }
 
 fn run_in_slot<R>(
     mut guard: MutexGuard<'_, Option<Evaluator>>,
     current: &Arc<Revision>,
-    f: impl FnOnce(&mut regorus::Engine, &Arc<Revision>) -> R,
+    f: impl FnOnce(&mut Evaluator) -> R,
 ) -> R {
     let stale = guard
         .as_ref()
         .is_none_or(|e| !Arc::ptr_eq(&e.revision, current));
     if stale {
-        *guard = Some(Evaluator {
-            revision: current.clone(),
-            engine: current.instantiate(),
-        });
+        *guard = Some(Evaluator::new(current.clone()));
     }
     let ev = guard.as_mut().expect("slot filled above");
-    f(&mut ev.engine, &ev.revision)
+    f(ev)
 }

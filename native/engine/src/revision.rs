@@ -1,5 +1,7 @@
 //! A compiled policy revision: the template every pooled evaluator clones.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
@@ -8,6 +10,11 @@ use crate::bundle::{under_root, BundleFiles};
 use crate::cache::{is_deterministic, DecisionCache};
 use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
+use crate::fastpath::{self, Route};
+
+/// Most distinct rule queries a revision plans; past it, new queries go to
+/// the interpreter (general queries are never planned).
+const MAX_ROUTES: usize = 1024;
 
 /// One compiled bundle revision.
 ///
@@ -26,6 +33,33 @@ pub struct Revision {
     /// `authorize` decisions keyed by token digest and caller input: a
     /// separate cache, so no plain-evaluation key can ever reach one.
     pub authorize_cache: Option<DecisionCache>,
+    fast_path: bool,
+    rego_v0: bool,
+    timer: ExecutionTimerConfig,
+    routes: Mutex<HashMap<String, Route>>,
+    vm_answers: AtomicU64,
+    interpreter_answers: AtomicU64,
+}
+
+/// How one rule query is evaluated (see [`crate::Engine::fast_path_plan`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FastPathPlan {
+    /// `None` when the register VM answers (inputs that pass the guards);
+    /// otherwise why the interpreter answers every call.
+    pub reason: Option<String>,
+    /// Input guards each call checks before the VM may answer.
+    pub guards: usize,
+    /// Whether many-bodied rules were indexed in the VM's program.
+    pub indexed: bool,
+}
+
+/// How a revision's rule queries were answered (see [`crate::fastpath`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FastPathStats {
+    /// Evaluations the register VM answered.
+    pub vm: u64,
+    /// Evaluations the interpreter answered.
+    pub interpreter: u64,
 }
 
 impl std::fmt::Debug for Revision {
@@ -97,10 +131,57 @@ impl Revision {
         Ok(Revision {
             cache,
             authorize_cache,
+            fast_path: config.fast_path,
+            rego_v0: config.rego_v0,
+            timer: timer(config),
+            routes: Mutex::new(HashMap::new()),
+            vm_answers: AtomicU64::new(0),
+            interpreter_answers: AtomicU64::new(0),
             id: Arc::from(files.revision.as_str()),
             modules: files.modules.len(),
             template: Mutex::new(engine),
         })
+    }
+
+    /// How rule query `query` is evaluated on this revision, planned on
+    /// first use and remembered.
+    pub(crate) fn route(&self, query: &str) -> Route {
+        if !self.fast_path {
+            return Route::Interpreter(Arc::from("fast_path is off"));
+        }
+        if let Some(r) = lock(&self.routes).get(query) {
+            return r.clone();
+        }
+        // Plan outside the lock: compiling a large policy takes a while.
+        let route = fastpath::plan(&self.instantiate(), query, self.rego_v0);
+        let mut routes = lock(&self.routes);
+        if routes.len() < MAX_ROUTES {
+            routes.insert(query.to_string(), route.clone());
+        }
+        route
+    }
+
+    /// The execution time limit, for VMs of this revision.
+    pub(crate) fn timer(&self) -> ExecutionTimerConfig {
+        self.timer
+    }
+
+    /// Counts one answer.
+    pub(crate) fn count_answer(&self, by_vm: bool) {
+        let counter = if by_vm {
+            &self.vm_answers
+        } else {
+            &self.interpreter_answers
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How this revision's evaluations were answered.
+    pub fn fast_path_stats(&self) -> FastPathStats {
+        FastPathStats {
+            vm: self.vm_answers.load(Ordering::Relaxed),
+            interpreter: self.interpreter_answers.load(Ordering::Relaxed),
+        }
     }
 
     /// A fresh evaluator for this revision.
@@ -110,6 +191,10 @@ impl Revision {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn timer(config: &EngineConfig) -> ExecutionTimerConfig {

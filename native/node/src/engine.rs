@@ -26,6 +26,8 @@ pub struct NativeEngineOptions {
     pub from_env: Option<bool>,
     /// Rego v0 syntax.
     pub rego_v0: Option<bool>,
+    /// The VM fast path (default true).
+    pub fast_path: Option<bool>,
     /// Number of pooled evaluators.
     pub pool_size: Option<u32>,
     /// Evaluation time limit in milliseconds.
@@ -279,6 +281,15 @@ pub struct NativeDecisionCacheStats {
     pub misses: f64,
 }
 
+/// How the serving revision answered its evaluations.
+#[napi(object)]
+pub struct NativeFastPathStats {
+    /// Evaluations the register VM answered.
+    pub vm: f64,
+    /// Evaluations the interpreter answered.
+    pub interpreter: f64,
+}
+
 /// One evaluation result.
 #[napi(object)]
 pub struct NativeDecision {
@@ -382,6 +393,7 @@ fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
             c.watch = sdk.watch_policies;
             c.rego_v0 = sdk.rego_v0;
             c.decision_cache_entries = sdk.decision_cache_entries;
+            c.fast_path = sdk.fast_path;
             c
         } else {
             EngineConfig::for_dir(dir)
@@ -410,6 +422,9 @@ fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
     };
     if let Some(v) = options.rego_v0 {
         cfg.rego_v0 = v;
+    }
+    if let Some(v) = options.fast_path {
+        cfg.fast_path = v;
     }
     if let Some(v) = options.pool_size {
         cfg.pool_size = v as usize;
@@ -589,6 +604,23 @@ impl NativeEngine {
             hits: s.hits as f64,
             misses: s.misses as f64,
         }
+    }
+
+    /// How the serving revision answered its evaluations (VM or interpreter).
+    #[napi]
+    pub fn fast_path_stats(&self) -> NativeFastPathStats {
+        let s = self.engine.fast_path_stats();
+        NativeFastPathStats {
+            vm: s.vm as f64,
+            interpreter: s.interpreter as f64,
+        }
+    }
+
+    /// `null` when the register VM may answer rule query `query`, else why
+    /// the interpreter answers it.
+    #[napi]
+    pub fn fast_path_route(&self, query: String) -> Option<String> {
+        self.engine.fast_path_route(&query)
     }
 
     /// Stops the watcher and refuses further evaluations.

@@ -1,0 +1,224 @@
+//! Abstract values: what the static pass knows about an expression's value
+//! without evaluating it, and the input guards it derives.
+
+use regorus::Value;
+
+/// A set of value kinds, as bits. Undefined is never in a set: an undefined
+/// operand makes every operation undefined in both evaluators, never an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ty(u8);
+
+impl Ty {
+    pub(crate) const NONE: Ty = Ty(0);
+    pub(crate) const NULL: Ty = Ty(1);
+    pub(crate) const BOOL: Ty = Ty(2);
+    pub(crate) const NUMBER: Ty = Ty(4);
+    pub(crate) const STRING: Ty = Ty(8);
+    pub(crate) const ARRAY: Ty = Ty(16);
+    pub(crate) const SET: Ty = Ty(32);
+    pub(crate) const OBJECT: Ty = Ty(64);
+    pub(crate) const ANY: Ty = Ty(127);
+    pub(crate) const COLLECTION: Ty = Ty(16 | 32 | 64);
+    pub(crate) const NOT_OBJECT: Ty = Ty(127 & !64);
+
+    pub(crate) const fn union(self, other: Ty) -> Ty {
+        Ty(self.0 | other.0)
+    }
+
+    /// Whether every kind in `self` is in `other`.
+    pub(crate) const fn within(self, other: Ty) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    /// Exactly one kind.
+    pub(crate) const fn is_single(self) -> bool {
+        self.0 != 0 && self.0 & (self.0 - 1) == 0
+    }
+
+    /// The kind of a concrete value (`NONE` for undefined).
+    pub(crate) fn of(v: &Value) -> Ty {
+        match v {
+            Value::Null => Ty::NULL,
+            Value::Bool(_) => Ty::BOOL,
+            Value::Number(_) => Ty::NUMBER,
+            Value::String(_) => Ty::STRING,
+            Value::Array(_) => Ty::ARRAY,
+            Value::Set(_) => Ty::SET,
+            Value::Object(_) => Ty::OBJECT,
+            Value::Undefined => Ty::NONE,
+        }
+    }
+}
+
+/// One step of a path into `input`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// A known key or index.
+    Key(Value),
+    /// Any child (a dynamic index, or iteration).
+    Each,
+}
+
+/// What is known about a value.
+#[derive(Clone, Debug)]
+pub(crate) enum Abs {
+    /// Only its possible kinds.
+    Kinds(Ty),
+    /// A value read from `input` at this path: any kind, but a guard can
+    /// require kinds of it before the fast evaluator may answer.
+    Input(Vec<Step>),
+    /// One of these concrete values (from the policy's data or literals).
+    Values(Vec<Value>),
+}
+
+/// Candidate sets larger than this collapse to kinds.
+const MAX_VALUES: usize = 4096;
+
+impl Abs {
+    /// Possible kinds.
+    pub(crate) fn kinds(&self) -> Ty {
+        match self {
+            Abs::Kinds(t) => *t,
+            Abs::Input(_) => Ty::ANY,
+            Abs::Values(vs) => vs.iter().fold(Ty::NONE, |t, v| t.union(Ty::of(v))),
+        }
+    }
+
+    /// A single known constant.
+    pub(crate) fn constant(&self) -> Option<&Value> {
+        match self {
+            Abs::Values(vs) if vs.len() == 1 => vs.first(),
+            _ => None,
+        }
+    }
+
+    /// The values when the set of candidates is known.
+    pub(crate) fn values(&self) -> Option<&[Value]> {
+        match self {
+            Abs::Values(vs) => Some(vs),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn of_values(mut vs: Vec<Value>) -> Abs {
+        vs.retain(|v| *v != Value::Undefined);
+        if vs.len() > MAX_VALUES {
+            return Abs::Kinds(vs.iter().fold(Ty::NONE, |t, v| t.union(Ty::of(v))));
+        }
+        vs.sort();
+        vs.dedup();
+        Abs::Values(vs)
+    }
+
+    /// Either of two abstract values.
+    pub(crate) fn join(self, other: Abs) -> Abs {
+        match (self, other) {
+            (Abs::Values(mut a), Abs::Values(b)) => {
+                a.extend(b);
+                Abs::of_values(a)
+            }
+            (Abs::Input(a), Abs::Input(b)) if a == b => Abs::Input(a),
+            (a, b) => Abs::Kinds(a.kinds().union(b.kinds())),
+        }
+    }
+
+    /// The value of `self[key]`, `key` a constant when known.
+    pub(crate) fn index(&self, key: Option<&Value>) -> Abs {
+        match (self, key) {
+            (Abs::Input(p), Some(k)) => {
+                let mut p = p.clone();
+                p.push(Step::Key(k.clone()));
+                Abs::Input(p)
+            }
+            (Abs::Input(p), None) => {
+                let mut p = p.clone();
+                p.push(Step::Each);
+                Abs::Input(p)
+            }
+            (Abs::Values(vs), Some(k)) => Abs::of_values(vs.iter().map(|v| v[k].clone()).collect()),
+            (Abs::Values(vs), None) => Abs::of_values(children(vs)),
+            (Abs::Kinds(_), _) => Abs::Kinds(Ty::ANY),
+        }
+    }
+
+    /// The keys of a collection being iterated.
+    pub(crate) fn keys(&self) -> Abs {
+        match self {
+            Abs::Values(vs) => {
+                let mut out = Vec::new();
+                for v in vs {
+                    match v {
+                        Value::Object(o) => out.extend(o.keys().cloned()),
+                        Value::Set(s) => out.extend(s.iter().cloned()),
+                        Value::Array(a) => {
+                            out.extend((0..a.len()).map(|i| Value::from(i as u64)));
+                        }
+                        _ => {}
+                    }
+                }
+                Abs::of_values(out)
+            }
+            _ => Abs::Kinds(Ty::ANY),
+        }
+    }
+}
+
+fn children(vs: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for v in vs {
+        match v {
+            Value::Object(o) => out.extend(o.values().cloned()),
+            Value::Set(s) => out.extend(s.iter().cloned()),
+            Value::Array(a) => out.extend(a.iter().cloned()),
+            _ => {}
+        }
+        if out.len() > MAX_VALUES * 4 {
+            break;
+        }
+    }
+    out
+}
+
+/// A requirement on the input: every value at `path` (where it exists) is
+/// one of `kinds`. An input that fails a guard is evaluated by the
+/// interpreter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Guard {
+    pub(crate) path: Vec<Step>,
+    pub(crate) kinds: Ty,
+    /// Strings must not contain NUL (regorus's `glob.match` with delimiters
+    /// refuses them).
+    pub(crate) no_nul: bool,
+    /// The value must be defined (an undefined call argument under `not`
+    /// is where regorus's two evaluators part ways).
+    pub(crate) required: bool,
+}
+
+impl Guard {
+    /// Whether `input` satisfies the guard.
+    pub(crate) fn holds(&self, input: &Value) -> bool {
+        holds_at(input, &self.path, self)
+    }
+}
+
+fn holds_at(v: &Value, path: &[Step], g: &Guard) -> bool {
+    let Some((step, rest)) = path.split_first() else {
+        return match v {
+            Value::Undefined => !g.required,
+            Value::String(s) if g.no_nul && s.contains('\0') => false,
+            _ => Ty::of(v).within(g.kinds),
+        };
+    };
+    match step {
+        Step::Key(k) => match v {
+            Value::Object(_) | Value::Array(_) | Value::Set(_) => holds_at(&v[k], rest, g),
+            _ => !g.required,
+        },
+        Step::Each => match v {
+            Value::Object(o) => o.values().all(|c| holds_at(c, rest, g)),
+            Value::Set(s) => s.iter().all(|c| holds_at(c, rest, g)),
+            Value::Array(a) => a.iter().all(|c| holds_at(c, rest, g)),
+            _ => !g.required,
+        },
+    }
+}

@@ -1,0 +1,439 @@
+//! The VM fast path: deny on error holds in every shape, whichever evaluator
+//! answers, and the VM answers exactly as the interpreter on the benchmark
+//! bundles, the example bundle and generated inputs.
+
+use std::path::{Path, PathBuf};
+
+use coresdk_engine::{Decision, Engine, EngineConfig, EngineError};
+use serde_json::{json, Value};
+
+fn engine(src: &str, fast: bool) -> Engine {
+    let mut cfg = EngineConfig::inline(vec![("t.rego".into(), src.into())], json!({}));
+    cfg.fast_path = fast;
+    cfg.decision_cache_entries = 0;
+    Engine::new(cfg).unwrap()
+}
+
+fn dir_engine(dir: &Path, fast: bool) -> Engine {
+    let mut cfg = EngineConfig::for_dir(dir);
+    cfg.watch = false;
+    cfg.fast_path = fast;
+    cfg.decision_cache_entries = 0;
+    cfg.pool_size = 1;
+    Engine::new(cfg).unwrap()
+}
+
+/// What a caller can observe: the value, or the error's code.
+fn outcome(r: &Result<Decision, EngineError>) -> Result<Option<Value>, &'static str> {
+    match r {
+        Ok(d) => Ok(d.value.clone()),
+        Err(e) => Err(e.code()),
+    }
+}
+
+/// Evaluates on both evaluators and requires the same outcome; returns it.
+fn both(src: &str, query: &str, input: &Value) -> Result<Option<Value>, &'static str> {
+    let fast = engine(src, true);
+    let slow = engine(src, false);
+    let a = outcome(&fast.evaluate_policy(query, input));
+    let b = outcome(&slow.evaluate_policy(query, input));
+    assert_eq!(
+        a, b,
+        "fast path and interpreter differ on {query} for {input}"
+    );
+    // And the verdict is never an allow when anything failed.
+    if a.is_err() {
+        assert!(!fast.decide(query, input).allowed);
+    }
+    a
+}
+
+// --- Deny on error: an error anywhere in an allow-style evaluation is never an allow.
+
+#[test]
+fn an_error_in_a_deny_rule_denies() {
+    let src = r#"package t
+default allow := false
+allow if count(deny) == 0
+deny contains "bad prefix" if startswith(input.name, "x")
+deny contains "big" if input.size > 10
+"#;
+    // A number where startswith needs a string: the builtin raises.
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"name": 5, "size": 1})),
+        Err("ERR_EVAL")
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"name": "a", "size": 1})),
+        Ok(Some(json!(true)))
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"name": "xa", "size": 1})),
+        Ok(Some(json!(false)))
+    );
+    let e = engine(src, true);
+    assert!(
+        e.fast_path_route("data.t.allow").is_none(),
+        "{:?}",
+        e.fast_path_route("data.t.allow")
+    );
+}
+
+#[test]
+fn an_error_under_not_denies() {
+    let src = r#"package t
+default allow := false
+allow if not blocked
+blocked if endswith(input.email, "@blocked.example")
+"#;
+    assert_eq!(
+        both(
+            src,
+            "data.t.allow",
+            &json!({"email": ["not", "a", "string"]})
+        ),
+        Err("ERR_EVAL")
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"email": {"o": 1}})),
+        Err("ERR_EVAL")
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"email": "a@ok.example"})),
+        Ok(Some(json!(true)))
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"email": "a@blocked.example"})),
+        Ok(Some(json!(false)))
+    );
+}
+
+#[test]
+fn an_error_in_a_counted_set_denies() {
+    let src = r#"package t
+default allow := false
+allow if count(bad) == 0
+bad contains item if {
+	some item in input.items
+	contains(item, "forbidden")
+}
+"#;
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"items": ["a", 7]})),
+        Err("ERR_EVAL")
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"items": ["a", "b"]})),
+        Ok(Some(json!(true)))
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"items": ["forbidden!"]})),
+        Ok(Some(json!(false)))
+    );
+    // A comprehension counted inline behaves the same.
+    let src2 = r#"package t
+default allow := false
+allow if count([x | some x in input.items; contains(x, "forbidden")]) == 0
+"#;
+    assert_eq!(
+        both(src2, "data.t.allow", &json!({"items": [null]})),
+        Err("ERR_EVAL")
+    );
+    assert_eq!(
+        both(src2, "data.t.allow", &json!({"items": ["ok"]})),
+        Ok(Some(json!(true)))
+    );
+}
+
+#[test]
+fn an_error_in_a_function_denies() {
+    let src = r#"package t
+default allow := false
+allow if not is_admin_path(input.path)
+is_admin_path(p) if startswith(p, "/admin")
+"#;
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"path": 42})),
+        Err("ERR_EVAL")
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"path": "/docs"})),
+        Ok(Some(json!(true)))
+    );
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"path": "/admin/x"})),
+        Ok(Some(json!(false)))
+    );
+}
+
+#[test]
+fn errors_the_pass_cannot_rule_out_go_to_the_interpreter() {
+    // Division, a builtin outside the allow-list, and a complete rule whose
+    // iterating body may produce two values: each makes the query ineligible,
+    // and the interpreter's error stands.
+    let cases = [
+        (
+            "package t\ndefault allow := false\nallow if not over\nover if input.a / input.b > 1\n",
+            json!({"a": 1, "b": 0}),
+        ),
+        (
+            "package t\ndefault allow := false\nallow if not bad\nbad if to_number(input.n) > 3\n",
+            json!({"n": "three"}),
+        ),
+        (
+            "package t\ndefault allow := false\nrole := r if some r in input.roles\nallow if role == \"admin\"\n",
+            json!({"roles": ["admin", "viewer"]}),
+        ),
+    ];
+    for (src, input) in cases {
+        assert_eq!(both(src, "data.t.allow", &input), Err("ERR_EVAL"), "{src}");
+        let e = engine(src, true);
+        assert!(
+            e.fast_path_route("data.t.allow").is_some(),
+            "{src} must not use the VM"
+        );
+    }
+}
+
+#[test]
+fn mixed_kind_comparisons_agree() {
+    // The interpreter orders values of different kinds ("x" > 3); the VM in
+    // strict mode refuses to. A guard sends such inputs to the interpreter.
+    let src = r#"package t
+default allow := false
+allow if input.level >= 3
+deny_low if input.level < 3
+allow2 if not deny_low
+"#;
+    for level in [
+        json!(5),
+        json!(1),
+        json!("x"),
+        json!(null),
+        json!([1]),
+        json!(true),
+    ] {
+        let input = json!({ "level": level });
+        let _ = both(src, "data.t.allow", &input);
+        let _ = both(src, "data.t.allow2", &input);
+    }
+    let e = engine(src, true);
+    assert!(e.fast_path_route("data.t.allow").is_none());
+    e.evaluate_policy("data.t.allow", &json!({"level": 5}))
+        .unwrap();
+    e.evaluate_policy("data.t.allow", &json!({"level": "x"}))
+        .unwrap();
+    let stats = e.fast_path_stats();
+    assert_eq!((stats.vm, stats.interpreter), (1, 1), "{stats:?}");
+}
+
+#[test]
+fn glob_guards_refuse_nul_text() {
+    let src = r#"package t
+default allow := false
+allow if glob.match("a.*", ["."], input.host)
+"#;
+    for host in [json!("a.b"), json!("a\u{0}b"), json!(7), json!("b.c")] {
+        let _ = both(src, "data.t.allow", &json!({ "host": host }));
+    }
+}
+
+#[test]
+fn invalid_patterns_stay_on_the_interpreter() {
+    let src = "package t\ndefault allow := false\nallow if regex.match(\"[\", input.s)\n";
+    assert_eq!(
+        both(src, "data.t.allow", &json!({"s": "a"})),
+        Err("ERR_EVAL")
+    );
+    assert!(engine(src, true).fast_path_route("data.t.allow").is_some());
+}
+
+#[test]
+fn with_and_imports_are_not_planned() {
+    let src = "package t\nimport data.x as y\nallow if y == 1\n";
+    assert!(engine(src, true).fast_path_route("data.t.allow").is_some());
+    let src = "package t\nallow if f with input.a as 1\nf if input.a == 1\n";
+    assert!(engine(src, true).fast_path_route("data.t.allow").is_some());
+}
+
+#[test]
+fn timeouts_are_timeouts_on_the_vm_too() {
+    // A quadratic walk over a large input under a 1 ms limit.
+    let src = r#"package t
+default allow := false
+allow if {
+	some a in input.xs
+	some b in input.xs
+	a == b + 1000000
+}
+"#;
+    let mut cfg = EngineConfig::inline(vec![("t.rego".into(), src.into())], json!({}));
+    cfg.decision_cache_entries = 0;
+    cfg.eval_timeout = std::time::Duration::from_millis(1);
+    let e = Engine::new(cfg).unwrap();
+    let xs: Vec<u32> = (0..3000).collect();
+    let r = e.evaluate_policy("data.t.allow", &json!({ "xs": xs }));
+    assert_eq!(outcome(&r), Err("ERR_EVAL_TIMEOUT"));
+}
+
+// --- Differential: the VM answers as the interpreter does.
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Values that break assumptions: other kinds, empties, NUL, huge numbers.
+fn odd_value(rng: &mut Rng, siblings: &[Value]) -> Value {
+    let pool = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(2.5),
+        json!(1e300),
+        json!(9007199254740993u64),
+        json!(""),
+        json!("x"),
+        json!("a\u{0}b"),
+        json!("/api/v1/../admin"),
+        json!([]),
+        json!(["admin"]),
+        json!([1, "a"]),
+        json!({}),
+        json!({"a": 1}),
+    ];
+    if !siblings.is_empty() && rng.below(3) == 0 {
+        return siblings[rng.below(siblings.len())].clone();
+    }
+    pool[rng.below(pool.len())].clone()
+}
+
+/// Mutates one leaf (or removes a key) somewhere in `v`.
+fn mutate(v: &mut Value, rng: &mut Rng, siblings: &[Value]) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let k = &keys[rng.below(keys.len())];
+            match rng.below(4) {
+                0 => {
+                    map.remove(k);
+                }
+                1 => {
+                    map.insert(k.clone(), odd_value(rng, siblings));
+                }
+                _ => mutate(map.get_mut(k).expect("key"), rng, siblings),
+            }
+        }
+        Value::Array(items) if !items.is_empty() && rng.below(3) != 0 => {
+            let i = rng.below(items.len());
+            mutate(&mut items[i], rng, siblings);
+        }
+        other => *other = odd_value(rng, siblings),
+    }
+}
+
+fn leaves(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(m) => m.values().for_each(|c| leaves(c, out)),
+        Value::Array(a) => a.iter().for_each(|c| leaves(c, out)),
+        other => out.push(other.clone()),
+    }
+}
+
+/// Runs `n` generated inputs (the bundle's own, then mutations) through both
+/// evaluators; returns how many the VM answered.
+fn differential(dir: &Path, query: &str, inputs: &[Value], n: usize, seed: u64) -> u64 {
+    let fast = dir_engine(dir, true);
+    let slow = dir_engine(dir, false);
+    let mut siblings = Vec::new();
+    for i in inputs {
+        leaves(i, &mut siblings);
+    }
+    let mut rng = Rng(seed);
+    for k in 0..n {
+        let mut input = inputs[k % inputs.len()].clone();
+        if k >= inputs.len() {
+            for _ in 0..=rng.below(3) {
+                mutate(&mut input, &mut rng, &siblings);
+            }
+        }
+        let a = outcome(&fast.evaluate_policy(query, &input));
+        let b = outcome(&slow.evaluate_policy(query, &input));
+        assert_eq!(
+            a,
+            b,
+            "{}: fast path and interpreter differ for {input}",
+            dir.display()
+        );
+    }
+    assert_eq!(slow.fast_path_stats().vm, 0);
+    fast.fast_path_stats().vm
+}
+
+fn load_inputs(dir: &Path) -> Vec<Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("inputs.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn benchmark_bundles_agree_on_generated_inputs() {
+    let bundles = [
+        ("rbac", "data.authz.allow"),
+        ("abac", "data.abac.allow"),
+        ("rules100", "data.rules100.allow"),
+        ("gateway", "data.gateway.allow"),
+        ("rolegraph", "data.rolegraph.allow"),
+        ("denyset", "data.denyset.allow"),
+        ("rules1000", "data.rules1000.allow"),
+    ];
+    for (i, (name, query)) in bundles.iter().enumerate() {
+        let dir = repo().join("bench/policies").join(name);
+        let inputs = load_inputs(&dir);
+        let plan = dir_engine(&dir, true).fast_path_plan(query);
+        assert!(
+            plan.reason.is_none(),
+            "{name} should be planned for the VM: {plan:?}"
+        );
+        let many_bodied = ["rules100", "gateway", "rules1000"].contains(name);
+        assert_eq!(plan.indexed, many_bodied, "{name}: {plan:?}");
+        let n = if *name == "rules1000" { 300 } else { 1500 };
+        let vm = differential(&dir, query, &inputs, n, 0x9e37_79b9 + i as u64);
+        // Most inputs pass the guards; the VM must really have answered.
+        assert!(
+            vm as usize > n / 3,
+            "{name}: the VM answered only {vm} of {n}"
+        );
+    }
+}
+
+#[test]
+fn example_bundle_agrees_on_generated_inputs() {
+    let dir = repo().join("examples/policies");
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("examples/inputs.json")).unwrap(),
+    )
+    .unwrap();
+    let mut by_query: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for c in cases {
+        by_query
+            .entry(c["query"].as_str().unwrap().to_string())
+            .or_default()
+            .push(c["input"].clone());
+    }
+    for (query, inputs) in by_query {
+        differential(&dir, &query, &inputs, 600, 7);
+    }
+}
