@@ -25,7 +25,8 @@
 // (from /proc/<pid>/stat before and after the step).
 //
 // Env: BENCH_SECS (default 5 per step), BENCH_RATES (default 500,5000,20000),
-// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js).
+// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js);
+// CORESDK_FAST_PATH=false runs the sidecars on the interpreter alone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, sign } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -156,6 +157,8 @@ async function main() {
             PATH: process.env.PATH,
             CORESDK_SIDECAR_ADDR: '[::1]:0',
             CORESDK_POLICY_DIR: join(root, 'examples', 'policies'),
+            // CORESDK_FAST_PATH=false measures the interpreter alone (before/after the VM fast path).
+            ...(process.env.CORESDK_FAST_PATH ? { CORESDK_FAST_PATH: process.env.CORESDK_FAST_PATH } : {}),
             CORESDK_JWKS_FILE: tok.jwks,
             CORESDK_ISSUER: 'https://bench.test',
             CORESDK_AUDIENCE: 'bench',
