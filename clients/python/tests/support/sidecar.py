@@ -19,13 +19,14 @@ BIN = REPO / "dist" / "sidecar" / "cli.js"
 class Sidecar:
     """A running sidecar; ``addr`` is where it listens."""
 
-    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0) -> None:
+    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0, cwd: Path | None = None) -> None:
         if not BIN.is_file():
             raise RuntimeError(f"{BIN} is missing: run `npm ci` (or `npm run build:ts`) at the repository root first")
         base = {k: v for k, v in os.environ.items() if not k.startswith("CORESDK_")}
         self.proc = subprocess.Popen(
             ["node", str(BIN), *args],
             env={**base, **env},
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
