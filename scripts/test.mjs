@@ -25,8 +25,8 @@ const steps = [
   ['vitest', 'npx', ['vitest', 'run']],
   // The Python SDK (clients/python): lint, types, stub drift, then pytest against the real sidecar (needs dist/).
   ['python venv', process.execPath, ['clients/python/scripts/bootstrap.mjs']],
-  ['python ruff', py, ['-m', 'ruff', 'check', '.', '../../examples/fastapi-app'], inPy],
-  ['python ruff format', py, ['-m', 'ruff', 'format', '--check', '.', '../../examples/fastapi-app'], inPy],
+  ['python ruff', py, ['-m', 'ruff', 'check', '.', '../../examples/fastapi-app', '../../bench/python'], inPy],
+  ['python ruff format', py, ['-m', 'ruff', 'format', '--check', '.', '../../examples/fastapi-app', '../../bench/python'], inPy],
   ['python mypy --strict', py, ['-m', 'mypy'], inPy],
   ['python stub drift', py, ['scripts/gen_proto.py', '--check'], inPy],
   ['python pytest', py, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], inPy],
