@@ -273,3 +273,33 @@ def test_the_aio_twin_shares_counters(world: World) -> None:
         assert sdk.aio is twin
         assert asyncio.run(twin.authorize(world.tokens["valid"])).degraded
         assert sdk.stats().fail_open == 2
+
+
+@pytest.mark.parametrize("batch", [[("data.authz.allow",)], [("q", {}, "extra")], ["data.authz.allow"], "data.authz.allow", [(1, {})]])
+def test_malformed_batches_are_typed_errors(world: World, batch: Any) -> None:
+    with world.client() as sdk:
+        with pytest.raises(CoreSDKError) as e:
+            sdk.evaluate_policies(batch)
+        assert e.value.code in ("ERR_INPUT_INVALID", "ERR_QUERY_INVALID")
+
+
+def test_a_cancelled_call_frees_the_half_open_probe(world: World) -> None:
+    async def run() -> None:
+        async with AsyncCoreSDKClient(
+            world.config("slow", "closed", timeout_ms=5000, breaker_reset_ms=0, breaker_failure_threshold=1)
+        ) as sdk:
+            # One timeout opens the breaker (threshold 1); with reset 0 it is half-open at once.
+            assert (await sdk.authorize(world.tokens["valid"], timeout_ms=100)).reason == "ERR_SIDECAR_TIMEOUT"
+            assert sdk.stats().breaker == "half-open"
+            probe = asyncio.ensure_future(sdk.authorize(world.tokens["valid"]))
+            await asyncio.sleep(0.1)
+            probe.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await probe
+            assert sdk.stats().breaker == "half-open", "a cancelled probe proves nothing: the breaker must not close"
+            # The probe slot is free again: the next call goes out (and times out) instead of failing fast.
+            t = time.perf_counter()
+            assert (await sdk.authorize(world.tokens["valid"], timeout_ms=100)).reason == "ERR_SIDECAR_TIMEOUT"
+            assert time.perf_counter() - t >= 0.09
+
+    asyncio.run(run())

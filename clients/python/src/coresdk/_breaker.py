@@ -60,6 +60,11 @@ class CircuitBreaker:
             self._state = "closed"
             self._probe_in_flight = False
 
+    def release(self) -> None:
+        """The call ended without telling anything about the sidecar (cancelled): frees the half-open probe."""
+        with self._lock:
+            self._probe_in_flight = False
+
     def on_failure(self) -> None:
         """The sidecar could not be reached."""
         with self._lock:

@@ -68,6 +68,7 @@ class Outcome(Protocol):
 
 
 _instruments: list[tuple[Any, Any]] = []
+_tracer: list[Any] = []
 
 
 def _get_instruments() -> tuple[Any, Any]:
@@ -116,5 +117,8 @@ def span(name: str, tenant_id: str) -> Iterator[SpanRecorder]:
     if not HAVE_OTEL:
         yield SpanRecorder(None, tenant)
         return
-    with _trace.get_tracer("coresdk").start_as_current_span(name) as s:
+    if not _tracer:
+        # A ProxyTracer until an SDK is installed, then it delegates: safe to keep.
+        _tracer.append(_trace.get_tracer("coresdk"))
+    with _tracer[0].start_as_current_span(name) as s:
         yield SpanRecorder(s, tenant)

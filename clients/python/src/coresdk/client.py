@@ -54,6 +54,7 @@ _HEALTH_CHECK: Final = "/grpc.health.v1.Health/Check"
 _HEALTH: Final = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
 
 T = TypeVar("T")
+_closing: set[asyncio.Task[None]] = set()  # channel closes in flight, kept referenced until done
 
 
 def _is_local(addr: str) -> bool:
@@ -295,11 +296,15 @@ def _batch_request(
     state: _State, batch: Sequence[tuple[str, Any] | Mapping[str, Any]], tenant_id: str | None
 ) -> pb.EvaluatePoliciesRequest:
     items = []
+    if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence):
+        raise CoreSDKError("ERR_INPUT_INVALID", "evaluate_policies takes a sequence of (query, input) items")
     for item in batch:
         if isinstance(item, Mapping):
             query, value = item.get("query"), item.get("input")
-        else:
+        elif isinstance(item, tuple) and len(item) == 2:
             query, value = item
+        else:
+            raise CoreSDKError("ERR_INPUT_INVALID", "every batch item is a (query, input) pair or a {'query', 'input'} mapping")
         if not isinstance(query, str):
             raise CoreSDKError("ERR_QUERY_INVALID", "every batch item needs a query string")
         items.append(pb.PolicyQuery(query=query, input_json="" if value is None else _to_json(value)))
@@ -407,7 +412,10 @@ class CoreSDKClient:
                 raise CoreSDKError("ERR_SIDECAR_TIMEOUT", f"the sidecar did not answer within {round(budget * 1000)} ms")
             try:
                 res = fn(request, timeout=remaining, metadata=_otel.trace_metadata())
-            except grpc.RpcError as e:
+            except BaseException as e:
+                if not isinstance(e, grpc.RpcError):
+                    s.breaker.release()  # interrupted: says nothing about the sidecar
+                    raise
                 err = _classify(s, e, budget)
                 if err is not None:
                     raise err from None
@@ -562,6 +570,8 @@ class AsyncCoreSDKClient:
         self._state.check()
         loop = asyncio.get_running_loop()
         if self._stub is None or self._health is None or self._loop is not loop:
+            if self._channel is not None:
+                self._close_from_any_thread()  # the previous loop's channel
             s = self._state
             if s.credentials is not None:
                 ch = grpc.aio.secure_channel(s.config.sidecar_addr, s.credentials, options=s.options)
@@ -604,7 +614,7 @@ class AsyncCoreSDKClient:
                 s.breaker.on_failure()
                 raise _unavailable(e.details() or "") from None
             except asyncio.CancelledError:
-                s.breaker.on_success()  # the caller gave up: says nothing about the sidecar
+                s.breaker.release()  # the caller gave up: says nothing about the sidecar
                 raise
             s.breaker.on_success()
             return res
@@ -693,14 +703,16 @@ class AsyncCoreSDKClient:
     def _close_from_any_thread(self) -> None:
         ch, loop = self._channel, self._loop
         self._channel, self._stub, self._health = None, None, None
-        if ch is None or loop is None or loop.is_closed():
-            return
+        if ch is None or loop is None or loop.is_closed() or not loop.is_running():
+            return  # a loop that is gone took its channel's resources with it
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            loop.create_task(ch.close(None))
+            task = loop.create_task(ch.close(None))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
         else:
             asyncio.run_coroutine_threadsafe(ch.close(None), loop)
 
