@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import World
+from conftest import SETUP, World
 from coresdk import AsyncCoreSDKClient, CoreSDKClient, CoreSDKError, SDKConfig
+from support.sidecar import Sidecar
+from support.tokens import jwks_of
 
 
 def test_authorize_allows_with_claims(world: World) -> None:
@@ -303,3 +307,25 @@ def test_a_cancelled_call_frees_the_half_open_probe(world: World) -> None:
             assert time.perf_counter() - t >= 0.09
 
     asyncio.run(run())
+
+
+def test_plaintext_over_a_unix_socket(world: World, tmp_path: Path) -> None:
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks_of(world.key)))
+    sock = tmp_path / "sidecar.sock"
+    sidecar = Sidecar(
+        {
+            "CORESDK_SIDECAR_ADDR": f"unix:{sock}",
+            "CORESDK_SIDECAR_INSECURE_DEV": "true",
+            "CORESDK_POLICY_DIR": str(world.dir / "bundle"),
+            "CORESDK_JWKS_FILE": str(tmp_path / "jwks.json"),
+            "CORESDK_ISSUER": SETUP["issuer"],
+            "CORESDK_AUDIENCE": SETUP["audience"],
+        }
+    )
+    try:
+        with CoreSDKClient(SDKConfig(sidecar_addr=f"unix:{sock}")) as sdk:
+            r = sdk.authorize(world.tokens["valid"], input={"action": "read"})
+            assert r.allowed
+            assert sdk.health() == "SERVING"
+    finally:
+        sidecar.stop()

@@ -137,6 +137,10 @@ class _State:
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2_000),
         ]
+        if cfg.sidecar_addr.startswith("unix:"):
+            # grpcio sends the socket path as :authority, which the sidecar's HTTP/2 server refuses
+            # (RST_STREAM, PROTOCOL_ERROR); name the local host instead, as grpc-js does.
+            self.options.append(("grpc.default_authority", "localhost"))
         self.credentials: grpc.ChannelCredentials | None = None
         if cfg.uses_tls:
             if cfg.tls_ca_file is None or cfg.tls_cert_file is None or cfg.tls_key_file is None:
