@@ -3,8 +3,9 @@
  * `clients/conformance/cases.json` through the Express middleware and the
  * Fastify plugin, against a real sidecar process (mutual TLS with
  * certificates made here, keys fetched from a real HTTPS JWKS server), a
- * port where nothing listens ("down"), and a port that accepts connections
- * and never answers ("slow"). The Python SDK runs the same file through
+ * port where nothing listens ("down"), a port that accepts connections
+ * and never answers ("slow"), and a second real sidecar whose key set
+ * cannot be fetched ("keyless"). The Python SDK runs the same file through
  * FastAPI, Flask and Django (clients/python/tests/test_conformance.py).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +37,7 @@ interface Expect {
 }
 interface Case {
   name: string;
-  sidecar: 'up' | 'down' | 'slow';
+  sidecar: 'up' | 'down' | 'slow' | 'keyless';
   fail_modes: Array<'open' | 'closed'>;
   require_token?: boolean;
   request: { method: string; path: string; headers: Array<[string, string]> };
@@ -56,6 +57,7 @@ let dir: string;
 let pki: MtlsPki;
 let jwks: JwksServer;
 let sidecar: SidecarProc;
+let keyless: SidecarProc;
 let deadPort: number;
 let slow: { server: Server; sockets: Set<Socket>; port: number };
 const tokens: Record<string, string> = {};
@@ -100,6 +102,18 @@ beforeAll(async () => {
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   deadPort = (probe.address() as AddressInfo).port;
   await new Promise<void>((r) => probe.close(() => { r(); }));
+  // "keyless": a real sidecar whose JWKS URL refuses connections (never SERVING).
+  keyless = await startSidecar([], {
+    CORESDK_SIDECAR_ADDR: '127.0.0.1:0',
+    CORESDK_POLICY_DIR: join(dir, 'bundle'),
+    CORESDK_JWKS_URL: `https://127.0.0.1:${String(deadPort)}/jwks`,
+    CORESDK_JWKS_CA_FILE: jwks.pki.caFile,
+    CORESDK_ISSUER: setup.issuer,
+    CORESDK_AUDIENCE: setup.audience,
+    CORESDK_SIDECAR_TLS_CERT_FILE: pki.serverCert,
+    CORESDK_SIDECAR_TLS_KEY_FILE: pki.serverKey,
+    CORESDK_SIDECAR_TLS_CLIENT_CA_FILE: pki.caFile,
+  }, { waitServing: false });
   // "slow": accepts connections and never answers a byte.
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
@@ -113,7 +127,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sidecar.kill();
+  keyless.kill();
   await sidecar.exited;
+  await keyless.exited;
   await jwks.close();
   for (const s of slow.sockets) s.destroy();
   await new Promise<void>((r) => slow.server.close(() => { r(); }));
@@ -122,7 +138,7 @@ afterAll(async () => {
 
 function makeClient(state: Case['sidecar'], failMode: 'open' | 'closed'): CoreSDKClient {
   const tls = { caFile: pki.caFile, certFile: pki.clientCert, keyFile: pki.clientKey, serverName: 'localhost' };
-  const addr = state === 'up' ? sidecar.addr : `127.0.0.1:${String(state === 'down' ? deadPort : slow.port)}`;
+  const addr = { up: sidecar.addr, keyless: keyless.addr, down: `127.0.0.1:${String(deadPort)}`, slow: `127.0.0.1:${String(slow.port)}` }[state];
   const timeoutMs = state === 'slow' ? setup.client.slow_timeout_ms : setup.client.timeout_ms;
   return new CoreSDKClient({ mode: 'sidecar', sidecarAddr: addr, failMode, tls, timeoutMs, retries: setup.client.retries, warn: () => undefined });
 }

@@ -31,14 +31,16 @@ class World:
     key: Key
     jwks: JwksServer
     sidecar: Sidecar
+    keyless: Sidecar
     dead_port: int
     slow: BlackHole
     tokens: dict[str, str]
 
     def config(self, state: str = "up", fail_mode: str = "open", **extra: Any) -> SDKConfig:
-        """A client config for the sidecar in ``state`` (up / down / slow)."""
+        """A client config for the sidecar in ``state`` (up / down / slow / keyless)."""
         addr = {
             "up": self.sidecar.addr,
+            "keyless": self.keyless.addr,
             "down": f"127.0.0.1:{self.dead_port}",
             "slow": f"127.0.0.1:{self.slow.port}",
         }[state]
@@ -104,9 +106,26 @@ def world() -> Iterator[World]:
             }
         )
         slow = BlackHole()
+        dead = dead_port()
+        # A real sidecar whose key set cannot be fetched: it answers ERR_JWKS_UNAVAILABLE (never SERVING).
+        keyless = Sidecar(
+            {
+                "CORESDK_SIDECAR_ADDR": "127.0.0.1:0",
+                "CORESDK_POLICY_DIR": str(bundle),
+                "CORESDK_JWKS_URL": f"https://127.0.0.1:{dead}/jwks",
+                "CORESDK_JWKS_CA_FILE": pki.ca_file,
+                "CORESDK_ISSUER": SETUP["issuer"],
+                "CORESDK_AUDIENCE": SETUP["audience"],
+                "CORESDK_SIDECAR_TLS_CERT_FILE": pki.server_cert,
+                "CORESDK_SIDECAR_TLS_KEY_FILE": pki.server_key,
+                "CORESDK_SIDECAR_TLS_CLIENT_CA_FILE": pki.ca_file,
+            },
+            wait_serving=False,
+        )
         try:
-            yield World(d, pki, key, jwks, sidecar, dead_port(), slow, mint_tokens(key, other))
+            yield World(d, pki, key, jwks, sidecar, keyless, dead, slow, mint_tokens(key, other))
         finally:
+            keyless.stop()
             sidecar.stop()
             slow.close()
             jwks.close()

@@ -32,7 +32,7 @@ def test_case_file_is_well_formed() -> None:
     names = [c["name"] for c in CASES["cases"]]
     assert len(set(names)) == len(names)
     assert len(RUNS) > 30
-    kinds = {"up", "down", "slow"}
+    kinds = {"up", "down", "slow", "keyless"}
     assert {c["sidecar"] for c in CASES["cases"]} == kinds
 
 

@@ -19,7 +19,9 @@ BIN = REPO / "dist" / "sidecar" / "cli.js"
 class Sidecar:
     """A running sidecar; ``addr`` is where it listens."""
 
-    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0, cwd: Path | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0, cwd: Path | None = None, wait_serving: bool = True
+    ) -> None:
         if not BIN.is_file():
             raise RuntimeError(f"{BIN} is missing: run `npm ci` (or `npm run build:ts`) at the repository root first")
         base = {k: v for k, v in os.environ.items() if not k.startswith("CORESDK_")}
@@ -40,7 +42,8 @@ class Sidecar:
         self.stderr = ""
         listening = self.wait_for("listening", timeout)
         self.addr: str = listening["addr"]
-        self.wait_for("serving", timeout)
+        if wait_serving:
+            self.wait_for("serving", timeout)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
