@@ -12,7 +12,7 @@ import pytest
 
 from conftest import SETUP, World
 from coresdk import AsyncCoreSDKClient, CoreSDKClient, CoreSDKError, SDKConfig
-from support.sidecar import Sidecar
+from support.sidecar import Sidecar, dead_port
 from support.tokens import jwks_of
 
 
@@ -329,3 +329,35 @@ def test_plaintext_over_a_unix_socket(world: World, tmp_path: Path) -> None:
             assert sdk.health() == "SERVING"
     finally:
         sidecar.stop()
+
+
+def test_recovers_when_the_sidecar_comes_back(world: World, tmp_path: Path) -> None:
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks_of(world.key)))
+    port = dead_port()
+    env = {
+        "CORESDK_SIDECAR_ADDR": f"127.0.0.1:{port}",
+        "CORESDK_SIDECAR_INSECURE_DEV": "true",
+        "CORESDK_POLICY_DIR": str(world.dir / "bundle"),
+        "CORESDK_JWKS_FILE": str(tmp_path / "jwks.json"),
+        "CORESDK_ISSUER": SETUP["issuer"],
+        "CORESDK_AUDIENCE": SETUP["audience"],
+    }
+    warnings: list[str] = []
+    config = SDKConfig(sidecar_addr=f"127.0.0.1:{port}", breaker_reset_ms=200, timeout_ms=500, warn=warnings.append)
+    sidecar = Sidecar(env)
+    with CoreSDKClient(config) as sdk:
+        try:
+            assert not sdk.verify_token(world.tokens["valid"]).degraded
+            sidecar.stop()
+            for _ in range(6):
+                assert sdk.verify_token(world.tokens["valid"]).degraded
+            assert sdk.stats().breaker == "open"
+            sidecar = Sidecar(env)
+            started = time.monotonic()
+            while sdk.verify_token(world.tokens["valid"]).degraded:
+                assert time.monotonic() - started < 5, "the client did not reconnect within 5 s of the sidecar's return"
+                time.sleep(0.05)
+            assert sdk.stats().breaker == "closed"
+            assert len(warnings) == 1
+        finally:
+            sidecar.stop()
