@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Iterator
@@ -81,7 +82,7 @@ def mint_tokens(key: Key, other: Key) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def world() -> Iterator[World]:
     """The shared sidecar and friends (started once per session)."""
-    with tempfile.TemporaryDirectory(prefix="coresdk-py-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="coresdk-py-") as tmp, contextlib.ExitStack() as stack:
         d = Path(tmp)
         (d / "pki").mkdir()
         pki = make_pki(d / "pki")
@@ -92,40 +93,20 @@ def world() -> Iterator[World]:
         for name, text in SETUP["policy"].items():
             (bundle / name).write_text(text)
         jwks = JwksServer(jwks_of(key), pki.server_cert, pki.server_key)
-        sidecar = Sidecar(
-            {
-                "CORESDK_SIDECAR_ADDR": "127.0.0.1:0",
-                "CORESDK_POLICY_DIR": str(bundle),
-                "CORESDK_JWKS_URL": jwks.url,
-                "CORESDK_JWKS_CA_FILE": pki.ca_file,
-                "CORESDK_ISSUER": SETUP["issuer"],
-                "CORESDK_AUDIENCE": SETUP["audience"],
-                "CORESDK_SIDECAR_TLS_CERT_FILE": pki.server_cert,
-                "CORESDK_SIDECAR_TLS_KEY_FILE": pki.server_key,
-                "CORESDK_SIDECAR_TLS_CLIENT_CA_FILE": pki.ca_file,
-            }
-        )
+        stack.callback(jwks.close)
+        tls = {
+            "CORESDK_SIDECAR_TLS_CERT_FILE": pki.server_cert,
+            "CORESDK_SIDECAR_TLS_KEY_FILE": pki.server_key,
+            "CORESDK_SIDECAR_TLS_CLIENT_CA_FILE": pki.ca_file,
+        }
+        common = {"CORESDK_SIDECAR_ADDR": "127.0.0.1:0", "CORESDK_POLICY_DIR": str(bundle), "CORESDK_ISSUER": SETUP["issuer"]}
+        common |= {"CORESDK_AUDIENCE": SETUP["audience"], "CORESDK_JWKS_CA_FILE": pki.ca_file, **tls}
+        sidecar = Sidecar({**common, "CORESDK_JWKS_URL": jwks.url})
+        stack.callback(sidecar.stop)
         slow = BlackHole()
+        stack.callback(slow.close)
         dead = dead_port()
         # A real sidecar whose key set cannot be fetched: it answers ERR_JWKS_UNAVAILABLE (never SERVING).
-        keyless = Sidecar(
-            {
-                "CORESDK_SIDECAR_ADDR": "127.0.0.1:0",
-                "CORESDK_POLICY_DIR": str(bundle),
-                "CORESDK_JWKS_URL": f"https://127.0.0.1:{dead}/jwks",
-                "CORESDK_JWKS_CA_FILE": pki.ca_file,
-                "CORESDK_ISSUER": SETUP["issuer"],
-                "CORESDK_AUDIENCE": SETUP["audience"],
-                "CORESDK_SIDECAR_TLS_CERT_FILE": pki.server_cert,
-                "CORESDK_SIDECAR_TLS_KEY_FILE": pki.server_key,
-                "CORESDK_SIDECAR_TLS_CLIENT_CA_FILE": pki.ca_file,
-            },
-            wait_serving=False,
-        )
-        try:
-            yield World(d, pki, key, jwks, sidecar, keyless, dead, slow, mint_tokens(key, other))
-        finally:
-            keyless.stop()
-            sidecar.stop()
-            slow.close()
-            jwks.close()
+        keyless = Sidecar({**common, "CORESDK_JWKS_URL": f"https://127.0.0.1:{dead}/jwks"}, wait_serving=False)
+        stack.callback(keyless.stop)
+        yield World(d, pki, key, jwks, sidecar, keyless, dead, slow, mint_tokens(key, other))

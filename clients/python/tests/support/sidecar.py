@@ -40,10 +40,14 @@ class Sidecar:
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.stderr = ""
-        listening = self.wait_for("listening", timeout)
-        self.addr: str = listening["addr"]
-        if wait_serving:
-            self.wait_for("serving", timeout)
+        try:
+            listening = self.wait_for("listening", timeout)
+            self.addr: str = listening["addr"]
+            if wait_serving:
+                self.wait_for("serving", timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started sidecar behind
+            raise
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
