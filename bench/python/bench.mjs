@@ -12,7 +12,8 @@
 //    CoreSDKClient / AsyncCoreSDKClient against a raw grpcio call on the same kind of channel.
 // The apps and the sidecar run on CPU 0, autocannon and client_cpu.py on CPU 1, when taskset is
 // available. Loopback only; every loop is bounded (BENCH_SECS per variant, BENCH_CALLS calls).
-// Env: BENCH_SECS (default 8), BENCH_CONNECTIONS (default 32), BENCH_CALLS (default 5000),
+// Env: BENCH_SECS (default 8, per variant, split into BENCH_ROUNDS rounds, default 4, taken in
+// turns), BENCH_CONNECTIONS (default 32), BENCH_CALLS (default 5000),
 // BENCH_PIN=0 to not pin. Needs clients/python/.venv with the bench extra:
 //   node clients/python/scripts/bootstrap.mjs && clients/python/.venv/bin/pip install -e 'clients/python[bench]'
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -29,6 +30,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SECS = Number(process.env.BENCH_SECS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const CALLS = Number(process.env.BENCH_CALLS ?? 5000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const PY = join(root, 'clients', 'python', '.venv', 'bin', 'python');
 const PIN = process.env.BENCH_PIN !== '0' && os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const log = (m) => process.stderr.write(`[python-bench] ${m}\n`);
@@ -128,6 +130,7 @@ async function main() {
     };
     const cfgFile = join(dir, 'cfg.json');
     writeFileSync(cfgFile, JSON.stringify(cfg));
+    const headers = { authorization: `Bearer ${token}` };
 
     const variants = [
       ['none', '(a) FastAPI, no auth'],
@@ -135,21 +138,31 @@ async function main() {
       ['coresdk-authorize', "(b') CoreSDKMiddleware via the sidecar: verify + decide"],
       ['pyjwt', '(c) FastAPI + PyJWT PyJWKClient: verify only'],
     ];
+    // Every app runs at once (an idle one costs nothing); the variants take turns in ROUNDS rounds,
+    // so that drifting load on the machine hits them all alike.
+    const apps = [];
     for (const [variant, label] of variants) {
       const app = spawn(...on(0, PY, [join(root, 'bench', 'python', 'bench_app.py'), variant, cfgFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(app);
       const port = await waitListening(app, variant);
       const url = `http://127.0.0.1:${port}/documents/doc-2`;
-      const headers = { authorization: `Bearer ${token}` };
       const check = await fetch(url, { headers });
       if (check.status !== 200) throw new Error(`${variant}: the check request got ${check.status}: ${await check.text()}`);
       await autocannon({ url, connections: CONNECTIONS, duration: 2, headers });
-      const r = await autocannon({ url, connections: CONNECTIONS, duration: SECS, headers });
-      const bad = r.non2xx + r.errors + r.timeouts;
-      results.push({ variant, label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: bad });
-      log(`${label}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${bad}`);
-      app.kill('SIGTERM');
-      await new Promise((res) => app.once('exit', res));
+      apps.push({ variant, label, url, rounds: [] });
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const a of apps) {
+        const r = await autocannon({ url: a.url, connections: CONNECTIONS, duration: SECS / ROUNDS, headers });
+        a.rounds.push({ requests: r.requests.total, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts });
+      }
+    }
+    const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    for (const a of apps) {
+      const rps = a.rounds.reduce((n, r) => n + r.requests, 0) / a.rounds.reduce((t, r) => t + r.seconds, 0);
+      const res = { variant: a.variant, label: a.label, rps, p50: median(a.rounds.map((r) => r.p50)), p99: median(a.rounds.map((r) => r.p99)), errors: a.rounds.reduce((n, r) => n + r.errors, 0), rounds: a.rounds };
+      results.push(res);
+      log(`${a.label}: ${Math.round(rps)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, errors ${res.errors}`);
     }
 
     // Not spawnSync: this process serves the key set PyJWKClient fetches.
@@ -168,15 +181,15 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'python.json'), JSON.stringify({ date: new Date().toISOString(), versions, secs: SECS, connections: CONNECTIONS, results, cpu }, null, 2));
+  writeFileSync(join(root, 'bench', 'results', 'python.json'), JSON.stringify({ date: new Date().toISOString(), versions, secs: SECS, rounds: ROUNDS, connections: CONNECTIONS, results, cpu }, null, 2));
   const base = results.find((r) => r.variant === 'none');
   const perReq = (r) => 1e6 / r.rps - 1e6 / base.rps;
-  console.log(`\n### FastAPI (uvicorn, one worker; autocannon, ${CONNECTIONS} connections, ${SECS} s${PIN ? '; app and sidecar on CPU 0, autocannon on CPU 1' : ''})\n`);
+  console.log(`\n### FastAPI (uvicorn, one worker; autocannon, ${CONNECTIONS} connections, ${SECS} s per variant in ${ROUNDS} interleaved rounds${PIN ? '; app and sidecar on CPU 0, autocannon on CPU 1' : ''})\n`);
   console.log(`${versions}\n`);
   console.log('| variant | req/s | p50 | p99 | errors | added cost per request |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of results) console.log(`| ${r.label} | ${Math.round(r.rps)} | ${r.p50} ms | ${r.p99} ms | ${r.errors} | ${r.variant === 'none' ? '–' : `${perReq(r).toFixed(1)} µs`} |`);
-  console.log(`\n### The client's own CPU per call (${cpu.n} VerifyToken calls${PIN ? ', client on CPU 1, sidecar on CPU 0' : ''})\n`);
+  console.log(`\n### The client's own CPU per call (${cpu.n} VerifyToken calls per row, five interleaved rounds${PIN ? '; client on CPU 1, sidecar on CPU 0' : ''})\n`);
   console.log('| client | CPU per call | wall per call |');
   console.log('|---|---:|---:|');
   for (const [name, m] of Object.entries(cpu)) {
