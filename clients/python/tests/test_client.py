@@ -361,3 +361,18 @@ def test_recovers_when_the_sidecar_comes_back(world: World, tmp_path: Path) -> N
             assert len(warnings) == 1
         finally:
             sidecar.stop()
+
+
+def test_wrong_argument_types_are_typed_errors(world: World) -> None:
+    with world.client() as sdk:
+        bad: Any = 42
+        assert sdk.authorize(bad).reason == "ERR_TOKEN_MALFORMED"
+        assert sdk.authorize(world.tokens["valid"], query=bad).reason == "ERR_QUERY_INVALID"
+        assert sdk.authorize(world.tokens["valid"], input=bad).reason == "ERR_INPUT_INVALID"
+        assert sdk.authorize(world.tokens["valid"], tenant_id=bad).reason == "ERR_TENANT_INVALID"
+        assert sdk.verify_token(world.tokens["valid"], tenant_id=bad).reason == "ERR_TENANT_INVALID"
+        assert sdk.is_allowed(bad).reason == "ERR_QUERY_INVALID"
+        for call in (lambda: sdk.evaluate_policy(bad), lambda: sdk.mask_pii([bad]), lambda: sdk.evaluate_policy("q", tenant_id=bad)):
+            with pytest.raises(CoreSDKError):
+                call()
+        assert sdk.stats().fail_open == 0

@@ -89,7 +89,10 @@ def _to_json(value: object) -> str:
 
 
 def _from_json(text: str) -> Any:
-    return json.loads(text) if text else None
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        raise CoreSDKError("ERR_INTERNAL", "the sidecar answered with JSON that does not parse") from None
 
 
 def _health_request(_: object) -> bytes:
@@ -174,7 +177,11 @@ class _State:
             raise CoreSDKError("ERR_ENGINE_CLOSED", "the client is closed")
 
     def tenant(self, tenant_id: str | None) -> str:
-        return self.config.tenant_id if tenant_id is None else tenant_id
+        if tenant_id is None:
+            return self.config.tenant_id
+        if not isinstance(tenant_id, str):
+            raise CoreSDKError("ERR_TENANT_INVALID", "tenant_id must be a string")
+        return tenant_id
 
     def budget_s(self, timeout_ms: int | None) -> float:
         if timeout_ms is None:
@@ -249,6 +256,8 @@ def _authorize_request(
         raise CoreSDKError("ERR_TOKEN_MALFORMED", "the token must be a string")
     if input is not None and not isinstance(input, Mapping):
         raise CoreSDKError("ERR_INPUT_INVALID", "invalid input: authorize's input must be a mapping (a JSON object)")
+    if query is not None and not isinstance(query, str):
+        raise CoreSDKError("ERR_QUERY_INVALID", "the query must be a string")
     return pb.AuthorizeRequest(
         tenant_id=state.tenant(tenant_id),
         token=token,
