@@ -204,7 +204,7 @@ def test_the_breaker_opens_and_fails_fast(world: World) -> None:
         assert sdk.stats().breaker == "open"
         t = time.perf_counter()
         r = sdk.authorize(world.tokens["valid"])
-        assert time.perf_counter() - t < 0.05
+        assert time.perf_counter() - t < 0.2  # no network wait (the timeout is 2 s)
         assert r.error is not None and "circuit open" in r.error.message
 
 
@@ -214,11 +214,11 @@ def test_a_slow_sidecar_costs_one_deadline(world: World) -> None:
         r = sdk.authorize(world.tokens["valid"])
         elapsed = time.perf_counter() - t
         assert r.reason == "ERR_SIDECAR_TIMEOUT" and not r.allowed
-        assert 0.25 < elapsed < 1.0
+        assert 0.25 < elapsed < 1.5
         t = time.perf_counter()
         r = sdk.verify_token(world.tokens["valid"], timeout_ms=100)
         assert r.reason == "ERR_SIDECAR_TIMEOUT"
-        assert time.perf_counter() - t < 0.6
+        assert time.perf_counter() - t < 1.0
 
 
 def test_closed_client_and_bad_call_options(world: World) -> None:
