@@ -285,3 +285,35 @@ def test_the_sidecar_span_is_a_child_of_the_middleware_span(world: World, traced
     while not any(all(w in body for w in want) for body in receiver.traces):
         assert time.monotonic() < deadline, f"no exported sidecar span with parent {parent.hex()} in {len(receiver.traces)} exports"
         time.sleep(0.05)
+
+
+def test_flask_async_views_are_guarded(world: World) -> None:
+    with world.client() as sdk:
+        app = Flask("async-views")
+        CoreSDK(app, client=sdk)
+
+        @app.get("/read")
+        @flask_policy("data.authz.allow", input=lambda _r: {"action": "read"})
+        async def read() -> dict[str, Any]:
+            return {"sub": g.claims["sub"]}
+
+        @app.post("/write")
+        @flask_policy("data.authz.allow", input=lambda _r: {"action": "write"})
+        async def write() -> dict[str, Any]:
+            return {}
+
+        with serve_wsgi(app) as port:
+            assert raw_request(port, "GET", "/read", bearer(world.tokens["valid"])).json() == {"sub": "user-1"}
+            assert raw_request(port, "POST", "/write", bearer(world.tokens["valid"])).status == 403
+
+
+def test_no_token_in_results_logs_or_answers(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    with world.client() as up, world.client("down", "open", warn=None) as down:
+        for token in world.tokens.values():
+            for r in (up.authorize(token), up.verify_token(token), down.authorize(token)):
+                assert token not in repr(r)
+                assert token not in str(r.error)
+    for token in world.tokens.values():
+        assert token not in caplog.text
+    assert 'fail_mode "open" is allowing requests' in caplog.text  # the warning went to the coresdk logger
