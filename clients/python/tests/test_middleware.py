@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from coresdk import CoreSDKClient, SDKConfig
 from coresdk.middleware.fastapi import CoreSDKMiddleware, ProblemException, coresdk_user, problem_exception_handler, require_policy
 from coresdk.middleware.flask import CoreSDK
 from coresdk.middleware.flask import require_policy as flask_policy
-from support.apps import configure_django, django_handler
+from support.apps import configure_django, django_handler, fastapi_app, flask_app
 from support.http import raw_request
 from support.servers import serve_asgi, serve_wsgi
 from support.sidecar import Sidecar
@@ -317,3 +318,16 @@ def test_no_token_in_results_logs_or_answers(world: World, caplog: pytest.LogCap
     for token in world.tokens.values():
         assert token not in caplog.text
     assert 'fail_mode "open" is allowing requests' in caplog.text  # the warning went to the coresdk logger
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "flask"])
+def test_concurrent_requests_each_get_their_own_answer(world: World, framework: str) -> None:
+    with world.client() as sdk:
+        app: Any = fastapi_app(sdk, SETUP["routes"]) if framework == "fastapi" else flask_app(sdk, SETUP["routes"])
+        with (serve_asgi if framework == "fastapi" else serve_wsgi)(app) as port:
+            kinds = ["valid" if i % 2 == 0 else "expired" for i in range(40)]
+            with ThreadPoolExecutor(16) as pool:
+                rs = list(pool.map(lambda k: raw_request(port, "GET", "/orders/1", bearer(world.tokens[k])), kinds))
+            assert [r.status for r in rs] == [200 if k == "valid" else 401 for k in kinds]
+            assert all(r.json()["claims"]["sub"] == "user-1" for r, k in zip(rs, kinds, strict=True) if k == "valid")
+            sdk.close()
