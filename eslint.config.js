@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'target/**', 'node_modules/**', 'native/node/binding.*', 'bench/.wasm/**', '.tools/**', 'npm/**'],
+    ignores: ['dist/**', 'target/**', 'node_modules/**', 'native/node/binding.*', 'bench/.wasm/**', '.tools/**', 'npm/**', '**/.venv/**'],
   },
   js.configs.recommended,
   {

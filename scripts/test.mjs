@@ -5,6 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The Python SDK's checks run with clients/python/.venv's interpreter (made by its bootstrap step).
+const py = join(root, 'clients', 'python', '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
+const inPy = { cwd: join(root, 'clients', 'python') };
 const steps = [
   ['cargo fmt', 'cargo', ['fmt', '--all', '--', '--check']],
   ['cargo clippy', 'cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']],
@@ -20,13 +23,20 @@ const steps = [
   // The OTLP end-to-end test needs Jaeger, built once from the Go module proxy.
   ['ensure jaeger', process.execPath, ['scripts/ensure-jaeger.mjs']],
   ['vitest', 'npx', ['vitest', 'run']],
+  // The Python SDK (clients/python): lint, types, stub drift, then pytest against the real sidecar (needs dist/).
+  ['python venv', process.execPath, ['clients/python/scripts/bootstrap.mjs']],
+  ['python ruff', py, ['-m', 'ruff', 'check', '.', '../../examples/fastapi-app', '../../bench/python'], inPy],
+  ['python ruff format', py, ['-m', 'ruff', 'format', '--check', '.', '../../examples/fastapi-app', '../../bench/python'], inPy],
+  ['python mypy --strict', py, ['-m', 'mypy'], inPy],
+  ['python stub drift', py, ['scripts/gen_proto.py', '--check'], inPy],
+  ['python pytest', py, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], inPy],
 ];
 const only = process.argv.slice(2);
-for (const [name, cmd, args] of steps) {
+for (const [name, cmd, args, opts] of steps) {
   if (only.length > 0 && !only.includes(name.split(' ')[0])) continue;
   console.log(`\n── ${name} ──`);
   const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
   if (r.status !== 0) {
     console.error(`\n✗ ${name} failed (exit ${r.status ?? r.signal})`);
     process.exit(r.status ?? 1);

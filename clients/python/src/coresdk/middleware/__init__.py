@@ -1,0 +1,1 @@
+"""HTTP middleware: :mod:`.fastapi` (ASGI), :mod:`.flask`, :mod:`.django`."""

@@ -1,0 +1,134 @@
+"""The repository's sidecar as a real child process: ``node dist/sidecar/cli.js``."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[4]
+BIN = REPO / "dist" / "sidecar" / "cli.js"
+
+
+class Sidecar:
+    """A running sidecar; ``addr`` is where it listens."""
+
+    def __init__(
+        self, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0, cwd: Path | None = None, wait_serving: bool = True
+    ) -> None:
+        if not BIN.is_file():
+            raise RuntimeError(f"{BIN} is missing: run `npm ci` (or `npm run build:ts`) at the repository root first")
+        base = {k: v for k, v in os.environ.items() if not k.startswith("CORESDK_")}
+        self.proc = subprocess.Popen(
+            ["node", str(BIN), *args],
+            env={**base, **env},
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.logs: list[dict[str, Any]] = []
+        self.stdout_text: list[str] = []
+        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self.stderr = ""
+        try:
+            listening = self.wait_for("listening", timeout)
+            self.addr: str = listening["addr"]
+            if wait_serving:
+                self.wait_for("serving", timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started sidecar behind
+            raise
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout_text.append(line)
+            if line.startswith("{"):
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                self.logs.append(rec)
+                self._lines.put(rec)
+        self._lines.put(None)
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr += line
+
+    def wait_for(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The first log line with ``event`` (raises if the process exits first)."""
+        for rec in self.logs:
+            if rec.get("event") == event:
+                return rec
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"sidecar: no {event!r} log line in {timeout} s; stderr: {self.stderr}")
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError(f"sidecar exited ({self.proc.wait()}) before {event!r}; stderr: {self.stderr}")
+            if line.get("event") == event:
+                return line
+
+    def stop(self) -> None:
+        """SIGTERM, then wait."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def dead_port() -> int:
+    """A loopback port where nothing listens."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class BlackHole:
+    """Accepts TCP connections on loopback and never answers a byte (a "slow" sidecar)."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port: int = self._sock.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                return
+            self._held.append(c)
+
+    def close(self) -> None:
+        """Drops every connection and stops listening."""
+        self._stop = True
+        self._sock.close()
+        for c in self._held:
+            c.close()
