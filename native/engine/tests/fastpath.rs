@@ -437,3 +437,64 @@ fn example_bundle_agrees_on_generated_inputs() {
         differential(&dir, &query, &inputs, 600, 7);
     }
 }
+
+#[test]
+fn exclusive_definitions_are_planned_and_overlapping_ones_are_not() {
+    // The example bundle's shape: who is asking, from claims or from input.user.
+    let src = r#"package t
+default allow := false
+user := {"id": input.claims.sub, "roles": object.get(input.claims, "roles", [])} if input.claims
+user := input.user if not input.claims
+allow if "admin" in user.roles
+allow if {
+	some role in user.roles
+	role == input.needed
+}
+"#;
+    assert!(engine(src, true).fast_path_route("data.t.allow").is_none());
+    for input in [
+        json!({"claims": {"sub": "a", "roles": ["admin"]}}),
+        json!({"claims": {"sub": "a", "roles": "admin"}}),
+        json!({"claims": {"sub": "a"}, "needed": "x"}),
+        json!({"claims": "not an object"}),
+        json!({"claims": false, "user": {"roles": ["x"]}, "needed": "x"}),
+        json!({"user": {"roles": 5}}),
+        json!({"user": {"roles": ["admin"]}}),
+        json!({}),
+    ] {
+        let _ = both(src, "data.t.allow", &input);
+    }
+    // Two definitions that can both hold, with different values, conflict:
+    // the interpreter raises, so the VM must not answer.
+    let src = r#"package t
+default allow := false
+user := input.a if input.x
+user := input.b if input.y
+allow if user == "admin"
+"#;
+    assert!(engine(src, true).fast_path_route("data.t.allow").is_some());
+    assert_eq!(
+        both(
+            src,
+            "data.t.allow",
+            &json!({"x": true, "y": true, "a": "admin", "b": "guest"})
+        ),
+        Err("ERR_EVAL")
+    );
+    // Different constants on one path exclude each other too.
+    let src = r#"package t
+default allow := false
+limit := input.small if input.plan == "free"
+limit := input.large if input.plan == "team"
+allow if limit > 4
+"#;
+    assert!(engine(src, true).fast_path_route("data.t.allow").is_none());
+    for input in [
+        json!({"plan": "free", "small": 3, "large": 10, "n": 5}),
+        json!({"plan": "team", "small": 3, "large": 10, "n": 5}),
+        json!({"plan": "team", "small": 3, "large": "10", "n": 5}),
+        json!({"plan": "gold", "n": 5}),
+    ] {
+        let _ = both(src, "data.t.allow", &input);
+    }
+}

@@ -69,7 +69,14 @@ pub(crate) enum Abs {
     Input(Vec<Step>),
     /// One of these concrete values (from the policy's data or literals).
     Values(Vec<Value>),
+    /// An object literal with constant keys: what each field can be.
+    Record(Vec<(Value, Abs)>),
+    /// Any one of these (a rule with several definitions, a default).
+    Union(Vec<Abs>),
 }
+
+/// Unions with more alternatives than this collapse to kinds.
+const MAX_ALTERNATIVES: usize = 16;
 
 /// Candidate sets larger than this collapse to kinds.
 const MAX_VALUES: usize = 4096;
@@ -81,6 +88,25 @@ impl Abs {
             Abs::Kinds(t) => *t,
             Abs::Input(_) => Ty::ANY,
             Abs::Values(vs) => vs.iter().fold(Ty::NONE, |t, v| t.union(Ty::of(v))),
+            Abs::Record(_) => Ty::OBJECT,
+            Abs::Union(alts) => alts.iter().fold(Ty::NONE, |t, a| t.union(a.kinds())),
+        }
+    }
+
+    /// Whether some alternative is read from `input` (a guard can narrow it).
+    pub(crate) fn guardable(&self) -> bool {
+        match self {
+            Abs::Input(_) => true,
+            Abs::Union(alts) => alts.iter().any(Abs::guardable),
+            _ => false,
+        }
+    }
+
+    /// The alternatives (itself, unless a union).
+    pub(crate) fn alternatives(&self) -> &[Abs] {
+        match self {
+            Abs::Union(alts) => alts,
+            other => std::slice::from_ref(other),
         }
     }
 
@@ -118,7 +144,24 @@ impl Abs {
                 Abs::of_values(a)
             }
             (Abs::Input(a), Abs::Input(b)) if a == b => Abs::Input(a),
-            (a, b) => Abs::Kinds(a.kinds().union(b.kinds())),
+            (a, b) => {
+                let mut alts: Vec<Abs> = Vec::new();
+                for x in [a, b] {
+                    match x {
+                        Abs::Union(xs) => alts.extend(xs),
+                        // An empty candidate set is "always undefined": no alternative.
+                        Abs::Values(v) if v.is_empty() => {}
+                        x => alts.push(x),
+                    }
+                }
+                if alts.len() <= 1 {
+                    return alts.pop().unwrap_or(Abs::Values(Vec::new()));
+                }
+                if alts.len() > MAX_ALTERNATIVES {
+                    return Abs::Kinds(alts.iter().fold(Ty::NONE, |t, a| t.union(a.kinds())));
+                }
+                Abs::Union(alts)
+            }
         }
     }
 
@@ -137,6 +180,19 @@ impl Abs {
             }
             (Abs::Values(vs), Some(k)) => Abs::of_values(vs.iter().map(|v| v[k].clone()).collect()),
             (Abs::Values(vs), None) => Abs::of_values(children(vs)),
+            (Abs::Record(fields), Some(k)) => fields
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, a)| a.clone())
+                .unwrap_or(Abs::Values(Vec::new())),
+            (Abs::Record(fields), None) => fields
+                .iter()
+                .map(|(_, a)| a.clone())
+                .fold(Abs::Values(Vec::new()), Abs::join),
+            (Abs::Union(alts), k) => alts
+                .iter()
+                .map(|a| a.index(k))
+                .fold(Abs::Values(Vec::new()), Abs::join),
             (Abs::Kinds(_), _) => Abs::Kinds(Ty::ANY),
         }
     }
@@ -158,6 +214,11 @@ impl Abs {
                 }
                 Abs::of_values(out)
             }
+            Abs::Record(fields) => Abs::of_values(fields.iter().map(|(k, _)| k.clone()).collect()),
+            Abs::Union(alts) => alts
+                .iter()
+                .map(Abs::keys)
+                .fold(Abs::Values(Vec::new()), Abs::join),
             _ => Abs::Kinds(Ty::ANY),
         }
     }

@@ -212,6 +212,7 @@ impl Pass<'_> {
         let specs = set.specs.clone();
         let defaults = set.defaults.clone();
         let mut values: Vec<(Abs, bool)> = Vec::new();
+        let mut signatures: Vec<Vec<Test>> = Vec::new();
         let mut chains = 0usize;
         let mut kind: Option<&'static str> = None;
         for def in &specs {
@@ -264,6 +265,7 @@ impl Pass<'_> {
                             None => Abs::Values(vec![Value::Bool(true)]),
                         };
                         values.push((v, env.multi));
+                        signatures.push(Vec::new());
                     }
                     for (i, body) in bodies.iter().enumerate() {
                         if i == 0 || !body.is_else {
@@ -285,15 +287,25 @@ impl Pass<'_> {
                             None => Abs::Values(vec![Value::Bool(true)]),
                         };
                         values.push((v, env.multi));
+                        signatures.push(if body.is_else {
+                            Vec::new()
+                        } else {
+                            tests_of(&body.query)
+                        });
                     }
                 }
                 RuleHead::Func { .. } => unreachable!("handled above"),
             }
         }
+        // Definitions that test one input path in opposite ways
+        // (`x if input.claims` / `y if not input.claims`) never both hold.
+        let exclusive = chains == signatures.len()
+            && (0..signatures.len())
+                .all(|i| (0..i).all(|j| excludes(&signatures[i], &signatures[j])));
         let mut out = if kind == Some("set") {
             Abs::Kinds(Ty::SET)
         } else {
-            conflict_free(name, &values, chains)?
+            conflict_free(name, &values, if exclusive { 1 } else { chains })?
         };
         for def in &defaults {
             let Rule::Default { args, value, .. } = def.rule.as_ref() else {
@@ -496,20 +508,20 @@ impl Pass<'_> {
                 Ok(Abs::Kinds(Ty::SET))
             }
             Expr::Object { fields, .. } => {
-                let mut keys = Vec::new();
+                let mut record: Vec<(Value, Abs)> = Vec::new();
                 for (_, k, v) in fields {
                     let key = self.expr(k, env)?;
                     let key = key
                         .constant()
                         .cloned()
                         .ok_or_else(|| "object literal with a computed key".to_string())?;
-                    if keys.contains(&key) {
+                    if record.iter().any(|(k, _)| *k == key) {
                         return Err("object literal with a repeated key".into());
                     }
-                    keys.push(key);
-                    self.expr(v, env)?;
+                    let value = self.expr(v, env)?;
+                    record.push((key, value));
                 }
-                Ok(Abs::Kinds(Ty::OBJECT))
+                Ok(Abs::Record(record))
             }
             Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
                 let mut inner = env.clone();
@@ -808,13 +820,19 @@ impl Pass<'_> {
                 _,
             ) => Ok(()),
             (Expr::Var { span, .. }, _) if env.vars.contains_key(span.text()) => Ok(()),
-            (_, Abs::Input(path)) => {
-                self.guards.push(Guard {
-                    path: path.clone(),
-                    kinds: Ty::ANY,
-                    no_nul: false,
-                    required: true,
-                });
+            (_, Abs::Input(_)) | (_, Abs::Union(_))
+                if a.alternatives().iter().all(|x| matches!(x, Abs::Input(_))) =>
+            {
+                for alt in a.alternatives() {
+                    if let Abs::Input(path) = alt {
+                        self.guards.push(Guard {
+                            path: path.clone(),
+                            kinds: Ty::ANY,
+                            no_nul: false,
+                            required: true,
+                        });
+                    }
+                }
                 Ok(())
             }
             _ => Err(format!(
@@ -832,6 +850,23 @@ impl Pass<'_> {
             return Ok(());
         }
         match collection {
+            Abs::Union(alts) => {
+                for alt in alts {
+                    self.object_key(alt, key)?;
+                }
+                Ok(())
+            }
+            // A literal's keys are the policy's own constants.
+            Abs::Record(fields) => {
+                if fields
+                    .iter()
+                    .any(|(k, _)| k.as_string().is_ok_and(|s| s.trim().parse::<f64>().is_ok()))
+                {
+                    Err("a non-string key into an object with numeric keys".into())
+                } else {
+                    Ok(())
+                }
+            }
             Abs::Values(vs) => {
                 let numeric = |v: &Value| matches!(v, Value::Object(o) if o.keys().any(|k| k.as_string().is_ok_and(|s| s.trim().parse::<f64>().is_ok())));
                 if vs.iter().any(numeric) {
@@ -840,10 +875,13 @@ impl Pass<'_> {
                     Ok(())
                 }
             }
-            Abs::Input(_) => match key {
-                Abs::Input(_) => self.need(key, Ty::STRING),
-                _ => self.need(collection, Ty::NOT_OBJECT),
-            },
+            Abs::Input(_) => {
+                if key.guardable() {
+                    self.need(key, Ty::STRING)
+                } else {
+                    self.need(collection, Ty::NOT_OBJECT)
+                }
+            }
             Abs::Kinds(t) if !t.within(Ty::NOT_OBJECT) => {
                 Err("a non-string key into a value that may be an object".into())
             }
@@ -854,6 +892,12 @@ impl Pass<'_> {
     /// Requires every possible value of `a` to be one of `kinds`.
     fn need(&mut self, a: &Abs, kinds: Ty) -> R<()> {
         match a {
+            Abs::Union(alts) => {
+                for alt in alts {
+                    self.need(alt, kinds)?;
+                }
+                Ok(())
+            }
             Abs::Input(path) => {
                 self.guards.push(Guard {
                     path: path.clone(),
@@ -874,6 +918,12 @@ impl Pass<'_> {
 
     fn need_no_nul(&mut self, a: &Abs) -> R<()> {
         match a {
+            Abs::Union(alts) => {
+                for alt in alts {
+                    self.need_no_nul(alt)?;
+                }
+                Ok(())
+            }
             Abs::Input(path) => {
                 self.guards.push(Guard {
                     path: path.clone(),
@@ -897,11 +947,11 @@ impl Pass<'_> {
     /// Ordering comparisons: both operands of one kind.
     fn same_kind(&mut self, a: &Abs, b: &Abs, e: &Expr) -> R<()> {
         let (ka, kb) = (a.kinds(), b.kinds());
-        match (a, b) {
-            (Abs::Input(_), Abs::Input(_)) => {}
-            (Abs::Input(_), _) if kb.is_single() => return self.need(a, kb),
-            (_, Abs::Input(_)) if ka.is_single() => return self.need(b, ka),
-            _ if ka.is_single() && ka == kb => return Ok(()),
+        match (a.guardable(), b.guardable()) {
+            (true, true) => {}
+            (true, false) if kb.is_single() => return self.need(a, kb),
+            (false, true) if ka.is_single() => return self.need(b, ka),
+            (false, false) if ka.is_single() && ka == kb => return Ok(()),
             _ => {}
         }
         Err(format!(
@@ -945,6 +995,74 @@ fn bind_pattern(p: &Expr, v: Abs, env: &mut Env) -> R<()> {
         }
         _ => Err(format!("pattern `{}`", p.span().text())),
     }
+}
+
+/// What a body requires of the input, for telling definitions apart.
+#[derive(Debug, PartialEq)]
+enum Test {
+    /// `input.a` (`negated`: `not input.a`) as a statement.
+    Truth(String, bool),
+    /// `input.a == <constant>`.
+    Equals(String, Value),
+}
+
+/// The tests a body's statements make on static input paths.
+fn tests_of(q: &Query) -> Vec<Test> {
+    let input_path = |e: &Expr| {
+        ref_path(e)
+            .filter(|p| p.first().map(String::as_str) == Some("input"))
+            .map(|p| p.join("."))
+    };
+    let mut out = Vec::new();
+    for stmt in &q.stmts {
+        if !stmt.with_mods.is_empty() {
+            continue;
+        }
+        match &stmt.literal {
+            Literal::Expr { expr, .. } => {
+                if let Some(p) = input_path(expr) {
+                    out.push(Test::Truth(p, false));
+                } else if let Expr::BoolExpr {
+                    op: BoolOp::Eq,
+                    lhs,
+                    rhs,
+                    ..
+                } = expr.as_ref()
+                {
+                    let constant = |e: &Expr| match e {
+                        Expr::String { value, .. }
+                        | Expr::Number { value, .. }
+                        | Expr::Bool { value, .. }
+                        | Expr::Null { value, .. } => Some(value.clone()),
+                        _ => None,
+                    };
+                    if let (Some(p), Some(v)) = (input_path(lhs), constant(rhs)) {
+                        out.push(Test::Equals(p, v));
+                    } else if let (Some(p), Some(v)) = (input_path(rhs), constant(lhs)) {
+                        out.push(Test::Equals(p, v));
+                    }
+                }
+            }
+            Literal::NotExpr { expr, .. } => {
+                if let Some(p) = input_path(expr) {
+                    out.push(Test::Truth(p, true));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether two bodies can never both hold.
+fn excludes(a: &[Test], b: &[Test]) -> bool {
+    a.iter().any(|x| {
+        b.iter().any(|y| match (x, y) {
+            (Test::Truth(p, n), Test::Truth(q, m)) => p == q && n != m,
+            (Test::Equals(p, v), Test::Equals(q, w)) => p == q && v != w,
+            _ => false,
+        })
+    })
 }
 
 /// A complete rule or function never produces two different values: either
