@@ -76,7 +76,7 @@ pub struct EngineConfig {
     /// [`crate::cache`] for what is cached and when.
     pub decision_cache_entries: usize,
     /// Let the register VM answer rule queries that the static pass proves
-    /// cannot raise an error (see [`crate::fastpath`]); off: the
+    /// cannot raise an error (docs/engine.md, "The fast path"); off: the
     /// interpreter answers every call.
     pub fast_path: bool,
     /// Token verification, when configured.

@@ -200,7 +200,7 @@ impl Engine {
     }
 
     /// How the revision now serving answered its evaluations: by the
-    /// register VM or by the interpreter (see [`crate::fastpath`]).
+    /// register VM or by the interpreter (docs/engine.md, "The fast path").
     pub fn fast_path_stats(&self) -> crate::revision::FastPathStats {
         self.inner.current.load().fast_path_stats()
     }

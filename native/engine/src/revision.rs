@@ -53,7 +53,7 @@ pub struct FastPathPlan {
     pub indexed: bool,
 }
 
-/// How a revision's rule queries were answered (see [`crate::fastpath`]).
+/// How a revision's rule queries were answered (docs/engine.md, "The fast path").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FastPathStats {
     /// Evaluations the register VM answered.
