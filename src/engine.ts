@@ -207,11 +207,23 @@ type NativeEngine = InstanceType<typeof native.NativeEngine>;
 /** Set by {@link Engine.fromEnv} for the duration of one construction. */
 let constructingFromEnv = false;
 
+/**
+ * Unpacks `evaluateJsonPacked`'s answer: value JSON, NUL, revision (or a
+ * `NativeDecision` when the value holds an integer beyond 2^53).
+ */
+function unpack<T>(packed: string | NativeDecision): Decision<T> {
+  if (typeof packed !== 'string') return toDecision<T>(packed);
+  const nul = packed.indexOf('\0');
+  const revision = packed.slice(nul + 1);
+  if (nul === 0) return { defined: false, value: undefined, revision };
+  return { defined: true, value: JSON.parse(packed.slice(0, nul)) as T, revision };
+}
+
 function toDecision<T>(d: NativeDecision): Decision<T> {
   return { defined: d.defined, value: d.defined ? (d.value as T) : undefined, revision: d.revision };
 }
 
-function toVerdict(d: NativeDecision): Verdict {
+function toVerdict(d: { defined: boolean; value?: unknown; revision: string }): Verdict {
   if (d.defined && d.value === true) return { allowed: true, reason: 'allowed', revision: d.revision };
   return { allowed: false, reason: d.defined ? 'denied' : 'undefined', revision: d.revision };
 }
@@ -453,7 +465,7 @@ export class Engine {
   evaluatePolicySync<T = unknown>(query: string, input?: unknown): Decision<T> {
     const json = inputToJson(input);
     try {
-      return toDecision<T>(this.#native.evaluateJson(query, json));
+      return unpack<T>(this.#native.evaluateJsonPacked(query, json));
     } catch (err) {
       throw fromNative(err);
     }
@@ -476,7 +488,7 @@ export class Engine {
    */
   decideSync(query: string, input?: unknown): Verdict {
     try {
-      return toVerdict(this.#native.evaluateJson(query, inputToJson(input)));
+      return toVerdict(unpack(this.#native.evaluateJsonPacked(query, inputToJson(input))));
     } catch (err) {
       return errorVerdict(err);
     }

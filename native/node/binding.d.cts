@@ -18,6 +18,17 @@ export declare class NativeEngine {
   /** Evaluates with the input as JSON text (empty string: no input). */
   evaluateJson(query: string, inputJson: string): NativeDecision
   /**
+   * Evaluates with the input as JSON text and returns the decision packed
+   * in one string: the value as JSON text (empty when undefined), a NUL,
+   * then the revision. JSON text never holds a raw NUL, so the first NUL
+   * splits it. One string crosses the boundary instead of an object of
+   * three fields, whose property sets cost more than a small decision
+   * (docs/engine.md, "Crossing into Node"). A value holding an integer
+   * beyond 2^53 comes back as a `NativeDecision` instead, whose
+   * conversion makes it a BigInt, as `evaluateJson` does.
+   */
+  evaluateJsonPacked(query: string, inputJson: string): string | NativeDecision
+  /**
    * Evaluates with the input converted from a JavaScript value by napi.
    * Kept for the boundary benchmark (bench/napi-input.bench.mjs); the
    * TypeScript API uses `evaluateJson`, which measured faster.

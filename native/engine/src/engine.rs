@@ -148,10 +148,10 @@ impl Engine {
             // The cache is keyed on JSON text.
             return self.evaluate_policy_json(query, &input.to_string());
         }
-        let value = regorus::Value::deserialize(input).map_err(|e| EngineError::InputInvalid {
-            message: e.to_string(),
-        })?;
-        self.eval(query, value)
+        if self.is_closed() {
+            return Err(EngineError::Closed);
+        }
+        self.eval_on(self.inner.current.load_full(), query, Some(input), None)
     }
 
     /// Evaluates `query` against an input given as JSON text (the fastest
@@ -189,14 +189,16 @@ impl Engine {
     ) -> Result<Decision> {
         let cfg = &self.inner.config;
         input::check_json_text(input_json, cfg.max_input_bytes, cfg.max_input_depth)?;
-        let value = if input_json.trim().is_empty() {
-            regorus::Value::Undefined
-        } else {
-            regorus::Value::from_json_str(input_json).map_err(|e| EngineError::InputInvalid {
+        if input_json.trim().is_empty() {
+            return self.eval_on(current.clone(), query, None, None);
+        }
+        // Parsed once, as serde_json's tree: the fast path reads it in place
+        // and the interpreter gets regorus's values from the text.
+        let parsed: serde_json::Value =
+            serde_json::from_str(input_json).map_err(|e| EngineError::InputInvalid {
                 message: e.to_string(),
-            })?
-        };
-        self.eval_on(current.clone(), query, value)
+            })?;
+        self.eval_on(current.clone(), query, Some(&parsed), Some(input_json))
     }
 
     /// How the revision now serving answered its evaluations: by the
@@ -221,6 +223,7 @@ impl Engine {
             reason: Some(reason),
             guards: 0,
             indexed: false,
+            evaluator: "interpreter",
         };
         match classify(query) {
             Ok(QueryKind::Ref) => match self.inner.current.load().route(query) {
@@ -228,6 +231,7 @@ impl Engine {
                     reason: None,
                     guards: plan.guard_count(),
                     indexed: plan.indexed,
+                    evaluator: plan.evaluator(),
                 },
                 crate::fastpath::Route::Interpreter(r) => interpreter(r.to_string()),
             },
@@ -398,18 +402,14 @@ impl Engine {
         self.inner.closed.load(Ordering::SeqCst)
     }
 
-    fn eval(&self, query: &str, input: regorus::Value) -> Result<Decision> {
-        if self.is_closed() {
-            return Err(EngineError::Closed);
-        }
-        self.eval_on(self.inner.current.load_full(), query, input)
-    }
-
+    /// Evaluates on `current`: `input` is the parsed input (`None`: no
+    /// input) and `text` its JSON text when the caller gave text.
     fn eval_on(
         &self,
         current: Arc<Revision>,
         query: &str,
-        input: regorus::Value,
+        input: Option<&serde_json::Value>,
+        text: Option<&str>,
     ) -> Result<Decision> {
         let kind = classify(query)?;
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
@@ -418,8 +418,8 @@ impl Engine {
             self.inner.pool.with(&current, |ev| {
                 if kind == QueryKind::Ref {
                     if let Some((plan, vm)) = ev.vm(query) {
-                        if plan.admits(&input) {
-                            match vm.run(input.clone()) {
+                        if plan.admits(input) {
+                            match vm.run(input) {
                                 VmOutcome::Value(v) => {
                                     ev.revision.count_answer(true);
                                     return Ok(Decision {
@@ -440,8 +440,18 @@ impl Engine {
                     }
                 }
                 ev.revision.count_answer(false);
+                let invalid = |message: String| EngineError::InputInvalid { message };
+                let value = match (text, input) {
+                    (_, None) => regorus::Value::Undefined,
+                    (Some(t), _) => {
+                        regorus::Value::from_json_str(t).map_err(|e| invalid(e.to_string()))?
+                    }
+                    (None, Some(j)) => {
+                        regorus::Value::deserialize(j).map_err(|e| invalid(e.to_string()))?
+                    }
+                };
                 let engine = &mut ev.engine;
-                engine.set_input(input);
+                engine.set_input(value);
                 let value = match kind {
                     QueryKind::Ref => eval_ref(engine, query, limit_ms),
                     QueryKind::General => eval_general(engine, query, limit_ms),

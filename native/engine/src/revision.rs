@@ -51,6 +51,9 @@ pub struct FastPathPlan {
     pub guards: usize,
     /// Whether many-bodied rules were indexed in the VM's program.
     pub indexed: bool,
+    /// Which evaluator answers: `"tree"` (CoreSDK's own evaluator of
+    /// proven queries), `"rvm"` (regorus's register VM) or `"interpreter"`.
+    pub evaluator: &'static str,
 }
 
 /// How a revision's rule queries were answered (docs/engine.md, "The fast path").

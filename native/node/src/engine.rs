@@ -301,6 +301,21 @@ pub struct NativeDecision {
     pub revision: String,
 }
 
+/// Whether `v` holds an integer napi converts to a BigInt (beyond
+/// ±(2^53 - 1)), which JSON text parsed by JavaScript would round.
+fn needs_bigint(v: &serde_json::Value) -> bool {
+    const MAX_SAFE: i64 = (1 << 53) - 1;
+    match v {
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => !(-MAX_SAFE..=MAX_SAFE).contains(&i),
+            None => n.is_u64(),
+        },
+        serde_json::Value::Array(items) => items.iter().any(needs_bigint),
+        serde_json::Value::Object(map) => map.values().any(needs_bigint),
+        _ => false,
+    }
+}
+
 impl From<Decision> for NativeDecision {
     fn from(d: Decision) -> Self {
         NativeDecision {
@@ -474,6 +489,35 @@ impl NativeEngine {
             .evaluate_policy_json(&query, &input_json)
             .map(NativeDecision::from)
             .map_err(to_napi)
+    }
+
+    /// Evaluates with the input as JSON text and returns the decision packed
+    /// in one string: the value as JSON text (empty when undefined), a NUL,
+    /// then the revision. JSON text never holds a raw NUL, so the first NUL
+    /// splits it. One string crosses the boundary instead of an object of
+    /// three fields, whose property sets cost more than a small decision
+    /// (docs/engine.md, "Crossing into Node"). A value holding an integer
+    /// beyond 2^53 comes back as a `NativeDecision` instead, whose
+    /// conversion makes it a BigInt, as `evaluateJson` does.
+    #[napi]
+    pub fn evaluate_json_packed(
+        &self,
+        query: String,
+        input_json: String,
+    ) -> Result<Either<String, NativeDecision>> {
+        let d = self
+            .engine
+            .evaluate_policy_json(&query, &input_json)
+            .map_err(to_napi)?;
+        let mut out = match &d.value {
+            Some(v) if needs_bigint(v) => return Ok(Either::B(NativeDecision::from(d))),
+            Some(v) => serde_json::to_string(v)
+                .map_err(|e| napi::Error::from_reason(format!("[ERR_INTERNAL] {e}")))?,
+            None => String::new(),
+        };
+        out.push('\0');
+        out.push_str(&d.revision);
+        Ok(Either::A(out))
     }
 
     /// Evaluates with the input converted from a JavaScript value by napi.

@@ -276,7 +276,13 @@ impl Pass<'_> {
                             ..Env::default()
                         };
                         self.query(&body.query, &mut env)?;
-                        let value_expr = body.assign.as_ref().or(assign.as_ref());
+                        // A body after the first takes its own assignment,
+                        // else `true` (regorus, as OPA).
+                        let value_expr = if i == 0 {
+                            body.assign.as_ref().or(assign.as_ref())
+                        } else {
+                            body.assign.as_ref()
+                        };
                         let v = match value_expr {
                             Some(a) => {
                                 if a.op != AssignOp::ColEq && a.op != AssignOp::Eq {
@@ -387,7 +393,8 @@ impl Pass<'_> {
                 if let Some(body) = body {
                     self.query(&body.query, &mut env)?;
                 }
-                let v = match body.and_then(|b| b.assign.as_ref()).or(assign.as_ref()) {
+                let own = body.and_then(|b| b.assign.as_ref());
+                let v = match if i == 0 { own.or(assign.as_ref()) } else { own } {
                     Some(a) => self.expr(&a.value, &mut env)?,
                     None => Abs::Values(vec![Value::Bool(true)]),
                 };

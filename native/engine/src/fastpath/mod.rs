@@ -19,7 +19,10 @@
 
 mod abs;
 mod analyze;
+mod exec;
 mod index;
+mod ir;
+mod lower;
 
 use std::sync::Arc;
 
@@ -40,13 +43,20 @@ pub(crate) enum Route {
     Interpreter(Arc<str>),
 }
 
-/// A compiled VM program for one entrypoint and its input guards.
+/// A compiled program for one entrypoint and its input guards: the tree
+/// evaluator's ([`lower`], [`exec`]) when it lowers every rule the query
+/// reaches, else regorus's VM bytecode.
 pub(crate) struct Plan {
-    program: Arc<Program>,
+    program: Compiled,
     guards: Vec<Guard>,
     data: Value,
     /// Whether rules were indexed ([`index`]) in the program.
     pub(crate) indexed: bool,
+}
+
+enum Compiled {
+    Tree(Arc<ir::Program>),
+    Rvm(Arc<Program>),
 }
 
 impl Plan {
@@ -58,14 +68,32 @@ impl Plan {
 
 impl Plan {
     /// Whether the VM may answer for `input`.
-    pub(crate) fn admits(&self, input: &Value) -> bool {
-        self.guards.iter().all(|g| g.holds(input))
+    pub(crate) fn admits(&self, input: Option<&serde_json::Value>) -> bool {
+        self.guards.iter().all(|g| g.holds_json(input))
     }
 
-    /// A VM loaded with this plan's program and data.
+    /// Which evaluator answers: `"tree"` or `"rvm"`.
+    pub(crate) fn evaluator(&self) -> &'static str {
+        match self.program {
+            Compiled::Tree(_) => "tree",
+            Compiled::Rvm(_) => "rvm",
+        }
+    }
+
+    /// An evaluator for this plan's program and data.
     pub(crate) fn vm(&self, timer: ExecutionTimerConfig) -> Vm {
+        let program = match &self.program {
+            Compiled::Tree(p) => {
+                return Vm::Tree {
+                    program: p.clone(),
+                    limit: timer.limit,
+                    scratch: exec::Scratch::default(),
+                }
+            }
+            Compiled::Rvm(p) => p.clone(),
+        };
         let mut vm = RegoVM::new();
-        vm.load_program(self.program.clone());
+        vm.load_program(program);
         vm.set_strict_builtin_errors(true);
         vm.set_execution_timer_config(Some(timer));
         // The execution time limit bounds evaluation; the instruction
@@ -74,13 +102,20 @@ impl Plan {
         vm.set_max_instructions(50_000_000);
         // The data was accepted by the interpreter already.
         let _ = vm.set_data(self.data.clone());
-        Vm { vm }
+        Vm::Rvm(Box::new(vm))
     }
 }
 
 /// One evaluator's VM for one plan.
-pub(crate) struct Vm {
-    vm: RegoVM,
+pub(crate) enum Vm {
+    /// The tree evaluator, with its buffers.
+    Tree {
+        program: Arc<ir::Program>,
+        limit: std::time::Duration,
+        scratch: exec::Scratch,
+    },
+    /// regorus's register VM.
+    Rvm(Box<RegoVM>),
 }
 
 /// What a VM run produced.
@@ -95,12 +130,33 @@ pub(crate) enum VmOutcome {
 
 impl Vm {
     /// Runs the program on `input`.
-    pub(crate) fn run(&mut self, input: Value) -> VmOutcome {
-        self.vm.set_input(input);
-        match self.vm.execute() {
-            Ok(v) => VmOutcome::Value(v),
-            Err(e) if e.to_string().contains("exceeded time limit") => VmOutcome::Timeout,
-            Err(_) => VmOutcome::Fallback,
+    pub(crate) fn run(&mut self, input: Option<&serde_json::Value>) -> VmOutcome {
+        match self {
+            Vm::Tree {
+                program,
+                limit,
+                scratch,
+            } => {
+                let deadline = std::time::Instant::now().checked_add(*limit);
+                match exec::run(program, input, deadline, scratch) {
+                    Ok(v) => VmOutcome::Value(v),
+                    Err(exec::Stop::Timeout) => VmOutcome::Timeout,
+                    Err(exec::Stop::Fallback) => VmOutcome::Fallback,
+                }
+            }
+            Vm::Rvm(vm) => {
+                let input = match input.map(exec::to_value) {
+                    None => Value::Undefined,
+                    Some(Ok(v)) => v,
+                    Some(Err(_)) => return VmOutcome::Fallback,
+                };
+                vm.set_input(input);
+                match vm.execute() {
+                    Ok(v) => VmOutcome::Value(v),
+                    Err(e) if e.to_string().contains("exceeded time limit") => VmOutcome::Timeout,
+                    Err(_) => VmOutcome::Fallback,
+                }
+            }
         }
     }
 }
@@ -122,6 +178,17 @@ fn try_plan(template: &regorus::Engine, entrypoint: &str, rego_v0: bool) -> Resu
         .map_err(|e| format!("not compiled for the VM: {e}"))?;
     let data = engine.get_data();
     let proof = analyze::prove(compiled.get_modules(), &data, entrypoint)?;
+    if tree_enabled() {
+        if let Ok(program) = lower::lower(compiled.get_modules(), &data, entrypoint) {
+            let indexed = program.indexed();
+            return Ok(Plan {
+                program: Compiled::Tree(Arc::new(program)),
+                guards: proof.guards,
+                data,
+                indexed,
+            });
+        }
+    }
     let (program, indexed) = match indexed_program(&compiled, &data, entrypoint, rego_v0) {
         Some(p) => (p, true),
         None => (
@@ -131,11 +198,17 @@ fn try_plan(template: &regorus::Engine, entrypoint: &str, rego_v0: bool) -> Resu
         ),
     };
     Ok(Plan {
-        program,
+        program: Compiled::Rvm(program),
         guards: proof.guards,
         data,
         indexed,
     })
+}
+
+/// Whether the tree evaluator may be used (`CORESDK_FAST_PATH_EVALUATOR=rvm`
+/// keeps regorus's VM, for comparing the two).
+fn tree_enabled() -> bool {
+    std::env::var("CORESDK_FAST_PATH_EVALUATOR").map_or(true, |v| v != "rvm")
 }
 
 /// The VM program of the policy with its many-bodied rules indexed
