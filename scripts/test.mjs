@@ -11,6 +11,8 @@ const inPy = { cwd: join(root, 'clients', 'python') };
 // The Go SDK's checks run in its module (clients/go); the stub generator lives in clients/go/tools.
 const inGo = { cwd: join(root, 'clients', 'go') };
 const inGoTools = { cwd: join(root, 'clients', 'go', 'tools') };
+const inGoExample = { cwd: join(root, 'examples', 'go-http') };
+const inGoBench = { cwd: join(root, 'bench', 'go') };
 const steps = [
   ['cargo fmt', 'cargo', ['fmt', '--all', '--', '--check']],
   ['cargo clippy', 'cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']],
@@ -39,6 +41,9 @@ const steps = [
   ['go staticcheck', process.execPath, ['clients/go/scripts/check.mjs', 'staticcheck']],
   ['go stub drift', 'go', ['run', './protogen', '-check'], inGoTools],
   ['go test', 'go', ['test', '-count=1', './...'], inGo],
+  // examples/go-http and the README's Go sample against a --dev sidecar; the benchmark's stacks agree on the verdicts (no timing).
+  ['go test example', 'go', ['test', '-count=1', './...'], inGoExample],
+  ['go test bench', 'go', ['test', '-count=1', '-run', 'TestStacksAgree', './...'], inGoBench],
 ];
 const only = process.argv.slice(2);
 for (const [name, cmd, args, opts] of steps) {

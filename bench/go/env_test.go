@@ -226,17 +226,21 @@ func (e *env) startSidecar(bundle string) error {
 		defer close(e.sidecarDone)
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		serving := false
+		serving, signalled, addr := false, false, ""
 		for sc.Scan() {
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) != nil {
 				continue
 			}
-			if rec["event"] == "listening" {
-				e.sidecarAddr, _ = rec["addr"].(string)
-			}
-			if rec["event"] == "serving" && !serving {
+			switch rec["event"] {
+			case "listening":
+				addr, _ = rec["addr"].(string)
+			case "serving":
 				serving = true
+			}
+			if serving && addr != "" && !signalled { // the two lines may come in either order
+				signalled = true
+				e.sidecarAddr = addr
 				close(ready)
 			}
 		}
