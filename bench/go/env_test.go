@@ -35,10 +35,11 @@ import (
 )
 
 const (
-	issuer   = "https://issuer.test"
-	audience = "api"
-	kid      = "k1"
-	policy   = "package authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.claims.role == \"admin\"\n\nallow if {\n\tinput.claims.role == \"reader\"\n\tinput.action == \"read\"\n}\n"
+	distinctTokens = 8192
+	issuer         = "https://issuer.test"
+	audience       = "api"
+	kid            = "k1"
+	policy         = "package authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.claims.role == \"admin\"\n\nallow if {\n\tinput.claims.role == \"reader\"\n\tinput.action == \"read\"\n}\n"
 )
 
 type env struct {
@@ -50,7 +51,8 @@ type env struct {
 	sidecar                    *exec.Cmd
 	sidecarAddr                string
 	sidecarDone                chan struct{}
-	reader, admin              string // tokens
+	reader, admin              string   // tokens
+	distinct                   []string // distinctTokens reader tokens
 	signer                     *ecdsa.PrivateKey
 	serverPair                 tls.Certificate
 	clientCertFile, clientKeyF string
@@ -170,20 +172,28 @@ func start() (*env, error) {
 	e.jwks.TLS = &tls.Config{Certificates: []tls.Certificate{e.serverPair}}
 	e.jwks.StartTLS()
 	e.jwksURL = e.jwks.URL + "/jwks"
-	mint := func(role string) (string, error) {
+	mint := func(role string, jti int) (string, error) {
 		now := time.Now()
 		t := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
 			"iss": issuer, "aud": audience, "sub": "user-" + role, "role": role,
-			"iat": now.Unix(), "exp": now.Add(2 * time.Hour).Unix(),
+			"iat": now.Unix(), "exp": now.Add(2 * time.Hour).Unix(), "jti": fmt.Sprint(jti),
 		})
 		t.Header["kid"] = kid
 		return t.SignedString(e.signer)
 	}
-	if e.reader, err = mint("reader"); err != nil {
+	if e.reader, err = mint("reader", 0); err != nil {
 		return nil, err
 	}
-	if e.admin, err = mint("admin"); err != nil {
+	if e.admin, err = mint("admin", 0); err != nil {
 		return nil, err
+	}
+	// More distinct tokens than the sidecar's verified-token cache holds (4096 by default):
+	// taken round robin, every verification is a cache miss.
+	e.distinct = make([]string, distinctTokens)
+	for i := range e.distinct {
+		if e.distinct[i], err = mint("reader", i+1); err != nil {
+			return nil, err
+		}
 	}
 	bundle := filepath.Join(dir, "bundle")
 	if err := os.MkdirAll(bundle, 0o755); err != nil {
