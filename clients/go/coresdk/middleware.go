@@ -309,14 +309,18 @@ func Middleware(client *Client, opts ...Option) func(http.Handler) http.Handler 
 			default:
 				var res AuthorizeResult
 				if o.query == "" {
-					res = client.VerifyToken(r.Context(), token)
+					ctx, span := startDecision(r.Context(), "coresdk.verify", client.cfg.TenantID)
+					res = client.VerifyToken(ctx, token)
+					span.end(res.Allowed, res.Degraded, res.Reason, res.Revision, res.Err)
 				} else {
 					in, err := buildInput(o.input, r)
 					if err != nil {
 						problem(kindError, "the policy input could not be built", CodeInputInvalid, f).write(w)
 						return
 					}
-					res = client.Authorize(r.Context(), token, o.query, in)
+					ctx, span := startDecision(r.Context(), "coresdk.authorize", client.cfg.TenantID)
+					res = client.Authorize(ctx, token, o.query, in)
+					span.end(res.Allowed, res.Degraded, res.Reason, res.Revision, res.Err)
 				}
 				if !res.Allowed {
 					problemFor(res.Err, f, "the policy denied this request").write(w)
@@ -353,7 +357,9 @@ func RequirePolicy(client *Client, query string, input InputFunc) func(http.Hand
 			} else {
 				in["claims"] = nil
 			}
-			res := client.IsAllowed(r.Context(), query, in)
+			ctx, span := startDecision(r.Context(), "coresdk.evaluate", client.cfg.TenantID)
+			res := client.IsAllowed(ctx, query, in)
+			span.end(res.Allowed, res.Degraded, res.Reason, res.Revision, res.Err)
 			if res.Allowed {
 				next.ServeHTTP(w, r)
 				return

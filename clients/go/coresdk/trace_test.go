@@ -12,16 +12,26 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/coresdk/coresdk/clients/go/coresdk"
 )
 
-func TestTheActiveSpanIsTheParentOfTheSidecarSpan(t *testing.T) {
+// tracedSidecar starts a sidecar that exports its spans to a loopback OTLP/HTTP
+// receiver, and returns its address and a function that waits (bounded) for an
+// exported span with the given trace id and parent span id.
+func tracedSidecar(t *testing.T) (string, func(trace.TraceID, trace.SpanID) bool) {
+	t.Helper()
 	var mu sync.Mutex
 	var traces [][]byte
 	receiver := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -34,7 +44,7 @@ func TestTheActiveSpanIsTheParentOfTheSidecarSpan(t *testing.T) {
 		rw.Header().Set("Content-Type", "application/x-protobuf")
 		rw.WriteHeader(http.StatusOK)
 	}))
-	defer receiver.Close()
+	t.Cleanup(receiver.Close)
 	dir := t.TempDir()
 	jwks, _ := json.Marshal(map[string]any{"keys": []any{w.key.jwk()}})
 	if err := os.WriteFile(filepath.Join(dir, "jwks.json"), jwks, 0o644); err != nil {
@@ -55,8 +65,29 @@ func TestTheActiveSpanIsTheParentOfTheSidecarSpan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.stop()
-	c, err := coresdk.NewClient(coresdk.Config{SidecarAddr: s.addr, Timeout: 5 * time.Second})
+	t.Cleanup(s.stop)
+	return s.addr, func(tid trace.TraceID, parent trace.SpanID) bool {
+		// OTLP Span: trace_id is field 1 (bytes, 16), parent_span_id field 4 (bytes, 8).
+		wantTrace := append([]byte{0x0a, 0x10}, tid[:]...)
+		wantParent := append([]byte{0x22, 0x08}, parent[:]...)
+		for i := 0; i < 200; i++ { // bounded: 10 s for the sidecar's batch export
+			mu.Lock()
+			for _, body := range traces {
+				if bytes.Contains(body, wantTrace) && bytes.Contains(body, wantParent) {
+					mu.Unlock()
+					return true
+				}
+			}
+			mu.Unlock()
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	}
+}
+
+func TestTheActiveSpanIsTheParentOfTheSidecarSpan(t *testing.T) {
+	addr, exported := tracedSidecar(t)
+	c, err := coresdk.NewClient(coresdk.Config{SidecarAddr: addr, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,22 +100,58 @@ func TestTheActiveSpanIsTheParentOfTheSidecarSpan(t *testing.T) {
 	if r := c.VerifyToken(ctx, w.tokens["valid"]); !r.Allowed {
 		t.Fatalf("%+v", r)
 	}
-	// OTLP Span: trace_id is field 1 (bytes, 16), parent_span_id field 4 (bytes, 8).
-	wantTrace := append([]byte{0x0a, 0x10}, tid[:]...)
-	wantParent := append([]byte{0x22, 0x08}, sid[:]...)
-	for i := 0; i < 200; i++ { // bounded: 10 s for the sidecar's batch export
-		mu.Lock()
-		for _, body := range traces {
-			if bytes.Contains(body, wantTrace) && bytes.Contains(body, wantParent) {
-				mu.Unlock()
-				return
+	if !exported(tid, sid) {
+		t.Fatalf("no exported sidecar span with parent %s", sid)
+	}
+}
+
+func TestTheMiddlewareSpanIsTheParentOfTheSidecarSpan(t *testing.T) {
+	addr, exported := tracedSidecar(t)
+	rec := tracetest.NewSpanRecorder()
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	otel.SetTracerProvider(provider)
+	defer otel.SetTracerProvider(noop.NewTracerProvider())
+	c, err := coresdk.NewClient(coresdk.Config{SidecarAddr: addr, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	app := coresdk.Middleware(c)(coresdk.RequirePolicy(c, "data.authz.allow", nil)(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {})))
+	root, span := provider.Tracer("test").Start(ctx, "test-root")
+	req := httptest.NewRequest("GET", "/orders/1", nil).WithContext(root)
+	req.Header.Set("Authorization", "Bearer "+w.tokens["admin"])
+	res := httptest.NewRecorder()
+	app.ServeHTTP(res, req)
+	span.End()
+	if res.Code != 200 {
+		t.Fatalf("%d %s", res.Code, res.Body)
+	}
+	spans := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range rec.Ended() {
+		spans[s.Name()] = s
+	}
+	for _, name := range []string{"coresdk.verify", "coresdk.evaluate"} {
+		s, ok := spans[name]
+		if !ok {
+			t.Fatalf("no %s span in %v", name, spans)
+		}
+		attrs := map[attribute.Key]string{}
+		for _, kv := range s.Attributes() {
+			attrs[kv.Key] = kv.Value.String()
+		}
+		if attrs["coresdk.decision"] != "allow" || attrs["coresdk.tenant"] != "acme-corp" || attrs["coresdk.mode"] != "sidecar" {
+			t.Fatalf("%s: %v", name, attrs)
+		}
+		for _, kv := range s.Attributes() {
+			if strings.Contains(kv.Value.String(), w.tokens["admin"]) || strings.Contains(kv.Value.String(), "admin-1") {
+				t.Fatalf("%s: a token or the subject is on the span", name)
 			}
 		}
-		n := len(traces)
-		mu.Unlock()
-		if i == 199 {
-			t.Fatalf("no exported sidecar span with parent %s in %d exports", sid, n)
+		if s.Parent().SpanID() != span.SpanContext().SpanID() {
+			t.Fatalf("%s is not a child of the app's span", name)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if !exported(s.SpanContext().TraceID(), s.SpanContext().SpanID()) {
+			t.Fatalf("no exported sidecar span with parent %s (%s)", s.SpanContext().SpanID(), name)
+		}
 	}
 }
