@@ -43,6 +43,7 @@ func (b *breaker) current() BreakerState {
 	return b.state
 }
 
+// State returns the current state (half-open once the reset time has passed).
 func (b *breaker) State() BreakerState {
 	b.mu.Lock()
 	defer b.mu.Unlock()

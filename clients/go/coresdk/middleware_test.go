@@ -122,3 +122,18 @@ func TestRealmAndFailOpenContext(t *testing.T) {
 		t.Fatal("no middleware, no claims")
 	}
 }
+
+func TestAPolicyErrorIsA500(t *testing.T) {
+	for _, fm := range []coresdk.FailMode{coresdk.FailOpen, coresdk.FailClosed} {
+		c := w.client(t, "up", fm)
+		h := coresdk.Middleware(c)(coresdk.RequirePolicy(c, "data.authz.no_such_rule", nil)(claimsHandler()))
+		res, body := get(t, h, "GET", "/orders/1", "Authorization", "Bearer "+w.tokens["admin"])
+		if res.StatusCode != 500 || body["code"] != "ERR_UNKNOWN_RULE" || body["type"] != "https://coresdk.dev/problems/authorization-error" ||
+			body["detail"] != "the authorization policy could not be evaluated" {
+			t.Fatalf("%s: %d %v", fm, res.StatusCode, body)
+		}
+		if c.Stats().FailOpen != 0 {
+			t.Fatalf("%s: %+v", fm, c.Stats())
+		}
+	}
+}
