@@ -153,10 +153,6 @@ func startWorld() (*world, error) {
 	if wd.key, err = newSigningKey(setup.Kid); err != nil {
 		return nil, err
 	}
-	other, err := newSigningKey(wd.cases.Tokens["unknown_key"].Kid)
-	if err != nil {
-		return nil, err
-	}
 	bundle := filepath.Join(dir, "bundle")
 	if err := os.MkdirAll(bundle, 0o755); err != nil {
 		return nil, err
@@ -204,7 +200,7 @@ func startWorld() (*world, error) {
 	if wd.keyless, err = startSidecar(keyless, false); err != nil {
 		return nil, err
 	}
-	if wd.tokens, err = wd.mintTokens(other); err != nil {
+	if wd.tokens, err = wd.mintTokens(); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -243,6 +239,9 @@ func (wd *world) config(state string, failMode coresdk.FailMode) coresdk.Config 
 		"down":    fmt.Sprintf("127.0.0.1:%d", wd.deadPort),
 		"slow":    fmt.Sprintf("127.0.0.1:%d", wd.slow.port),
 	}[state]
+	if addr == "" {
+		panic(fmt.Sprintf("unknown sidecar state %q", state))
+	}
 	c := wd.cases.Setup.Client
 	timeout := c.TimeoutMS
 	if state == "slow" {
@@ -422,9 +421,11 @@ func (k *signingKey) mint(claims map[string]any) (string, error) {
 	return signing + "." + b64u(sig), nil
 }
 
-// mintTokens mints every token kind of cases.json now.
-func (wd *world) mintTokens(other *signingKey) (map[string]string, error) {
+// mintTokens mints every token kind of cases.json now. A kind with a kid is
+// signed by another key with that kid, which the published key set does not have.
+func (wd *world) mintTokens() (map[string]string, error) {
 	out := map[string]string{}
+	others := map[string]*signingKey{}
 	now := time.Now().Unix()
 	for kind, spec := range wd.cases.Tokens {
 		exp := now + 600
@@ -437,7 +438,14 @@ func (wd *world) mintTokens(other *signingKey) (map[string]string, error) {
 		}
 		key := wd.key
 		if spec.Kid != "" {
-			key = other
+			if others[spec.Kid] == nil {
+				k, err := newSigningKey(spec.Kid)
+				if err != nil {
+					return nil, err
+				}
+				others[spec.Kid] = k
+			}
+			key = others[spec.Kid]
 		}
 		token, err := key.mint(claims)
 		if err != nil {
