@@ -149,7 +149,7 @@ func readmeSample(t *testing.T) string {
 	if m == nil {
 		t.Fatal("README.md: no go block under 'Use it from Go'")
 	}
-	for _, want := range []string{`SidecarAddr: "[::1]:50051"`, `TenantID:    "acme-corp"`, "FailMode:    coresdk.FailOpen", "coresdk.Middleware(client)(mux)"} {
+	for _, want := range []string{`SidecarAddr: "[::1]:50051"`, `TenantID:    "acme-corp"`, "FailMode:    coresdk.FailOpen", `mux.Handle("/documents/", coresdk.Middleware(client)(`} {
 		if !strings.Contains(m[1], want) {
 			t.Fatalf("the README sample lost %q", want)
 		}
