@@ -61,7 +61,14 @@ func TestReadsCoresdkTomlInTheWorkingDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "coresdk.toml"), []byte("[sdk]\ntenant_id = \"initech\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(dir)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.Chdir(wd) }()
 	cfg, err := configFromEnviron(nil)
 	if err != nil || cfg.TenantID != "initech" {
 		t.Fatalf("%+v %v", cfg, err)
