@@ -8,6 +8,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The Python SDK's checks run with clients/python/.venv's interpreter (made by its bootstrap step).
 const py = join(root, 'clients', 'python', '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
 const inPy = { cwd: join(root, 'clients', 'python') };
+// The Go SDK's checks run in its module (clients/go); the stub generator lives in clients/go/tools.
+const inGo = { cwd: join(root, 'clients', 'go') };
+const inGoTools = { cwd: join(root, 'clients', 'go', 'tools') };
+const inGoExample = { cwd: join(root, 'examples', 'go-http') };
+const inGoBench = { cwd: join(root, 'bench', 'go') };
 const steps = [
   ['cargo fmt', 'cargo', ['fmt', '--all', '--', '--check']],
   ['cargo clippy', 'cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']],
@@ -30,6 +35,15 @@ const steps = [
   ['python mypy --strict', py, ['-m', 'mypy'], inPy],
   ['python stub drift', py, ['scripts/gen_proto.py', '--check'], inPy],
   ['python pytest', py, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], inPy],
+  // The Go SDK (clients/go, examples/go-http, bench/go): format, vet, staticcheck, stub drift, then go test against the real sidecar (needs dist/).
+  ['go gofmt', process.execPath, ['clients/go/scripts/check.mjs', 'fmt']],
+  ['go vet', process.execPath, ['clients/go/scripts/check.mjs', 'vet']],
+  ['go staticcheck', process.execPath, ['clients/go/scripts/check.mjs', 'staticcheck']],
+  ['go stub drift', 'go', ['run', './protogen', '-check'], inGoTools],
+  ['go test', 'go', ['test', '-count=1', './...'], inGo],
+  // examples/go-http and the README's Go sample against a --dev sidecar; the benchmark's stacks agree on the verdicts (no timing).
+  ['go test example', 'go', ['test', '-count=1', './...'], inGoExample],
+  ['go test bench', 'go', ['test', '-count=1', '-run', 'TestStacksAgree', './...'], inGoBench],
 ];
 const only = process.argv.slice(2);
 for (const [name, cmd, args, opts] of steps) {
