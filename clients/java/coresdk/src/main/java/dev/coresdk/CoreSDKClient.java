@@ -283,7 +283,8 @@ public final class CoreSDKClient implements AutoCloseable {
   }
 
   private static CallOptions callOptions(long remainingNanos, String[] trace) {
-    CallOptions o = CallOptions.DEFAULT.withDeadlineAfter(remainingNanos, TimeUnit.NANOSECONDS);
+    CallOptions o = CallOptions.DEFAULT.withDeadlineAfter(remainingNanos, TimeUnit.NANOSECONDS)
+        .withMaxOutboundMessageSize(MAX_MESSAGE);
     return trace == null ? o : o.withOption(TRACE, trace);
   }
 
@@ -359,17 +360,37 @@ public final class CoreSDKClient implements AutoCloseable {
       breaker.onFailure();
       return timeout(budget);
     }
-    if (code == Status.Code.UNAVAILABLE) {
+    if (code == Status.Code.UNAVAILABLE || (code == Status.Code.INTERNAL && notHttp2(e))) {
       return null;
     }
     breaker.onSuccess();
-    if (code == Status.Code.RESOURCE_EXHAUSTED) {
+    Throwable cause = e.getStatus().getCause();
+    if (code == Status.Code.RESOURCE_EXHAUSTED
+        || (code == Status.Code.OUT_OF_RANGE && details.contains("message length too large"))
+        || (cause instanceof StatusRuntimeException
+            && ((StatusRuntimeException) cause).getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED)) {
+      if (cause instanceof StatusRuntimeException && ((StatusRuntimeException) cause).getStatus().getDescription() != null) {
+        details = ((StatusRuntimeException) cause).getStatus().getDescription();
+      }
       return new CoreSDKException("ERR_MESSAGE_TOO_LARGE", "the message is over a gRPC size limit: " + details);
     }
     if (code == Status.Code.CANCELLED) {
       return new CoreSDKException("ERR_ABORTED", "the call was cancelled");
     }
     return new CoreSDKException("ERR_INTERNAL", "unexpected gRPC status " + code + ": " + details);
+  }
+
+  /**
+   * True when the peer did not speak HTTP/2 at all (e.g. plaintext to a TLS port): grpc-java reports INTERNAL with
+   * Netty's Http2Exception as the cause, where grpcio reports UNAVAILABLE. Nothing answered, so it is unreachable.
+   */
+  private static boolean notHttp2(StatusRuntimeException e) {
+    for (Throwable c = e.getStatus().getCause(); c != null; c = c.getCause()) {
+      if (c.getClass().getName().endsWith(".Http2Exception")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private long backoffNanos(int attempt) {
@@ -734,7 +755,7 @@ public final class CoreSDKClient implements AutoCloseable {
   }
 
   private MaskPiiRequest maskRequest(List<String> values, RequestOptions o) {
-    if (values == null || values.contains(null)) {
+    if (values == null || values.stream().anyMatch(java.util.Objects::isNull)) {
       throw new CoreSDKException("ERR_INPUT_INVALID", "maskPii takes a list of strings");
     }
     return MaskPiiRequest.newBuilder().setTenantId(tenant(o)).addAllValues(values).build();

@@ -119,7 +119,8 @@ class ClientTest {
       assertEquals("denied", a.reason());
       a = sdk.isAllowed("data.authz.nothing_here", Map.of());
       assertFalse(a.allowed());
-      assertEquals("undefined", a.reason());
+      assertEquals("ERR_UNKNOWN_RULE", a.reason(), "an unknown rule is an answer, never a fail-open");
+      assertFalse(a.degraded());
       List<BatchResult> items =
           sdk.evaluatePolicies(
               List.of(
@@ -175,7 +176,8 @@ class ClientTest {
       assertEquals("ERR_INPUT_TOO_DEEP", e.code(), "the sidecar's depth limit");
       String big = "x".repeat(20 * 1024 * 1024);
       e = assertThrows(CoreSDKException.class, () -> sdk.evaluatePolicy("data.authz.allow", Map.of("blob", big)));
-      assertTrue(e.code().equals("ERR_INPUT_TOO_LARGE") || e.code().equals("ERR_MESSAGE_TOO_LARGE"), e.code());
+      assertTrue(e.code().equals("ERR_INPUT_TOO_LARGE") || e.code().equals("ERR_MESSAGE_TOO_LARGE"),
+          e.code() + ": " + e.getMessage());
       assertEquals(HealthStatus.SERVING, sdk.health());
       assertEquals(BreakerState.CLOSED, sdk.stats().breaker());
     }
@@ -233,7 +235,7 @@ class ClientTest {
     SDKConfig plain = SDKConfig.builder().sidecarAddr(W.sidecar.addr).timeoutMs(2000).warn(m -> { }).build();
     try (CoreSDKClient sdk = CoreSDKClient.create(plain)) {
       AuthorizeResult r = sdk.authorize(W.tokens.get("valid"));
-      assertTrue(r.allowed());
+      assertTrue(r.allowed(), r.reason() + ": " + r.error());
       assertTrue(r.degraded());
       assertNull(r.claims());
       assertEquals("fail-open", r.reason());

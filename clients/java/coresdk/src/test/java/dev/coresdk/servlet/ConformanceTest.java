@@ -1,15 +1,11 @@
 package dev.coresdk.servlet;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.coresdk.CoreSDKClient;
 import dev.coresdk.FailMode;
 import dev.coresdk.internal.Json;
-import dev.coresdk.support.RawHttp;
+import dev.coresdk.support.Conformance;
 import dev.coresdk.support.TomcatServer;
 import dev.coresdk.support.World;
 import jakarta.servlet.Filter;
@@ -25,10 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,7 +33,6 @@ import org.junit.jupiter.api.TestFactory;
  * Tomcat, against the real sidecar: every case, in every fail mode it lists, with a fresh client each time.
  */
 class ConformanceTest {
-  private static final Pattern TOKEN_REF = Pattern.compile("\\{\\{token:([a-z_]+)\\}\\}");
   private static final SwitchFilter SWITCH = new SwitchFilter();
   private static TomcatServer server;
 
@@ -103,75 +95,21 @@ class ConformanceTest {
   Stream<DynamicTest> cases() {
     World w = World.get();
     List<DynamicTest> tests = new ArrayList<>();
-    for (Object o : (List<Object>) w.cases.get("cases")) {
-      Map<String, Object> c = (Map<String, Object>) o;
-      for (Object mode : (List<Object>) c.get("fail_modes")) {
-        String name = c.get("name") + " [" + mode + "]";
-        tests.add(DynamicTest.dynamicTest(name, () -> run(w, c, (String) mode)));
-      }
+    for (Object[] pair : Conformance.all(w)) {
+      Map<String, Object> c = (Map<String, Object>) pair[0];
+      String mode = (String) pair[1];
+      tests.add(DynamicTest.dynamicTest(c.get("name") + " [" + mode + "]", () -> run(w, c, mode)));
     }
     assertTrue(tests.size() >= 30, "the case file has its cases");
     return tests.stream();
   }
 
-  @SuppressWarnings("unchecked")
   private static void run(World w, Map<String, Object> c, String mode) throws Exception {
     FailMode failMode = mode.equals("open") ? FailMode.OPEN : FailMode.CLOSED;
     boolean requireToken = !Boolean.FALSE.equals(c.get("require_token"));
     try (CoreSDKClient client = CoreSDKClient.create(w.config((String) c.get("sidecar"), failMode).build())) {
       SWITCH.target = new CoreSDKFilter(client, CoreSDKFilter.options().requireToken(requireToken).build());
-      Map<String, Object> request = (Map<String, Object>) c.get("request");
-      List<String[]> headers = new ArrayList<>();
-      for (Object h : (List<Object>) request.get("headers")) {
-        List<Object> pair = (List<Object>) h;
-        Matcher m = TOKEN_REF.matcher((String) pair.get(1));
-        StringBuilder value = new StringBuilder();
-        while (m.find()) {
-          m.appendReplacement(value, Matcher.quoteReplacement(w.tokens.get(m.group(1))));
-        }
-        m.appendTail(value);
-        headers.add(new String[] {(String) pair.get(0), value.toString()});
-      }
-      RawHttp.Response r =
-          RawHttp.request(server.port, (String) request.get("method"), (String) request.get("path"), headers);
-      Map<String, Object> expect = (Map<String, Object>) c.get("expect");
-      assertEquals(((Number) expect.get("status")).intValue(), r.status, "status; body: " + r.body);
-      Map<String, Object> expHeaders = (Map<String, Object>) expect.getOrDefault("headers", Map.of());
-      for (Map.Entry<String, Object> h : expHeaders.entrySet()) {
-        List<String> got = r.headers.get(h.getKey());
-        assertEquals(List.of(h.getValue()), got, "header " + h.getKey());
-      }
-      for (Object absent : (List<Object>) expect.getOrDefault("absent_headers", List.of())) {
-        assertFalse(r.headers.containsKey(((String) absent).toLowerCase(Locale.ROOT)), "header " + absent);
-      }
-      if (expect.containsKey("problem")) {
-        String ct = r.header("content-type");
-        assertNotNull(ct);
-        assertTrue(ct.equals("application/problem+json") || ct.startsWith("application/problem+json;"), ct);
-        Map<String, Object> body = (Map<String, Object>) r.json();
-        Map<String, Object> problem = (Map<String, Object>) expect.get("problem");
-        assertEquals(new ArrayList<>(problem.entrySet()), new ArrayList<>(body.entrySet()), "problem body, in order");
-      }
-      if (expect.containsKey("claims")) {
-        Map<String, Object> body = (Map<String, Object>) r.json();
-        Object expClaims = expect.get("claims");
-        if (expClaims == null) {
-          assertTrue(body.containsKey("claims"));
-          assertNull(body.get("claims"));
-        } else {
-          Map<String, Object> got = (Map<String, Object>) body.get("claims");
-          assertNotNull(got, "claims");
-          for (Map.Entry<String, Object> e : ((Map<String, Object>) expClaims).entrySet()) {
-            assertEquals(e.getValue(), got.get(e.getKey()), "claim " + e.getKey());
-          }
-        }
-      }
-      if (r.status != 200) {
-        String everything = r.headers.toString() + r.body;
-        for (String token : w.tokens.values()) {
-          assertFalse(everything.contains(token), "a token leaked into the response");
-        }
-      }
+      Conformance.check(w, c, server.port);
     }
   }
 }
