@@ -30,6 +30,10 @@ const steps = [
   ['python mypy --strict', py, ['-m', 'mypy'], inPy],
   ['python stub drift', py, ['scripts/gen_proto.py', '--check'], inPy],
   ['python pytest', py, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], inPy],
+  // The Java SDK (clients/java, Maven, Java 17; dependencies from Maven Central into ~/.m2): Checkstyle, then the
+  // build with javac -Xlint -Werror and doclint, and the JUnit tests against the real sidecar (needs dist/).
+  ['java checkstyle', 'mvn', ['-q', '-B', '-ntp', '-f', 'clients/java/pom.xml', 'checkstyle:check']],
+  ['java verify', 'mvn', ['-B', '-ntp', '-f', 'clients/java/pom.xml', 'verify']],
 ];
 const only = process.argv.slice(2);
 for (const [name, cmd, args, opts] of steps) {

@@ -56,9 +56,12 @@ class OtelTest {
         CoreSDKClient sdk = CoreSDKClient.create(SDKConfig.builder().sidecarAddr(s.addr).build())) {
       Span parent = Span.wrap(SpanContext.create(
           traceId, "00f067aa0ba902b7", TraceFlags.getSampled(), TraceState.getDefault()));
-      try (Scope ignored = parent.makeCurrent()) {
+      Scope scope = parent.makeCurrent();
+      try {
         assertTrue(sdk.evaluatePolicy("data.authz.allow", Map.of("claims", Map.of("role", "admin"))).allowed());
         assertTrue(sdk.evaluatePolicyAsync("data.authz.allow", Map.of()).join().defined());
+      } finally {
+        scope.close();
       }
       boolean seen = false;
       for (int i = 0; i < 200 && !seen; i++) {
