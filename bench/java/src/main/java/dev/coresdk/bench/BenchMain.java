@@ -59,9 +59,11 @@ public final class BenchMain {
   private static String key(RunResult r, int threads) {
     String label = r.getParams().getBenchmark();
     String name = label.substring(label.lastIndexOf('.') + 1);
-    String pretty = name.startsWith("coresdk")
+    String pretty = name.equals("coresdkFilterViaSidecar")
         ? "CoreSDKFilter → sidecar (gRPC, mTLS 1.3)"
-        : "Nimbus JOSE+JWT filter (remote JWK set)";
+        : name.equals("coresdkFilterViaSidecarNoTokenCache")
+            ? "CoreSDKFilter → sidecar, token cache off"
+            : "Nimbus JOSE+JWT filter (remote JWK set)";
     return pretty + "/" + threads;
   }
 }

@@ -13,6 +13,7 @@ import dev.coresdk.CoreSDKClient;
 import dev.coresdk.FailMode;
 import dev.coresdk.servlet.CoreSDKFilter;
 import dev.coresdk.support.Pem;
+import dev.coresdk.support.Sidecar;
 import dev.coresdk.support.Tokens;
 import dev.coresdk.support.World;
 import jakarta.servlet.Filter;
@@ -53,7 +54,10 @@ public class FilterBench {
   private static final int TOKENS = 64;
 
   private CoreSDKClient client;
+  private CoreSDKClient uncachedClient;
+  private Sidecar uncached;
   private Filter coresdk;
+  private Filter coresdkUncached;
   private Filter nimbus;
   private HttpServletRequest[] requests;
   private HttpServletResponse response;
@@ -71,6 +75,10 @@ public class FilterBench {
     World w = World.get();
     client = CoreSDKClient.create(w.config("up", FailMode.CLOSED).timeoutMs(2000).build());
     coresdk = new CoreSDKFilter(client);
+    uncached = w.startSidecar(Map.of("CORESDK_TOKEN_CACHE_ENTRIES", "0"));
+    String addr = uncached.addr;
+    uncachedClient = CoreSDKClient.create(w.config("up", FailMode.CLOSED).sidecarAddr(addr).timeoutMs(2000).build());
+    coresdkUncached = new CoreSDKFilter(uncachedClient);
     nimbus = nimbusFilter(w);
     requests = new HttpServletRequest[TOKENS];
     long now = Tokens.now();
@@ -88,17 +96,21 @@ public class FilterBench {
         getClass().getClassLoader(), new Class<?>[] {HttpServletResponse.class}, (p, m, a) -> defaultValue(m));
     for (HttpServletRequest r : requests) {
       coresdk.doFilter(r, response, chain);
+      coresdkUncached.doFilter(r, response, chain);
       nimbus.doFilter(r, response, chain);
     }
-    if (passed.get() != 2 * TOKENS) {
+    if (passed.get() != 3 * TOKENS) {
       throw new IllegalStateException("a filter refused a valid token: " + passed.get());
     }
   }
 
-  /** Closes the client. */
+  /** Closes the clients and stops the sidecars (a JMH fork may end without running shutdown hooks). */
   @TearDown(Level.Trial)
   public void tearDown() {
     client.close();
+    uncachedClient.close();
+    uncached.close();
+    World.get().close();
   }
 
   private static Object defaultValue(java.lang.reflect.Method m) {
@@ -195,6 +207,19 @@ public class FilterBench {
   @Benchmark
   public int coresdkFilterViaSidecar() throws Exception {
     coresdk.doFilter(nextRequest(), response, chain);
+    return passed.get();
+  }
+
+  /**
+   * CoreSDK with the sidecar's verified-token cache off ({@code CORESDK_TOKEN_CACHE_ENTRIES=0}): every call
+   * verifies the signature, as Nimbus does.
+   *
+   * @return the chain's count (kept live)
+   * @throws Exception from the filter
+   */
+  @Benchmark
+  public int coresdkFilterViaSidecarNoTokenCache() throws Exception {
+    coresdkUncached.doFilter(nextRequest(), response, chain);
     return passed.get();
   }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.coresdk.internal.Json;
 import dev.coresdk.support.RawHttp;
 import dev.coresdk.support.Repo;
 import dev.coresdk.support.Sidecar;
@@ -18,12 +17,6 @@ import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyFactory;
-import java.security.PrivateKey;
-import java.security.Signature;
-import java.security.spec.PKCS8EncodedKeySpec;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -56,25 +49,16 @@ class ExampleAppTest {
     throw new AssertionError("the --dev sidecar printed no development token");
   }
 
-  /** A token signed with the dev key set's Ed25519 key, like the dev token but with other claims. */
-  private static String mint(Path cwd, Map<String, Object> claims) throws Exception {
-    String pem = Files.readString(cwd.resolve(".coresdk/dev/signing-key.pem"));
-    byte[] der = Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", ""));
-    PrivateKey key = KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(der));
-    long now = System.currentTimeMillis() / 1000;
-    Map<String, Object> payload = new LinkedHashMap<>();
-    payload.put("iss", "https://dev.coresdk.local");
-    payload.put("aud", "coresdk-dev");
-    payload.put("iat", now);
-    payload.put("exp", now + 600);
-    payload.putAll(claims);
-    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-    String input = b64.encodeToString(Json.write(Map.of("alg", "EdDSA", "typ", "JWT", "kid", "coresdk-dev-1"))
-        .getBytes(StandardCharsets.UTF_8)) + "." + b64.encodeToString(Json.write(payload).getBytes(StandardCharsets.UTF_8));
-    Signature sig = Signature.getInstance("Ed25519");
-    sig.initSign(key);
-    sig.update(input.getBytes(StandardCharsets.US_ASCII));
-    return input + "." + b64.encodeToString(sig.sign());
+  /** A token for another user, from the example's DevToken.java helper (run as a single-file program). */
+  private static String devTokenFor(Path cwd, String sub, String role) throws Exception {
+    Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+    Path helper = Repo.root().resolve("examples/spring-boot-app/DevToken.java");
+    Process p = new ProcessBuilder(javaBin.toString(), helper.toString(), sub, role).directory(cwd.toFile())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "DevToken.java ran");
+    assertEquals(0, p.exitValue(), out);
+    return out;
   }
 
   private static List<String[]> bearer(String token) {
@@ -91,7 +75,7 @@ class ExampleAppTest {
         .run()) {
       int port = ((ServletWebServerApplicationContext) app).getWebServer().getPort();
       String token = devToken(sidecar);
-      String viewer = mint(cwd, Map.of("sub", "carol", "roles", List.of("viewer")));
+      String viewer = devTokenFor(cwd, "carol", "viewer");
 
       RawHttp.Response r = RawHttp.request(port, "GET", "/documents/doc-1", bearer(token));
       assertEquals(200, r.status, r.body);

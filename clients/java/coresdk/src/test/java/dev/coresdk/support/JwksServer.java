@@ -12,7 +12,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** A loopback HTTPS server for the key set ({@code /jwks}), the JDK's HttpsServer. */
 public final class JwksServer implements AutoCloseable {
   private final HttpsServer server;
-  private final ExecutorService pool = Executors.newFixedThreadPool(2);
+  private final ExecutorService pool = Executors.newFixedThreadPool(2, r -> {
+    Thread t = new Thread(r, "jwks-server");
+    t.setDaemon(true);
+    return t;
+  });
   /** Requests served. */
   public final AtomicInteger requests = new AtomicInteger();
   /** {@code https://127.0.0.1:<port>/jwks}. */

@@ -18,6 +18,7 @@ import java.util.Map;
  */
 public final class World {
   private static World instance;
+  private boolean closed;
 
   /** The parsed {@code clients/conformance/cases.json}. */
   public final Map<String, Object> cases;
@@ -56,15 +57,7 @@ public final class World {
       Files.writeString(bundle.resolve(e.getKey()), (String) e.getValue());
     }
     jwks = new JwksServer(Tokens.jwks(key), pki.serverCert, pki.serverKey);
-    Map<String, String> common = new HashMap<>();
-    common.put("CORESDK_SIDECAR_ADDR", "127.0.0.1:0");
-    common.put("CORESDK_POLICY_DIR", bundle.toString());
-    common.put("CORESDK_ISSUER", (String) setup.get("issuer"));
-    common.put("CORESDK_AUDIENCE", (String) setup.get("audience"));
-    common.put("CORESDK_JWKS_CA_FILE", pki.caFile);
-    common.put("CORESDK_SIDECAR_TLS_CERT_FILE", pki.serverCert);
-    common.put("CORESDK_SIDECAR_TLS_KEY_FILE", pki.serverKey);
-    common.put("CORESDK_SIDECAR_TLS_CLIENT_CA_FILE", pki.caFile);
+    Map<String, String> common = commonEnv(bundle);
     Map<String, String> up = new HashMap<>(common);
     up.put("CORESDK_JWKS_URL", jwks.url);
     sidecar = new Sidecar(up, List.of(), null, true);
@@ -74,6 +67,34 @@ public final class World {
     noKeys.put("CORESDK_JWKS_URL", "https://127.0.0.1:" + deadPort + "/jwks");
     keyless = new Sidecar(noKeys, List.of(), null, false);
     tokens = mint(tokenSpecs, key, other);
+  }
+
+  private Map<String, String> commonEnv(Path bundle) {
+    Map<String, String> common = new HashMap<>();
+    common.put("CORESDK_SIDECAR_ADDR", "127.0.0.1:0");
+    common.put("CORESDK_POLICY_DIR", bundle.toString());
+    common.put("CORESDK_ISSUER", (String) setup.get("issuer"));
+    common.put("CORESDK_AUDIENCE", (String) setup.get("audience"));
+    common.put("CORESDK_JWKS_CA_FILE", pki.caFile);
+    common.put("CORESDK_SIDECAR_TLS_CERT_FILE", pki.serverCert);
+    common.put("CORESDK_SIDECAR_TLS_KEY_FILE", pki.serverKey);
+    common.put("CORESDK_SIDECAR_TLS_CLIENT_CA_FILE", pki.caFile);
+    return common;
+  }
+
+  /**
+   * Another sidecar like the shared one (mutual TLS, the JWKS server), with {@code extra} variables; the caller
+   * closes it.
+   *
+   * @param extra more CORESDK_* variables
+   * @return the running sidecar
+   * @throws Exception when it does not start
+   */
+  public Sidecar startSidecar(Map<String, String> extra) throws Exception {
+    Map<String, String> env = commonEnv(dir.resolve("bundle"));
+    env.put("CORESDK_JWKS_URL", jwks.url);
+    env.putAll(extra);
+    return new Sidecar(env, List.of(), null, true);
   }
 
   @SuppressWarnings("unchecked")
@@ -109,7 +130,7 @@ public final class World {
     if (instance == null) {
       try {
         World w = new World();
-        Runtime.getRuntime().addShutdownHook(new Thread(w::stop));
+        Runtime.getRuntime().addShutdownHook(new Thread(w::close));
         instance = w;
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the test world: " + e.getMessage(), e);
@@ -118,7 +139,12 @@ public final class World {
     return instance;
   }
 
-  private void stop() {
+  /** Stops the sidecars and servers and removes the directory (also done when the JVM exits). */
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     sidecar.close();
     keyless.close();
     jwks.close();
