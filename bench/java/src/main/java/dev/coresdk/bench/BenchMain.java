@@ -63,7 +63,9 @@ public final class BenchMain {
         ? "CoreSDKFilter → sidecar (gRPC, mTLS 1.3)"
         : name.equals("coresdkFilterViaSidecarNoTokenCache")
             ? "CoreSDKFilter → sidecar, token cache off"
-            : "Nimbus JOSE+JWT filter (remote JWK set)";
+            : name.equals("jdkEs256VerifyOnly")
+                ? "(reference) the JDK's ES256 verify alone"
+                : "Nimbus JOSE+JWT filter (remote JWK set)";
     return pretty + "/" + threads;
   }
 }
