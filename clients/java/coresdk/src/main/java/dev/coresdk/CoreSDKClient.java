@@ -588,6 +588,23 @@ public final class CoreSDKClient implements AutoCloseable {
     return new CoreSDKException("ERR_INTERNAL", "unexpected failure: " + c.getClass().getSimpleName());
   }
 
+  /** A future derived from {@code source} whose cancellation cancels {@code source} (and so the call). */
+  private static <S, T> CompletableFuture<T> derive(
+      CompletableFuture<S> source, java.util.function.BiFunction<? super S, Throwable, ? extends T> fn) {
+    CompletableFuture<T> derived = source.handle(fn);
+    derived.whenComplete(
+        (r, t) -> {
+          if (derived.isCancelled()) {
+            source.cancel(true);
+          }
+        });
+    return derived;
+  }
+
+  private static <T> T rethrow(Throwable t) {
+    throw unwrap(t);
+  }
+
   private static <T> CompletableFuture<T> failedFuture(CoreSDKException e) {
     CompletableFuture<T> f = new CompletableFuture<>();
     f.completeExceptionally(e);
@@ -1003,8 +1020,9 @@ public final class CoreSDKClient implements AutoCloseable {
       String token, String query, Map<String, ?> input, RequestOptions options) {
     try {
       AuthorizeRequest req = authorizeRequest(token, query, input, options);
-      return invokeAsync(CoreSDKGrpc.getAuthorizeMethod(), req, budgetNanos(options))
-          .handle((res, t) -> t == null ? authorizeResult(res) : failed(unwrap(t)));
+      return derive(
+          invokeAsync(CoreSDKGrpc.getAuthorizeMethod(), req, budgetNanos(options)),
+          (res, t) -> t == null ? authorizeResult(res) : failed(unwrap(t)));
     } catch (CoreSDKException e) {
       return CompletableFuture.completedFuture(failed(e));
     }
@@ -1032,8 +1050,9 @@ public final class CoreSDKClient implements AutoCloseable {
   public CompletableFuture<AuthorizeResult> verifyTokenAsync(String token, RequestOptions options) {
     try {
       VerifyTokenRequest req = verifyRequest(token, options);
-      return invokeAsync(CoreSDKGrpc.getVerifyTokenMethod(), req, budgetNanos(options))
-          .handle((res, t) -> t == null ? verifyResult(res) : failed(unwrap(t)));
+      return derive(
+          invokeAsync(CoreSDKGrpc.getVerifyTokenMethod(), req, budgetNanos(options)),
+          (res, t) -> t == null ? verifyResult(res) : failed(unwrap(t)));
     } catch (CoreSDKException e) {
       return CompletableFuture.completedFuture(failed(e));
     }
@@ -1060,8 +1079,9 @@ public final class CoreSDKClient implements AutoCloseable {
   public CompletableFuture<Decision> evaluatePolicyAsync(String query, Object input, RequestOptions options) {
     try {
       EvaluatePolicyRequest req = policyRequest(query, input, options);
-      return invokeAsync(CoreSDKGrpc.getEvaluatePolicyMethod(), req, budgetNanos(options))
-          .thenApply(CoreSDKClient::decision);
+      return derive(
+          invokeAsync(CoreSDKGrpc.getEvaluatePolicyMethod(), req, budgetNanos(options)),
+          (res, t) -> t == null ? decision(res) : rethrow(t));
     } catch (CoreSDKException e) {
       return failedFuture(e);
     }
@@ -1087,8 +1107,9 @@ public final class CoreSDKClient implements AutoCloseable {
    * @return the verdict
    */
   public CompletableFuture<IsAllowedResult> isAllowedAsync(String query, Object input, RequestOptions options) {
-    return evaluatePolicyAsync(query, input, options)
-        .handle((d, t) -> t == null ? isAllowedOf(d) : isAllowedFailed(unwrap(t)));
+    return derive(
+        evaluatePolicyAsync(query, input, options),
+        (d, t) -> t == null ? isAllowedOf(d) : isAllowedFailed(unwrap(t)));
   }
 
   /**
@@ -1112,8 +1133,9 @@ public final class CoreSDKClient implements AutoCloseable {
   public CompletableFuture<List<BatchResult>> evaluatePoliciesAsync(List<BatchItem> items, RequestOptions options) {
     try {
       EvaluatePoliciesRequest req = batchRequest(items, options);
-      return invokeAsync(CoreSDKGrpc.getEvaluatePoliciesMethod(), req, budgetNanos(options))
-          .thenApply(CoreSDKClient::batchResults);
+      return derive(
+          invokeAsync(CoreSDKGrpc.getEvaluatePoliciesMethod(), req, budgetNanos(options)),
+          (res, t) -> t == null ? batchResults(res) : rethrow(t));
     } catch (CoreSDKException e) {
       return failedFuture(e);
     }
@@ -1139,8 +1161,9 @@ public final class CoreSDKClient implements AutoCloseable {
   public CompletableFuture<List<String>> maskPiiAsync(List<String> values, RequestOptions options) {
     try {
       MaskPiiRequest req = maskRequest(values, options);
-      return invokeAsync(CoreSDKGrpc.getMaskPiiMethod(), req, budgetNanos(options))
-          .thenApply(res -> List.copyOf(res.getValuesList()));
+      return derive(
+          invokeAsync(CoreSDKGrpc.getMaskPiiMethod(), req, budgetNanos(options)),
+          (res, t) -> t == null ? List.copyOf(res.getValuesList()) : rethrow(t));
     } catch (CoreSDKException e) {
       return failedFuture(e);
     }
@@ -1163,8 +1186,8 @@ public final class CoreSDKClient implements AutoCloseable {
    */
   public CompletableFuture<HealthStatus> healthAsync() {
     try {
-      return invokeAsync(HEALTH_CHECK, new byte[0], budgetNanos(RequestOptions.DEFAULT))
-          .handle(
+      return derive(
+          invokeAsync(HEALTH_CHECK, new byte[0], budgetNanos(RequestOptions.DEFAULT)),
               (res, t) -> {
                 if (t == null) {
                   return healthOf(res);

@@ -294,6 +294,23 @@ class ClientTest {
   }
 
   @Test
+  void aCancelledCallFreesTheHalfOpenProbe() {
+    SDKConfig cfg = W.config("slow", FailMode.CLOSED).retries(0).breakerFailureThreshold(1).breakerResetMs(0)
+        .timeoutMs(5000).build();
+    try (CoreSDKClient sdk = CoreSDKClient.create(cfg)) {
+      String token = W.tokens.get("valid");
+      assertEquals("ERR_SIDECAR_TIMEOUT", sdk.verifyToken(token, RequestOptions.timeoutMs(100)).reason());
+      assertEquals(BreakerState.HALF_OPEN, sdk.stats().breaker());
+      java.util.concurrent.CompletableFuture<AuthorizeResult> probe = sdk.verifyTokenAsync(token);
+      assertTrue(sdk.verifyToken(token).error().getMessage().contains("circuit open"), "one probe at a time");
+      assertTrue(probe.cancel(true));
+      assertEquals(BreakerState.HALF_OPEN, sdk.stats().breaker(), "a cancelled probe proves nothing");
+      assertEquals("ERR_SIDECAR_TIMEOUT", sdk.verifyToken(token, RequestOptions.timeoutMs(100)).reason(),
+          "the probe slot is free again: the call goes out instead of failing fast");
+    }
+  }
+
+  @Test
   void aSlowSidecarIsATimeout() {
     for (FailMode mode : FailMode.values()) {
       try (CoreSDKClient sdk = client("slow", mode)) {
