@@ -43,7 +43,12 @@ public final class Otel {
     if (!PRESENT) {
       return;
     }
-    String[] tp = Active.traceparent();
+    String[] tp;
+    try {
+      tp = Active.traceparent();
+    } catch (LinkageError e) {
+      return; // an OpenTelemetry API too old for these calls: no propagation rather than a failed call
+    }
     if (tp != null) {
       headers.put(TRACEPARENT, tp[0]);
       if (!tp[1].isEmpty()) {
