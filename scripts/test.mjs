@@ -44,6 +44,10 @@ const steps = [
   // examples/go-http and the README's Go sample against a --dev sidecar; the benchmark's stacks agree on the verdicts (no timing).
   ['go test example', 'go', ['test', '-count=1', './...'], inGoExample],
   ['go test bench', 'go', ['test', '-count=1', '-run', 'TestStacksAgree', './...'], inGoBench],
+  // The Java SDK (clients/java, Maven, Java 17; dependencies from Maven Central into ~/.m2): Checkstyle, then the
+  // build with javac -Xlint -Werror and doclint, and the JUnit tests against the real sidecar (needs dist/).
+  ['java checkstyle', 'mvn', ['-q', '-B', '-ntp', '-f', 'clients/java/pom.xml', 'checkstyle:check']],
+  ['java verify', 'mvn', ['-B', '-ntp', '-f', 'clients/java/pom.xml', 'verify']],
 ];
 const only = process.argv.slice(2);
 for (const [name, cmd, args, opts] of steps) {
