@@ -151,7 +151,7 @@ impl Engine {
         if self.is_closed() {
             return Err(EngineError::Closed);
         }
-        self.eval_on(self.inner.current.load_full(), query, Some(input), None)
+        self.eval_on(&self.inner.current.load(), query, Some(input), None)
     }
 
     /// Evaluates `query` against an input given as JSON text (the fastest
@@ -160,7 +160,8 @@ impl Engine {
         if self.is_closed() {
             return Err(EngineError::Closed);
         }
-        let current = self.inner.current.load_full();
+        // A guard, not a new reference: no shared counter is written per call.
+        let current = self.inner.current.load();
         let cache = current
             .cache
             .as_ref()
@@ -190,7 +191,7 @@ impl Engine {
         let cfg = &self.inner.config;
         input::check_json_text(input_json, cfg.max_input_bytes, cfg.max_input_depth)?;
         if input_json.trim().is_empty() {
-            return self.eval_on(current.clone(), query, None, None);
+            return self.eval_on(current, query, None, None);
         }
         // Parsed once, as serde_json's tree: the fast path reads it in place
         // and the interpreter gets regorus's values from the text.
@@ -198,7 +199,7 @@ impl Engine {
             serde_json::from_str(input_json).map_err(|e| EngineError::InputInvalid {
                 message: e.to_string(),
             })?;
-        self.eval_on(current.clone(), query, Some(&parsed), Some(input_json))
+        self.eval_on(current, query, Some(&parsed), Some(input_json))
     }
 
     /// How the revision now serving answered its evaluations: by the
@@ -406,7 +407,7 @@ impl Engine {
     /// input) and `text` its JSON text when the caller gave text.
     fn eval_on(
         &self,
-        current: Arc<Revision>,
+        current: &Arc<Revision>,
         query: &str,
         input: Option<&serde_json::Value>,
         text: Option<&str>,
@@ -415,7 +416,7 @@ impl Engine {
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
         let query = query.trim();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.inner.pool.with(&current, |ev| {
+            self.inner.pool.with(current, |ev| {
                 if kind == QueryKind::Ref {
                     if let Some((plan, vm)) = ev.vm(query) {
                         if plan.admits(input) {

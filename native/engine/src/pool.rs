@@ -26,6 +26,11 @@ thread_local! {
     static HOME: Cell<usize> = Cell::new(NEXT_HOME.fetch_add(1, Ordering::Relaxed));
 }
 
+/// This thread's home index (assigned round-robin on its first call).
+pub(crate) fn home() -> usize {
+    HOME.with(|h| h.get())
+}
+
 /// Most distinct rule queries one evaluator keeps a VM for.
 const MAX_VMS: usize = 64;
 
@@ -88,7 +93,7 @@ impl Pool {
         f: impl FnOnce(&mut Evaluator) -> R,
     ) -> R {
         let n = self.slots.len();
-        let home = HOME.with(|h| h.get()) % n;
+        let home = home() % n;
         for i in 0..n {
             let slot = &self.slots[(home + i) % n];
             let guard = match slot.try_lock() {
