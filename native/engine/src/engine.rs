@@ -12,7 +12,7 @@ use crate::cache::{DecisionCacheStats, MAX_CACHED_INPUT_BYTES};
 use crate::config::{BundleSource, EngineConfig, SdkConfig};
 use crate::decision::{Decision, Verdict, VerdictReason};
 use crate::error::{EngineError, Result};
-use crate::fastpath::VmOutcome;
+use crate::fastpath::{Input, VmOutcome};
 use crate::input;
 use crate::pool::Pool;
 use crate::query::{classify, QueryKind};
@@ -151,7 +151,7 @@ impl Engine {
         if self.is_closed() {
             return Err(EngineError::Closed);
         }
-        self.eval_on(&self.inner.current.load(), query, Some(input), None)
+        self.eval_on(&self.inner.current.load(), query, Input::Json(input))
     }
 
     /// Evaluates `query` against an input given as JSON text (the fastest
@@ -191,15 +191,11 @@ impl Engine {
         let cfg = &self.inner.config;
         input::check_json_text(input_json, cfg.max_input_bytes, cfg.max_input_depth)?;
         if input_json.trim().is_empty() {
-            return self.eval_on(current, query, None, None);
+            return self.eval_on(current, query, Input::None);
         }
-        // Parsed once, as serde_json's tree: the fast path reads it in place
-        // and the interpreter gets regorus's values from the text.
-        let parsed: serde_json::Value =
-            serde_json::from_str(input_json).map_err(|e| EngineError::InputInvalid {
-                message: e.to_string(),
-            })?;
-        self.eval_on(current, query, Some(&parsed), Some(input_json))
+        // Parsed by whichever evaluator answers: the fast path keeps only
+        // the part its program reads, the interpreter takes it whole.
+        self.eval_on(current, query, Input::Text(input_json))
     }
 
     /// How the revision now serving answered its evaluations: by the
@@ -405,49 +401,41 @@ impl Engine {
 
     /// Evaluates on `current`: `input` is the parsed input (`None`: no
     /// input) and `text` its JSON text when the caller gave text.
-    fn eval_on(
-        &self,
-        current: &Arc<Revision>,
-        query: &str,
-        input: Option<&serde_json::Value>,
-        text: Option<&str>,
-    ) -> Result<Decision> {
+    fn eval_on(&self, current: &Arc<Revision>, query: &str, input: Input<'_>) -> Result<Decision> {
         let kind = classify(query)?;
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
         let query = query.trim();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             self.inner.pool.with(current, |ev| {
+                let invalid = |message: String| EngineError::InputInvalid { message };
                 if kind == QueryKind::Ref {
                     if let Some((plan, vm)) = ev.vm(query) {
-                        if plan.admits(input) {
-                            match vm.run(input) {
-                                VmOutcome::Value(v) => {
-                                    ev.revision.count_answer(true);
-                                    return Ok(Decision {
-                                        value: match v {
-                                            regorus::Value::Undefined => None,
-                                            v => Some(to_json(&v)?),
-                                        },
-                                        revision: ev.revision.id.clone(),
-                                    });
-                                }
-                                VmOutcome::Timeout => {
-                                    return Err(EngineError::EvalTimeout { limit_ms })
-                                }
-                                // The interpreter is the reference: it answers.
-                                VmOutcome::Fallback => {}
+                        match vm.answer(plan, input).map_err(|e| invalid(e.to_string()))? {
+                            VmOutcome::Value(v) => {
+                                ev.revision.count_answer(true);
+                                return Ok(Decision {
+                                    value: match v {
+                                        regorus::Value::Undefined => None,
+                                        v => Some(to_json(&v)?),
+                                    },
+                                    revision: ev.revision.id.clone(),
+                                });
                             }
+                            VmOutcome::Timeout => {
+                                return Err(EngineError::EvalTimeout { limit_ms })
+                            }
+                            // The interpreter is the reference: it answers.
+                            VmOutcome::Fallback => {}
                         }
                     }
                 }
                 ev.revision.count_answer(false);
-                let invalid = |message: String| EngineError::InputInvalid { message };
-                let value = match (text, input) {
-                    (_, None) => regorus::Value::Undefined,
-                    (Some(t), _) => {
+                let value = match input {
+                    Input::None => regorus::Value::Undefined,
+                    Input::Text(t) => {
                         regorus::Value::from_json_str(t).map_err(|e| invalid(e.to_string()))?
                     }
-                    (None, Some(j)) => {
+                    Input::Json(j) => {
                         regorus::Value::deserialize(j).map_err(|e| invalid(e.to_string()))?
                     }
                 };

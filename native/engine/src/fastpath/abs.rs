@@ -256,57 +256,10 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
-    /// Whether the input, in its parsed JSON form (`None`: no input),
-    /// satisfies the guard, with regorus's indexing rules: a JSON object
-    /// has string keys only, and an array is indexed by a whole number.
-    pub(crate) fn holds_json(&self, input: Option<&serde_json::Value>) -> bool {
-        match input {
-            Some(v) => holds_json_at(v, &self.path, self),
-            None => holds_at(&Value::Undefined, &self.path, self),
-        }
-    }
-}
-
-fn holds_json_at(v: &serde_json::Value, path: &[Step], g: &Guard) -> bool {
-    use serde_json::Value as J;
-    let Some((step, rest)) = path.split_first() else {
-        return match v {
-            J::String(s) if g.no_nul && s.contains('\0') => false,
-            _ => {
-                let t = match v {
-                    J::Null => Ty::NULL,
-                    J::Bool(_) => Ty::BOOL,
-                    J::Number(_) => Ty::NUMBER,
-                    J::String(_) => Ty::STRING,
-                    J::Array(_) => Ty::ARRAY,
-                    J::Object(_) => Ty::OBJECT,
-                };
-                t.within(g.kinds)
-            }
-        };
-    };
-    let missing = || holds_at(&Value::Undefined, rest, g);
-    match step {
-        Step::Key(k) => match (v, k) {
-            (J::Object(m), Value::String(s)) => match m.get(s.as_ref()) {
-                Some(c) => holds_json_at(c, rest, g),
-                None => missing(),
-            },
-            (J::Object(_), _) => missing(),
-            (J::Array(a), Value::Number(_)) => {
-                match k.as_u64().ok().and_then(|i| a.get(i as usize)) {
-                    Some(c) => holds_json_at(c, rest, g),
-                    None => missing(),
-                }
-            }
-            (J::Array(_), _) => missing(),
-            _ => !g.required,
-        },
-        Step::Each => match v {
-            J::Object(m) => m.values().all(|c| holds_json_at(c, rest, g)),
-            J::Array(a) => a.iter().all(|c| holds_json_at(c, rest, g)),
-            _ => !g.required,
-        },
+    /// Whether the guard holds on `v`, the value at the start of `rest`
+    /// (the tail of its path), with regorus's indexing rules.
+    pub(crate) fn holds_below(&self, v: &Value, rest: &[Step]) -> bool {
+        holds_at(v, rest, self)
     }
 }
 

@@ -20,6 +20,7 @@ use regorus::unstable::{comparison, numbers, sets, ArithOp, BinOp};
 use regorus::Value;
 
 use super::ir::{Arith, Body, Call, Chain, Ex, Program, RuleIr, SetOp, St};
+use super::shape::Place;
 
 /// Why a run stopped without a value.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,58 +44,46 @@ enum Flow {
 #[derive(Default)]
 pub(crate) struct Scratch {
     memo: Vec<Option<Value>>,
-    inputs: Vec<Option<Value>>,
     stack: Vec<Value>,
 }
 
-/// Evaluates `program`'s entry rule on `input` (`None`: no input).
-///
-/// The input stays in its parsed JSON form; each input path the program
-/// reads is looked up once and only what is read is converted to
-/// regorus's values, exactly as regorus would have parsed it.
+/// The input as a run sees it: the slots the input's shape filled, and
+/// where each input path of the program is among them (by path id).
+#[derive(Clone, Copy)]
+pub(crate) struct InputView<'a> {
+    pub(crate) slots: &'a [Value],
+    pub(crate) places: &'a [Place<Value>],
+}
+
+/// Evaluates `program`'s entry rule on `input`: the part of the document
+/// the program reads ([`super::shape::Shape`]).
 pub(crate) fn run(
     program: &Program,
-    input: Option<&serde_json::Value>,
+    input: InputView<'_>,
     deadline: Option<Instant>,
     scratch: &mut Scratch,
 ) -> X<Value> {
     scratch.memo.clear();
     scratch.memo.resize(program.rules.len(), None);
-    scratch.inputs.clear();
-    scratch.inputs.resize(program.input_paths, None);
     scratch.stack.clear();
     let mut exec = Exec {
         program,
         input,
         memo: std::mem::take(&mut scratch.memo),
-        inputs: std::mem::take(&mut scratch.inputs),
         stack: std::mem::take(&mut scratch.stack),
         steps: 0,
         deadline,
     };
     let out = exec.rule(program.entry);
     scratch.memo = exec.memo;
-    scratch.inputs = exec.inputs;
     scratch.stack = exec.stack;
     out
 }
 
-/// regorus's value of a parsed JSON value, as its own JSON parser makes it.
-pub(crate) fn to_value(j: &serde_json::Value) -> X<Value> {
-    use serde::Deserialize;
-    Ok(match j {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::String(s) => Value::from(s.as_str()),
-        other => Value::deserialize(other).map_err(|_| Stop::Fallback)?,
-    })
-}
-
 struct Exec<'p> {
     program: &'p Program,
-    input: Option<&'p serde_json::Value>,
+    input: InputView<'p>,
     memo: Vec<Option<Value>>,
-    inputs: Vec<Option<Value>>,
     stack: Vec<Value>,
     steps: u32,
     deadline: Option<Instant>,
@@ -115,43 +104,18 @@ impl<'p> Exec<'p> {
         Ok(())
     }
 
-    /// The input's value below `keys`, cached per run under `id`.
-    fn input_at(&mut self, id: u32, keys: &[Value]) -> X<Value> {
-        if let Some(v) = &self.inputs[id as usize] {
-            return Ok(v.clone());
-        }
-        let v = self.walk_input(keys)?;
-        self.inputs[id as usize] = Some(v.clone());
-        Ok(v)
-    }
-
-    fn walk_input(&self, keys: &[Value]) -> X<Value> {
-        let Some(mut node) = self.input else {
-            return Ok(Value::Undefined);
-        };
-        let mut i = 0;
-        while i < keys.len() {
-            match (node, &keys[i]) {
-                (serde_json::Value::Object(m), Value::String(k)) => match m.get(k.as_ref()) {
-                    Some(c) => node = c,
-                    None => return Ok(Value::Undefined),
-                },
-                // A JSON object has string keys only.
-                (serde_json::Value::Object(_), _) => return Ok(Value::Undefined),
-                // Indexing an array: regorus's own rules, on its value.
-                (serde_json::Value::Array(_), _) => break,
-                _ => return Ok(Value::Undefined),
-            }
-            i += 1;
-        }
-        let mut v = to_value(node)?;
-        for k in &keys[i..] {
-            v = v[k].clone();
-            if v == Value::Undefined {
+    /// The input's value at path `id`, by reference: its slot, indexed
+    /// with regorus's rules by the keys below it.
+    fn input_ref(&self, id: u32) -> &'p Value {
+        let place = &self.input.places[id as usize];
+        let mut v = &self.input.slots[place.slot];
+        for k in &place.rest {
+            if *v == Value::Undefined {
                 break;
             }
+            v = &v[k];
         }
-        Ok(v)
+        v
     }
 
     fn push_frame(&mut self, slots: u32) -> usize {
@@ -299,7 +263,7 @@ impl<'p> Exec<'p> {
         match e {
             Ex::Const(v) => Some(v),
             Ex::Local(s) => Some(&self.stack[base + *s as usize]),
-            Ex::Input(id, _) => self.inputs[*id as usize].as_ref(),
+            Ex::Input(id, _) => Some(self.input_ref(*id)),
             Ex::Path(root, keys) => {
                 let mut cur = self.peek(root, base)?;
                 for k in keys {
@@ -374,8 +338,8 @@ impl<'p> Exec<'p> {
                 let mut out = None;
                 match index {
                     Some(ix) => {
-                        let cur = self.input_at(ix.path.0, &ix.path.1)?;
-                        let candidates = ix.by_value.get(&cur).unwrap_or(&ix.other);
+                        let cur = self.input_ref(ix.path.0);
+                        let candidates = ix.by_value.get(cur).unwrap_or(&ix.other);
                         for &c in candidates {
                             out = self.chain(&chains[c], None)?;
                             if out.is_some() {
@@ -507,7 +471,7 @@ impl<'p> Exec<'p> {
     fn eval(&mut self, e: &'p Ex, base: usize) -> X<Value> {
         Ok(match e {
             Ex::Const(v) => v.clone(),
-            Ex::Input(id, keys) => self.input_at(*id, keys)?,
+            Ex::Input(id, _) => self.input_ref(*id).clone(),
             Ex::Local(s) => self.stack[base + *s as usize].clone(),
             Ex::Path(root, keys) => {
                 let owned;

@@ -15,9 +15,9 @@ pub(crate) struct Program {
     pub(crate) funcs: Vec<FuncIr>,
     /// The rule the query names.
     pub(crate) entry: usize,
-    /// How many distinct input paths the program reads (each is looked up
-    /// and converted at most once per run).
-    pub(crate) input_paths: usize,
+    /// The static keys of each distinct input path the program reads, by
+    /// id (each is looked up at most once per run).
+    pub(crate) inputs: Vec<Vec<Value>>,
 }
 
 impl Program {

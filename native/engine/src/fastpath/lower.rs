@@ -61,6 +61,8 @@ struct Lower<'a> {
     out_funcs: Vec<Option<FuncIr>>,
     /// Input paths seen, by their keys' text, with their ids.
     input_paths: HashMap<String, u32>,
+    /// The keys of each input path, by id.
+    inputs: Vec<Vec<Value>>,
 }
 
 /// The variables of one body (and its nested queries).
@@ -122,6 +124,7 @@ pub(crate) fn lower(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
         out_rules: Vec::new(),
         out_funcs: Vec::new(),
         input_paths: HashMap::new(),
+        inputs: Vec::new(),
     };
     for m in modules {
         l.add_module(m)?;
@@ -139,9 +142,12 @@ pub(crate) fn lower(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
         rules: l.out_rules,
         funcs,
         entry,
-        input_paths: l.input_paths.len(),
+        inputs: l.inputs,
     })
 }
+
+/// The id of an input reference whose path is not yet registered.
+const PENDING_INPUT: u32 = u32::MAX;
 
 fn ref_path(e: &Expr) -> Option<Vec<String>> {
     match e {
@@ -763,13 +769,20 @@ impl Lower<'_> {
                     Ex::Const(node)
                 }
             }
+        } else if var_name(cur) == Some("input") && !scope.vars.contains_key("input") {
+            // Registered once its static keys are known (by `flush`), so
+            // that only the path actually read is recorded.
+            Ex::Input(PENDING_INPUT, Vec::new())
         } else {
             self.expr(cur, scope, pre)?
         };
         let mut keys: Vec<Value> = Vec::new();
         let flush = |this: &mut Self, base: Ex, keys: &mut Vec<Value>| -> Ex {
             if keys.is_empty() {
-                return base;
+                return match base {
+                    Ex::Input(PENDING_INPUT, ks) => this.input(ks),
+                    other => other,
+                };
             }
             let keys = std::mem::take(keys);
             match base {
@@ -800,8 +813,8 @@ impl Lower<'_> {
             let Expr::RefBrack { index, .. } = steps[i] else {
                 return Err("a reference step".into());
             };
-            base = flush(self, base, &mut keys);
             if self.is_free(index, scope) {
+                base = flush(self, base, &mut keys);
                 if scope.negated {
                     return Err("iteration under `not`".into());
                 }
@@ -816,14 +829,13 @@ impl Lower<'_> {
                 });
                 base = Ex::Local(value);
             } else {
-                let k = self.expr(index, scope, pre)?;
-                base = match (base, k) {
-                    (b, Ex::Const(k)) => {
-                        keys.push(k);
-                        b
+                match self.expr(index, scope, pre)? {
+                    Ex::Const(k) => keys.push(k),
+                    k => {
+                        base = flush(self, base, &mut keys);
+                        base = Ex::Index(Box::new(base), Box::new(k));
                     }
-                    (b, k) => Ex::Index(Box::new(b), Box::new(k)),
-                };
+                }
             }
             i += 1;
         }
@@ -835,6 +847,9 @@ impl Lower<'_> {
         let text = format!("{keys:?}");
         let next = self.input_paths.len() as u32;
         let id = *self.input_paths.entry(text).or_insert(next);
+        if id == next {
+            self.inputs.push(keys.clone());
+        }
         Ex::Input(id, keys)
     }
 

@@ -23,6 +23,7 @@ mod exec;
 mod index;
 mod ir;
 mod lower;
+mod shape;
 
 use std::sync::Arc;
 
@@ -49,13 +50,22 @@ pub(crate) enum Route {
 pub(crate) struct Plan {
     program: Compiled,
     guards: Vec<Guard>,
+    /// The part of the input the program and its guards read.
+    shape: shape::Shape,
+    /// Where each guard's path starts in the shape's slots.
+    guard_places: Vec<shape::Place<abs::Step>>,
     data: Value,
     /// Whether rules were indexed ([`index`]) in the program.
     pub(crate) indexed: bool,
 }
 
 enum Compiled {
-    Tree(Arc<ir::Program>),
+    /// The tree evaluator's program, and where each of its input paths is
+    /// in the shape's slots (by input path id).
+    Tree {
+        program: Arc<ir::Program>,
+        places: Arc<[shape::Place<Value>]>,
+    },
     Rvm(Arc<Program>),
 }
 
@@ -67,50 +77,75 @@ impl Plan {
 }
 
 impl Plan {
-    /// Whether the VM may answer for `input`.
-    pub(crate) fn admits(&self, input: Option<&serde_json::Value>) -> bool {
-        self.guards.iter().all(|g| g.holds_json(input))
+    /// Whether the VM may answer for the input whose slots are `slots`.
+    fn admits(&self, slots: &[Value]) -> bool {
+        self.guards
+            .iter()
+            .zip(&self.guard_places)
+            .all(|(g, p)| g.holds_below(&slots[p.slot], &p.rest))
     }
 
     /// Which evaluator answers: `"tree"` or `"rvm"`.
     pub(crate) fn evaluator(&self) -> &'static str {
         match self.program {
-            Compiled::Tree(_) => "tree",
+            Compiled::Tree { .. } => "tree",
             Compiled::Rvm(_) => "rvm",
         }
     }
 
     /// An evaluator for this plan's program and data.
     pub(crate) fn vm(&self, timer: ExecutionTimerConfig) -> Vm {
-        let program = match &self.program {
-            Compiled::Tree(p) => {
-                return Vm::Tree {
-                    program: p.clone(),
-                    limit: timer.limit,
-                    scratch: exec::Scratch::default(),
-                }
+        let kind = match &self.program {
+            Compiled::Tree { program, places } => VmKind::Tree {
+                program: program.clone(),
+                places: places.clone(),
+                limit: timer.limit,
+                scratch: exec::Scratch::default(),
+            },
+            Compiled::Rvm(program) => {
+                let mut vm = RegoVM::new();
+                vm.load_program(program.clone());
+                vm.set_strict_builtin_errors(true);
+                vm.set_execution_timer_config(Some(timer));
+                // The execution time limit bounds evaluation; the instruction
+                // budget is a second, generous bound (a 1,000-rule policy runs
+                // well over the VM's default of 25,000 instructions).
+                vm.set_max_instructions(50_000_000);
+                // The data was accepted by the interpreter already.
+                let _ = vm.set_data(self.data.clone());
+                VmKind::Rvm(Box::new(vm))
             }
-            Compiled::Rvm(p) => p.clone(),
         };
-        let mut vm = RegoVM::new();
-        vm.load_program(program);
-        vm.set_strict_builtin_errors(true);
-        vm.set_execution_timer_config(Some(timer));
-        // The execution time limit bounds evaluation; the instruction
-        // budget is a second, generous bound (a 1,000-rule policy runs
-        // well over the VM's default of 25,000 instructions).
-        vm.set_max_instructions(50_000_000);
-        // The data was accepted by the interpreter already.
-        let _ = vm.set_data(self.data.clone());
-        Vm::Rvm(Box::new(vm))
+        Vm {
+            kind,
+            slots: Vec::new(),
+        }
     }
 }
 
-/// One evaluator's VM for one plan.
-pub(crate) enum Vm {
-    /// The tree evaluator, with its buffers.
+/// An evaluation's input, as the caller gave it.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    /// No input.
+    None,
+    /// JSON text (checked for size and depth, not yet parsed).
+    Text(&'a str),
+    /// A parsed JSON document.
+    Json(&'a serde_json::Value),
+}
+
+/// One evaluator's VM for one plan, with its input buffer.
+pub(crate) struct Vm {
+    kind: VmKind,
+    /// The input's slots ([`shape::Shape`]), refilled by each run.
+    slots: Vec<Value>,
+}
+
+enum VmKind {
+    /// The tree evaluator, with where each input path is and its buffers.
     Tree {
         program: Arc<ir::Program>,
+        places: Arc<[shape::Place<Value>]>,
         limit: std::time::Duration,
         scratch: exec::Scratch,
     },
@@ -124,40 +159,55 @@ pub(crate) enum VmOutcome {
     Value(Value),
     /// The execution time limit ran out.
     Timeout,
-    /// Anything else: the interpreter answers instead.
+    /// Anything else (an input guard that does not hold, an error): the
+    /// interpreter answers instead.
     Fallback,
 }
 
 impl Vm {
-    /// Runs the program on `input`.
-    pub(crate) fn run(&mut self, input: Option<&serde_json::Value>) -> VmOutcome {
-        match self {
-            Vm::Tree {
+    /// Reads the part of `input` `plan` needs, checks the guards, and runs
+    /// the program; an error only when the input is not JSON.
+    pub(crate) fn answer(
+        &mut self,
+        plan: &Plan,
+        input: Input<'_>,
+    ) -> Result<VmOutcome, serde_json::Error> {
+        match input {
+            Input::None => plan.shape.none(&mut self.slots),
+            Input::Text(t) => plan.shape.read_text(t, &mut self.slots)?,
+            Input::Json(j) => plan.shape.read_json(j, &mut self.slots)?,
+        }
+        if !plan.admits(&self.slots) {
+            return Ok(VmOutcome::Fallback);
+        }
+        Ok(match &mut self.kind {
+            VmKind::Tree {
                 program,
+                places,
                 limit,
                 scratch,
             } => {
                 let deadline = std::time::Instant::now().checked_add(*limit);
-                match exec::run(program, input, deadline, scratch) {
+                let view = exec::InputView {
+                    slots: &self.slots,
+                    places,
+                };
+                match exec::run(program, view, deadline, scratch) {
                     Ok(v) => VmOutcome::Value(v),
                     Err(exec::Stop::Timeout) => VmOutcome::Timeout,
                     Err(exec::Stop::Fallback) => VmOutcome::Fallback,
                 }
             }
-            Vm::Rvm(vm) => {
-                let input = match input.map(exec::to_value) {
-                    None => Value::Undefined,
-                    Some(Ok(v)) => v,
-                    Some(Err(_)) => return VmOutcome::Fallback,
-                };
-                vm.set_input(input);
+            VmKind::Rvm(vm) => {
+                // The whole input, in the shape's one slot.
+                vm.set_input(std::mem::replace(&mut self.slots[0], Value::Undefined));
                 match vm.execute() {
                     Ok(v) => VmOutcome::Value(v),
                     Err(e) if e.to_string().contains("exceeded time limit") => VmOutcome::Timeout,
                     Err(_) => VmOutcome::Fallback,
                 }
             }
-        }
+        })
     }
 }
 
@@ -181,12 +231,35 @@ fn try_plan(template: &regorus::Engine, entrypoint: &str, rego_v0: bool) -> Resu
     if tree_enabled() {
         if let Ok(program) = lower::lower(compiled.get_modules(), &data, entrypoint) {
             let indexed = program.indexed();
-            return Ok(Plan {
-                program: Compiled::Tree(Arc::new(program)),
-                guards: proof.guards,
-                data,
-                indexed,
-            });
+            let mut shape = shape::Shape::default();
+            for keys in &program.inputs {
+                shape.add_keys(keys);
+            }
+            for g in &proof.guards {
+                shape.add_steps(&g.path);
+            }
+            shape.finish();
+            let places: Option<Arc<[_]>> =
+                program.inputs.iter().map(|k| shape.place_keys(k)).collect();
+            let guard_places: Option<Vec<_>> = proof
+                .guards
+                .iter()
+                .map(|g| shape.place_steps(&g.path))
+                .collect();
+            // Every path was added to the shape, so each has its place.
+            if let (Some(places), Some(guard_places)) = (places, guard_places) {
+                return Ok(Plan {
+                    program: Compiled::Tree {
+                        program: Arc::new(program),
+                        places,
+                    },
+                    guards: proof.guards,
+                    shape,
+                    guard_places,
+                    data,
+                    indexed,
+                });
+            }
         }
     }
     let (program, indexed) = match indexed_program(&compiled, &data, entrypoint, rego_v0) {
@@ -199,7 +272,16 @@ fn try_plan(template: &regorus::Engine, entrypoint: &str, rego_v0: bool) -> Resu
     };
     Ok(Plan {
         program: Compiled::Rvm(program),
+        guard_places: proof
+            .guards
+            .iter()
+            .map(|g| shape::Place {
+                slot: 0,
+                rest: g.path.clone(),
+            })
+            .collect(),
         guards: proof.guards,
+        shape: shape::Shape::whole(),
         data,
         indexed,
     })
