@@ -25,7 +25,7 @@ import { CoreSDKError } from '../errors.js';
 import { metricIntervalMs, otlpConfigured, otlpProtocol } from '../otel/exporters.js';
 import { SidecarTelemetry } from '../otel/sidecar-telemetry.js';
 import { helpText, parseCliArgs } from './args.js';
-import { DEV_AUTHZEN_DEFAULTS, devSetup, packageRoot } from './dev.js';
+import { DEV_AUTHZEN_DEFAULTS, devAuthzenAddr, devSetup, packageRoot } from './dev.js';
 import { SidecarServer, type SidecarEvent } from './server.js';
 
 const EVENT_POLL_MS = 200;
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(DEV_AUTHZEN_DEFAULTS)) env[k] ??= v;
   }
   const vars = { ...env, ...args.vars };
+  if (args.dev && !('CORESDK_SIDECAR_AUTHZEN_ADDR' in vars)) vars.CORESDK_SIDECAR_AUTHZEN_ADDR = devAuthzenAddr(vars.CORESDK_SIDECAR_ADDR);
   let configFile = args.configFile;
   if (configFile === undefined && existsSync('coresdk.toml') && !args.dev) configFile = 'coresdk.toml';
 

@@ -28,9 +28,20 @@ export const DEV_AUDIENCE = 'coresdk-dev';
 /** Where `--dev` serves AuthZEN unless `--authzen-addr` or the variable says otherwise. */
 export const DEV_AUTHZEN_ADDR = '[::1]:8080';
 
-/** AuthZEN settings of `--dev` that flags and the environment may override. */
+/**
+ * Where `--dev` serves AuthZEN when nothing says: {@link DEV_AUTHZEN_ADDR} with the default gRPC
+ * address, else a free port on the gRPC address's host (loopback for a unix socket), so that
+ * several development sidecars started with `--addr` (tests, examples) never collide on a port.
+ */
+export function devAuthzenAddr(grpcAddr: string | undefined): string {
+  if (grpcAddr === undefined) return DEV_AUTHZEN_ADDR;
+  if (grpcAddr.startsWith('unix:')) return '[::1]:0';
+  const i = grpcAddr.lastIndexOf(':');
+  return i > 0 ? `${grpcAddr.slice(0, i)}:0` : '[::1]:0';
+}
+
+/** AuthZEN search rules of `--dev` (the example policy's), which flags and the environment may override. */
 export const DEV_AUTHZEN_DEFAULTS: Readonly<Record<string, string>> = {
-  CORESDK_SIDECAR_AUTHZEN_ADDR: DEV_AUTHZEN_ADDR,
   CORESDK_SIDECAR_AUTHZEN_SEARCH_SUBJECT_QUERY: 'data.authzen.search_subjects',
   CORESDK_SIDECAR_AUTHZEN_SEARCH_RESOURCE_QUERY: 'data.authzen.search_resources',
   CORESDK_SIDECAR_AUTHZEN_SEARCH_ACTION_QUERY: 'data.authzen.search_actions',
