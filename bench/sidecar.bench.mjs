@@ -21,14 +21,20 @@
 //   * OPA `opa run --server`, POST /v1/data/authz/allow (plain HTTP/1.1 on
 //     loopback: no TLS cost for OPA)
 //   * grpc-js floor: a do-nothing grpc-js server over the same mTLS
+//   * AuthZEN: the sidecar's AuthZEN listener, POST /access/v1/evaluation over
+//     HTTPS (TLS 1.3, HTTP/1.1 keep-alive, bearer API key), decision cache off,
+//     on the example document-sharing policy (data.authzen.allow), against
+//     OPA's POST /v1/data/authzen/allow on the same bundle and input
+//     (targets authzen, opa-authzen). Cerbos's AuthZEN endpoint is not
+//     measured: see docs/benchmarks.md.
 // Per step: p50/p99/p99.9, errors, and the server's RSS and CPU per call
 // (from /proc/<pid>/stat before and after the step).
 //
 // Env: BENCH_SECS (default 5 per step), BENCH_RATES (default 500,5000,20000),
-// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js);
+// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js,authzen,opa-authzen);
 // CORESDK_FAST_PATH=false runs the sidecars on the interpreter alone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { generateKeyPairSync, sign } from 'node:crypto'
+import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -38,7 +44,7 @@ import { ensureOpa } from './tools/ensure-opa.mjs'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SECS = Number(process.env.BENCH_SECS ?? 5)
 const RATES = (process.env.BENCH_RATES ?? '500,5000,20000').split(',').map(Number)
-const TARGETS = (process.env.BENCH_TARGETS ?? 'sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js').split(',')
+const TARGETS = (process.env.BENCH_TARGETS ?? 'sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js,authzen,opa-authzen').split(',')
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 const log = (m) => process.stderr.write(`[sidecar-bench] ${m}\n`)
 // With two or more CPUs, each server runs on CPU 0 and the load generator on CPU 1, so that the
@@ -129,15 +135,33 @@ function procStats(pid) {
 
 async function main() {
   const loadgen = build()
-  const opa = TARGETS.includes('opa') ? ensureOpa() : null
+  const opa = TARGETS.includes('opa') || TARGETS.includes('opa-authzen') ? ensureOpa() : null
   const dir = mkdtempSync(join(tmpdir(), 'coresdk-sidecar-bench-'))
   const pki = makePki(dir)
   const tok = makeToken(dir)
   // examples/inputs.json "viewer reads a document": allowed through a role grant.
   const input = JSON.stringify({ user: { id: 'carol', roles: ['viewer'] }, action: 'read', resource: { type: 'document', id: 'doc-2' } })
   const authzInput = JSON.stringify({ action: 'read', resource: { type: 'document', id: 'doc-2' } })
+  // The AuthZEN example (examples/policies/authzen): carol reads the roadmap through her group.
+  const authzenInput = { subject: { type: 'user', id: 'carol' }, action: { name: 'can_read' }, resource: { type: 'document', id: 'roadmap' } }
+  const apiKey = 'bench-api-key-0123456789'
+  const apiKeyDigest = createHash('sha256').update(apiKey).digest('hex')
   const servers = []
   const results = []
+  // A sidecar's environment: the example bundle, the bench PKI, no policy watching, plus `extra`.
+  const sidecarEnv = (extra) => ({
+    PATH: process.env.PATH,
+    CORESDK_SIDECAR_ADDR: '[::1]:0',
+    CORESDK_POLICY_DIR: join(root, 'examples', 'policies'),
+    // CORESDK_FAST_PATH=false measures the interpreter alone (before/after the VM fast path).
+    ...(process.env.CORESDK_FAST_PATH ? { CORESDK_FAST_PATH: process.env.CORESDK_FAST_PATH } : {}),
+    CORESDK_SIDECAR_TLS_CERT_FILE: pki.cert,
+    CORESDK_SIDECAR_TLS_KEY_FILE: pki.key,
+    CORESDK_SIDECAR_TLS_CLIENT_CA_FILE: pki.ca,
+    CORESDK_SIDECAR_MAX_CONCURRENT_CALLS: '20000',
+    CORESDK_WATCH_POLICIES: 'false',
+    ...extra,
+  })
   try {
     const targets = []
     for (const name of TARGETS) {
@@ -153,22 +177,7 @@ async function main() {
           if (process.env.BENCH_DECISION_LOG) extra.CORESDK_DECISION_LOG = process.env.BENCH_DECISION_LOG
         }
         const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
-          env: {
-            PATH: process.env.PATH,
-            CORESDK_SIDECAR_ADDR: '[::1]:0',
-            CORESDK_POLICY_DIR: join(root, 'examples', 'policies'),
-            // CORESDK_FAST_PATH=false measures the interpreter alone (before/after the VM fast path).
-            ...(process.env.CORESDK_FAST_PATH ? { CORESDK_FAST_PATH: process.env.CORESDK_FAST_PATH } : {}),
-            CORESDK_JWKS_FILE: tok.jwks,
-            CORESDK_ISSUER: 'https://bench.test',
-            CORESDK_AUDIENCE: 'bench',
-            CORESDK_SIDECAR_TLS_CERT_FILE: pki.cert,
-            CORESDK_SIDECAR_TLS_KEY_FILE: pki.key,
-            CORESDK_SIDECAR_TLS_CLIENT_CA_FILE: pki.ca,
-            CORESDK_SIDECAR_MAX_CONCURRENT_CALLS: '20000',
-            CORESDK_WATCH_POLICIES: 'false',
-            ...extra,
-          },
+          env: sidecarEnv({ CORESDK_JWKS_FILE: tok.jwks, CORESDK_ISSUER: 'https://bench.test', CORESDK_AUDIENCE: 'bench', ...extra }),
           stdio: ['ignore', 'pipe', 'pipe'],
         })
         servers.push(child)
@@ -178,7 +187,20 @@ async function main() {
           : ['--call', 'authorize', '--query', 'data.authz.allow', '--input-json', authzInput, '--token', tok.token]
         const label = { 'sidecar-eval': 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)', 'sidecar-eval-otel': 'coresdk sidecar EvaluatePolicy + telemetry (every call traced and logged, OTLP export)', 'sidecar-authorize': 'coresdk sidecar Authorize (mTLS, ES256 + policy)' }[name]
         targets.push({ name: label, pid: child.pid, args: ['--target', 'grpc', '--addr', `https://${addr}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--check-allowed', ...call] })
-      } else if (name === 'opa') {
+      } else if (name === 'authzen') {
+        const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
+          env: sidecarEnv({
+            CORESDK_DECISION_CACHE_ENTRIES: '0',
+            CORESDK_SIDECAR_AUTHZEN_ADDR: '[::1]:0',
+            CORESDK_SIDECAR_AUTHZEN_CLIENT_AUTH: 'api_key',
+            CORESDK_SIDECAR_AUTHZEN_API_KEY_SHA256: apiKeyDigest,
+          }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        servers.push(child)
+        const addr = await waitLine(child, (l) => { try { const j = JSON.parse(l); return j.event === 'authzen_listening' && j.addr } catch { return null } }, name)
+        targets.push({ name: 'coresdk sidecar AuthZEN evaluation (HTTPS, API key, no decision cache)', pid: child.pid, args: ['--target', 'http', '--addr', `https://${addr}`, '--ca', pki.ca, '--server-name', 'localhost', '--connections', '32', '--path', '/access/v1/evaluation', '--body', JSON.stringify(authzenInput), '--bearer', apiKey, '--check-allowed'] })
+      } else if (name === 'opa' || name === 'opa-authzen') {
         const child = spawn(...pinned(0, opa, ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '--disable-telemetry', join(root, 'examples', 'policies')]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
         // OPA logs its bound address at info only; ask it through /proc/net instead: find the listening port.
@@ -193,7 +215,10 @@ async function main() {
           }
           tick()
         })
-        targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--connections', '32', '--path', '/v1/data/authz/allow', '--body', JSON.stringify({ input: JSON.parse(input) }), '--check-allowed'] })
+        const [what, path, body] = name === 'opa'
+          ? ['', '/v1/data/authz/allow', { input: JSON.parse(input) }]
+          : [' (AuthZEN policy)', '/v1/data/authzen/allow', { input: authzenInput }]
+        targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data${what} (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--connections', '32', '--path', path, '--body', JSON.stringify(body), '--check-allowed'] })
       } else if (name === 'grpc-js') {
         const child = spawn(...pinned(0, process.execPath, [join(root, 'bench', 'sidecar', 'grpc-js-floor.mjs'), '0', pki.ca, pki.cert, pki.key]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
@@ -230,7 +255,9 @@ async function main() {
     console.log(`| ${r.target} | ${r.rate === 'saturate' ? 'saturation' : r.rate} | ${Math.round(r.achieved_rps)} | ${f(r.p50_us)} | ${f(r.p99_us)} | ${f(r.p999_us)} | ${errs} | ${r.server_rss_mb.toFixed(0)} MB | ${r.server_cpu_us_per_call.toFixed(1)} µs | ${r.target.startsWith('coresdk') ? `${r.data_plane_cpu_us_per_call.toFixed(1)} µs` : '–'} |`)
   }
   const sat = (name) => results.find((r) => r.rate === 'saturate' && r.target.startsWith(name))?.achieved_rps
-  const s = sat('coresdk sidecar EvaluatePolicy (mTLS'), o = sat('OPA'), g = sat('grpc-js'), t = sat('coresdk sidecar EvaluatePolicy + telemetry')
+  const s = sat('coresdk sidecar EvaluatePolicy (mTLS'), o = sat('OPA v1.22.3 server, POST /v1/data (HTTP'), g = sat('grpc-js'), t = sat('coresdk sidecar EvaluatePolicy + telemetry')
+  const az = sat('coresdk sidecar AuthZEN'), oaz = sat('OPA v1.22.3 server, POST /v1/data (AuthZEN')
+  if (az && oaz) console.log(`\nSaturation: sidecar AuthZEN evaluation over HTTPS ${Math.round(az)} rps = ${(az / oaz).toFixed(2)}× OPA's POST /v1/data (plain HTTP) on the same policy.`)
   if (s && o) console.log(`\nSaturation: sidecar EvaluatePolicy ${Math.round(s)} rps = ${(s / o).toFixed(2)}× OPA${g ? `, ${(s / g).toFixed(2)}× the grpc-js floor` : ''}.`)
   if (s && t) console.log(`With every call traced, logged and exported: ${Math.round(t)} rps = ${(t / s).toFixed(2)}× the same sidecar without telemetry${o ? `, ${(t / o).toFixed(2)}× OPA` : ''}.`)
 }

@@ -27,6 +27,8 @@ const steps = [
   ['eslint', 'npx', ['eslint', '--max-warnings', '0', '.']],
   // The OTLP end-to-end test needs Jaeger, built once from the Go module proxy.
   ['ensure jaeger', process.execPath, ['scripts/ensure-jaeger.mjs']],
+  // The AuthZEN second-opinion test runs OPA's server: installed once (go install), not inside a test's timeout.
+  ['ensure opa', process.execPath, ['bench/tools/ensure-opa.mjs']],
   ['vitest', 'npx', ['vitest', 'run']],
   // The Python SDK (clients/python): lint, types, stub drift, then pytest against the real sidecar (needs dist/).
   ['python venv', process.execPath, ['clients/python/scripts/bootstrap.mjs']],

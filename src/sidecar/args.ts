@@ -25,6 +25,14 @@ export const VALUE_FLAGS: ReadonlyArray<{ flag: string; variable: string; help: 
   { flag: 'health-addr', variable: 'CORESDK_SIDECAR_HEALTH_ADDR', help: 'plaintext health-only listener for probes, e.g. 0.0.0.0:50052' },
   { flag: 'drain-timeout-ms', variable: 'CORESDK_SIDECAR_DRAIN_TIMEOUT_MS', help: 'how long SIGTERM waits for calls in flight (10000)' },
   { flag: 'max-concurrent-calls', variable: 'CORESDK_SIDECAR_MAX_CONCURRENT_CALLS', help: 'calls served at once before RESOURCE_EXHAUSTED (1024)' },
+  { flag: 'authzen-addr', variable: 'CORESDK_SIDECAR_AUTHZEN_ADDR', help: 'serve the OpenID AuthZEN 1.0 API over HTTPS here, e.g. [::]:8443 (off by default)' },
+  { flag: 'authzen-tls-cert', variable: 'CORESDK_SIDECAR_AUTHZEN_TLS_CERT_FILE', help: "AuthZEN server certificate (default: --tls-cert's)" },
+  { flag: 'authzen-tls-key', variable: 'CORESDK_SIDECAR_AUTHZEN_TLS_KEY_FILE', help: "AuthZEN server key (default: --tls-key's)" },
+  { flag: 'authzen-tls-client-ca', variable: 'CORESDK_SIDECAR_AUTHZEN_TLS_CLIENT_CA_FILE', help: "CA of AuthZEN client certificates (default: --tls-client-ca's)" },
+  { flag: 'authzen-client-auth', variable: 'CORESDK_SIDECAR_AUTHZEN_CLIENT_AUTH', help: 'how AuthZEN clients authenticate: mtls (default) or api_key' },
+  { flag: 'authzen-api-key-sha256', variable: 'CORESDK_SIDECAR_AUTHZEN_API_KEY_SHA256', help: 'accepted API keys as SHA-256 hex digests ([tenant:]digest, comma-separated)' },
+  { flag: 'authzen-decision-query', variable: 'CORESDK_SIDECAR_AUTHZEN_DECISION_QUERY', help: 'the Rego query whose true permits (data.authzen.allow)' },
+  { flag: 'authzen-context-query', variable: 'CORESDK_SIDECAR_AUTHZEN_CONTEXT_QUERY', help: 'a Rego query whose object becomes the response context' },
 ];
 
 /** Log levels the CLI accepts. */
@@ -55,7 +63,8 @@ export function helpText(version: string): string {
 
 Usage: coresdk-sidecar [options]
 
-Serves coresdk.v1.CoreSDK and grpc.health.v1.Health on [::1]:50051 by default.
+Serves coresdk.v1.CoreSDK and grpc.health.v1.Health on [::1]:50051 by default, and the
+OpenID AuthZEN 1.0 API over HTTPS with --authzen-addr (docs/authzen.md).
 Configuration: flags, then CORESDK_* variables, then coresdk.toml ([sdk],
 [sidecar], [tenants.<id>]); see docs/configuration.md and docs/operations.md.
 
@@ -65,7 +74,9 @@ ${rows.join('\n')}
   --insecure-dev                  plaintext, no client certificates; loopback or unix socket only
                                   (CORESDK_SIDECAR_INSECURE_DEV)
   --dev                           development defaults: the example bundle, a development key set
-                                  generated on first start, insecure-dev on loopback
+                                  generated on first start, insecure-dev on loopback, and AuthZEN
+                                  over plaintext HTTP on [::1]:8080 (a free port when --addr is
+                                  given; --authzen-addr to choose)
   --log-level <level>             ${LOG_LEVELS.join(', ')} (default info; CORESDK_LOG_LEVEL)
   --check                         validate the configuration and exit
   -h, --help                      show this help

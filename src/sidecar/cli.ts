@@ -25,7 +25,7 @@ import { CoreSDKError } from '../errors.js';
 import { metricIntervalMs, otlpConfigured, otlpProtocol } from '../otel/exporters.js';
 import { SidecarTelemetry } from '../otel/sidecar-telemetry.js';
 import { helpText, parseCliArgs } from './args.js';
-import { devSetup, packageRoot } from './dev.js';
+import { DEV_AUTHZEN_DEFAULTS, devAuthzenAddr, devSetup, packageRoot } from './dev.js';
 import { SidecarServer, type SidecarEvent } from './server.js';
 
 const EVENT_POLL_MS = 200;
@@ -66,8 +66,10 @@ async function main(): Promise<void> {
     const dev = devSetup();
     devToken = dev.token;
     Object.assign(env, dev.vars);
+    for (const [k, v] of Object.entries(DEV_AUTHZEN_DEFAULTS)) env[k] ??= v;
   }
   const vars = { ...env, ...args.vars };
+  if (args.dev && !('CORESDK_SIDECAR_AUTHZEN_ADDR' in vars)) vars.CORESDK_SIDECAR_AUTHZEN_ADDR = devAuthzenAddr(vars.CORESDK_SIDECAR_ADDR);
   let configFile = args.configFile;
   if (configFile === undefined && existsSync('coresdk.toml') && !args.dev) configFile = 'coresdk.toml';
 
@@ -128,6 +130,10 @@ async function main(): Promise<void> {
   log.info({ event: 'started', addr: sidecar.addr, version: version(), config: configFile ?? null }, `coresdk-sidecar ${version()} serving on ${sidecar.addr}`);
   if (devToken !== undefined) {
     log.warn({ event: 'dev_mode' }, 'development defaults: example bundle, development key set, insecure-dev on loopback');
+    const authzen = sidecar.status().authzen_addr;
+    if (authzen !== null) {
+      process.stdout.write(`AuthZEN PDP (plaintext, development only): http://${authzen}/.well-known/authzen-configuration\n`);
+    }
     process.stdout.write(`\nDevelopment token (12 h, tenant ${vars.CORESDK_TENANT_ID ?? 'acme-corp'}):\n${devToken}\n\n`);
   }
 

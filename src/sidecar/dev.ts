@@ -6,8 +6,10 @@
  * The key set lives in `.coresdk/dev/` under the working directory: an
  * Ed25519 private key (mode 0600) that never leaves the machine, and the
  * public JWKS the sidecar verifies against. A token signed with it is
- * printed at start so that a newcomer can call `Authorize` at once. None of
- * this is for production: `--dev` implies `--insecure-dev`.
+ * printed at start so that a newcomer can call `Authorize` at once. The
+ * AuthZEN API is served too, over plaintext HTTP on loopback
+ * ({@link DEV_AUTHZEN_ADDR}), by the example policy's `authzen` package.
+ * None of this is for production: `--dev` implies `--insecure-dev`.
  *
  * @internal
  * @packageDocumentation
@@ -22,6 +24,28 @@ import { PACKAGE_ROOT } from '../paths.js';
 export const DEV_ISSUER = 'https://dev.coresdk.local';
 /** Audience of development tokens. */
 export const DEV_AUDIENCE = 'coresdk-dev';
+
+/** Where `--dev` serves AuthZEN unless `--authzen-addr` or the variable says otherwise. */
+export const DEV_AUTHZEN_ADDR = '[::1]:8080';
+
+/**
+ * Where `--dev` serves AuthZEN when nothing says: {@link DEV_AUTHZEN_ADDR} with the default gRPC
+ * address, else a free port on the gRPC address's host (loopback for a unix socket), so that
+ * several development sidecars started with `--addr` (tests, examples) never collide on a port.
+ */
+export function devAuthzenAddr(grpcAddr: string | undefined): string {
+  if (grpcAddr === undefined) return DEV_AUTHZEN_ADDR;
+  if (grpcAddr.startsWith('unix:')) return '[::1]:0';
+  const i = grpcAddr.lastIndexOf(':');
+  return i > 0 ? `${grpcAddr.slice(0, i)}:0` : '[::1]:0';
+}
+
+/** AuthZEN search rules of `--dev` (the example policy's), which flags and the environment may override. */
+export const DEV_AUTHZEN_DEFAULTS: Readonly<Record<string, string>> = {
+  CORESDK_SIDECAR_AUTHZEN_SEARCH_SUBJECT_QUERY: 'data.authzen.search_subjects',
+  CORESDK_SIDECAR_AUTHZEN_SEARCH_RESOURCE_QUERY: 'data.authzen.search_resources',
+  CORESDK_SIDECAR_AUTHZEN_SEARCH_ACTION_QUERY: 'data.authzen.search_actions',
+};
 
 /** The package's root (where `examples/` is). */
 export function packageRoot(): string {

@@ -47,6 +47,8 @@ export interface SidecarStatus {
   addr: string;
   /** The health-only listener, if any. */
   health_addr: string | null;
+  /** The AuthZEN listener, when `[sidecar.authzen] addr` is set. */
+  authzen_addr: string | null;
   /** What `grpc.health.v1.Health` reports: SERVING when true. */
   serving: boolean;
   /** Why not serving. */

@@ -91,16 +91,16 @@ pub struct Args {
     /// gRPC Authorize: the compact JWS (without "Bearer ").
     #[arg(long, default_value = "")]
     pub token: String,
-    /// gRPC: CA certificate (PEM); enables TLS. Without it the channel is plaintext h2c.
+    /// CA certificate (PEM); enables TLS (gRPC; HTTP with an https:// --addr). Without it gRPC is plaintext h2c.
     #[arg(long)]
     pub ca: Option<PathBuf>,
-    /// gRPC: client certificate (PEM) for mutual TLS.
+    /// Client certificate (PEM) for mutual TLS (gRPC and HTTPS).
     #[arg(long, requires = "key")]
     pub cert: Option<PathBuf>,
-    /// gRPC: client private key (PEM) for mutual TLS.
+    /// Client private key (PEM) for mutual TLS (gRPC and HTTPS).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
-    /// gRPC: name to verify the server certificate against (default: the host of --addr).
+    /// Name to verify the server certificate against (default: the host of --addr).
     #[arg(long)]
     pub server_name: Option<String>,
 
@@ -110,6 +110,9 @@ pub struct Args {
     /// HTTP: request body (JSON text), sent with content-type application/json.
     #[arg(long, default_value = "{\"input\":{}}")]
     pub body: String,
+    /// HTTP: `Authorization: Bearer <value>` on every request (an AuthZEN API key).
+    #[arg(long)]
+    pub bearer: Option<String>,
 
     /// Count a response whose decision is not "allowed" as error "not_allowed".
     #[arg(long)]
@@ -183,15 +186,18 @@ impl Args {
                 Err("--addr is https:// but no --ca was given".into())
             }
             (Target::Grpc, Some("http" | "https")) => Ok(()),
-            (Target::Http, Some("http")) => {
+            (Target::Http, Some("https")) if self.ca.is_none() => {
+                Err("--addr is https:// but no --ca was given".into())
+            }
+            (Target::Http, Some("http")) if self.ca.is_some() => {
+                Err("--ca was given but --addr is http://; use https:// for TLS".into())
+            }
+            (Target::Http, Some("http" | "https")) => {
                 if self.path.starts_with('/') {
                     Ok(())
                 } else {
                     Err(format!("--path must start with '/', got {:?}", self.path))
                 }
-            }
-            (Target::Http, Some("https")) => {
-                Err("--target http supports plain http:// only (loopback OPA)".into())
             }
             _ => Err(format!(
                 "--addr must look like http://host:port or https://host:port, got {:?}",
@@ -296,7 +302,11 @@ mod tests {
             "--rate",
             "5",
         ];
-        assert!(parse(&http).is_err(), "http target is plain http only");
+        assert!(
+            parse(&http).is_err(),
+            "https needs --ca for the http target too"
+        );
+        assert!(parse(&[&http[..], &["--ca", "ca.pem"]].concat()).is_ok());
         let noscheme = [
             "--target",
             "http",

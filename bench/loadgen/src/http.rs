@@ -1,5 +1,7 @@
-//! HTTP target: `POST <path>` with a JSON body over a fixed pool of plain
-//! HTTP/1.1 keep-alive connections (OPA's REST API on loopback).
+//! HTTP target: `POST <path>` with a JSON body over a fixed pool of
+//! HTTP/1.1 keep-alive connections: plain (OPA's REST API on loopback), or
+//! TLS with an `https://` address and `--ca` (the sidecar's AuthZEN
+//! listener; `--cert`/`--key` for mutual TLS, `--bearer` for an API key).
 //!
 //! An HTTP/1.1 connection carries one request at a time, so a request takes
 //! the next idle connection from the pool (first come, first served) and
@@ -13,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -30,6 +32,11 @@ type Sender = SendRequest<Full<Bytes>>;
 struct Pool {
     /// `host:port` to connect to, also sent as `Host`.
     authority: String,
+    /// TLS: the connector and the name to verify.
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    )>,
     permits: Semaphore,
     idle: Mutex<Vec<Option<Sender>>>,
 }
@@ -59,6 +66,19 @@ impl Pool {
             .await
             .map_err(|e| e.to_string())?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        if let Some((connector, name)) = &self.tls {
+            let tls = connector
+                .connect(name.clone(), stream)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (sender, conn) = http1::handshake(TokioIo::new(tls))
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            return Ok(sender);
+        }
         let (sender, conn) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
@@ -99,7 +119,59 @@ pub struct HttpCaller {
     pool: Arc<Pool>,
     path: Uri,
     body: Bytes,
+    bearer: Option<Arc<str>>,
     check_allowed: bool,
+}
+
+/// The TLS connector for an `https://` address: `--ca` as the only root,
+/// `--cert`/`--key` as the client identity, ALPN `http/1.1`.
+fn tls_connector(
+    args: &Args,
+    host: &str,
+) -> Result<
+    (
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    ),
+    String,
+> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let ca = args.ca.as_ref().ok_or("an https:// --addr needs --ca")?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("--ca: {e}"))? {
+        roots
+            .add(c.map_err(|e| format!("--ca: {e}"))?)
+            .map_err(|e| format!("--ca: {e}"))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let mut cfg = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("--cert: {e}"))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("--key: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = args.server_name.clone().unwrap_or_else(|| {
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
+    });
+    let name = ServerName::try_from(name).map_err(|e| format!("bad server name: {e}"))?;
+    Ok((
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg)),
+        name,
+    ))
 }
 
 impl HttpCaller {
@@ -113,9 +185,13 @@ impl HttpCaller {
         let authority = uri
             .authority()
             .ok_or_else(|| format!("bad --addr {:?}: no host", args.addr))?;
+        let https = uri.scheme_str() == Some("https");
+        let tls = https
+            .then(|| tls_connector(args, authority.host()))
+            .transpose()?;
         let authority = match authority.port_u16() {
             Some(_) => authority.as_str().to_string(),
-            None => format!("{}:80", authority.as_str()),
+            None => format!("{}:{}", authority.as_str(), if https { 443 } else { 80 }),
         };
         let path: Uri = args
             .path
@@ -123,6 +199,7 @@ impl HttpCaller {
             .map_err(|e| format!("bad --path {:?}: {e}", args.path))?;
         let pool = Arc::new(Pool {
             authority,
+            tls,
             permits: Semaphore::new(0),
             idle: Mutex::new(Vec::with_capacity(args.connections)),
         });
@@ -139,6 +216,10 @@ impl HttpCaller {
             pool,
             path,
             body: Bytes::from(args.body.clone()),
+            bearer: args
+                .bearer
+                .as_ref()
+                .map(|b| Arc::from(format!("Bearer {b}"))),
             check_allowed: args.check_allowed,
         })
     }
@@ -149,6 +230,7 @@ impl Caller for HttpCaller {
         let pool = self.pool.clone();
         let path = self.path.clone();
         let body = self.body.clone();
+        let bearer = self.bearer.clone();
         let check_allowed = self.check_allowed;
         async move {
             let mut lease = pool.lease().await?;
@@ -157,13 +239,15 @@ impl Caller for HttpCaller {
                 .ready()
                 .await
                 .map_err(|_| ErrorKind::from("connection_closed"))?;
-            let req = Request::builder()
+            let mut req = Request::builder()
                 .method(Method::POST)
                 .uri(path)
                 .header(HOST, pool.authority.as_str())
-                .header(CONTENT_TYPE, "application/json")
-                .body(Full::new(body))
-                .expect("valid request");
+                .header(CONTENT_TYPE, "application/json");
+            if let Some(b) = &bearer {
+                req = req.header(AUTHORIZATION, b.as_ref());
+            }
+            let req = req.body(Full::new(body)).expect("valid request");
             let resp = sender
                 .send_request(req)
                 .await
@@ -200,12 +284,16 @@ fn io_kind(e: &hyper::Error) -> &'static str {
     }
 }
 
-/// True when the body is a JSON object whose `result` member is `true`
-/// (OPA's answer for an allowing decision).
+/// True when the body is a JSON object whose `result` (OPA) or `decision`
+/// (AuthZEN) member is `true`.
 fn result_is_true(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("result").and_then(|r| r.as_bool()))
+        .and_then(|v| {
+            v.get("result")
+                .or_else(|| v.get("decision"))
+                .and_then(|r| r.as_bool())
+        })
         .unwrap_or(false)
 }
 
@@ -220,6 +308,8 @@ mod tests {
             br#"{ "decision_id": "x", "result" : true }"#
         ));
         assert!(!result_is_true(br#"{"result":false}"#));
+        assert!(result_is_true(br#"{"decision":true}"#));
+        assert!(!result_is_true(br#"{"decision":false}"#));
         assert!(!result_is_true(br#"{}"#));
         assert!(!result_is_true(b"not json"));
     }

@@ -12,6 +12,9 @@
 //! tls_key_file = "/certs/tls.key"
 //! tls_client_ca_file = "/certs/ca.crt"
 //!
+//! [sidecar.authzen]                  # CORESDK_SIDECAR_AUTHZEN_<KEY>; see authzen_config
+//! addr = "[::]:8443"
+//!
 //! [tenants.globex]                   # one table per extra tenant
 //! policy_dir = "./policies/globex"
 //! jwks_url = "https://login.globex.example/.well-known/jwks.json"
@@ -31,6 +34,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::authzen_config::{parse_authzen, AuthzenConfig, AUTHZEN_KEYS};
 use crate::config::{is_valid_tenant_id, EngineConfig, RawValue, SdkConfig, SDK_KEYS};
 use crate::error::{EngineError, Result};
 
@@ -109,6 +113,9 @@ pub struct SidecarConfig {
     /// (`health_addr`), for probes that cannot present a client
     /// certificate (Kubernetes gRPC probes). Off by default.
     pub health_addr: Option<String>,
+    /// The OpenID AuthZEN 1.0 HTTPS listener (`[sidecar.authzen]`); off
+    /// unless `addr` is set.
+    pub authzen: AuthzenConfig,
 }
 
 impl Default for SidecarConfig {
@@ -127,6 +134,7 @@ impl Default for SidecarConfig {
             keepalive_timeout: Duration::from_secs(10),
             worker_threads: crate::config::default_pool_size().min(4),
             health_addr: None,
+            authzen: AuthzenConfig::default(),
         }
     }
 }
@@ -175,6 +183,7 @@ impl ConfigFile {
     pub fn load(file: Option<&Path>, vars: &BTreeMap<String, String>) -> Result<Self> {
         let mut sdk_raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
         let mut sidecar_raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
+        let mut authzen_raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
         let mut tenant_raw: BTreeMap<String, BTreeMap<String, (String, RawValue)>> =
             BTreeMap::new();
         let mut base_dir = None;
@@ -189,7 +198,13 @@ impl ConfigFile {
             for (section, value) in doc {
                 match section.as_str() {
                     "sdk" => sdk_raw = table(value, "sdk", SDK_KEYS)?,
-                    "sidecar" => sidecar_raw = table(value, "sidecar", SIDECAR_KEYS)?,
+                    "sidecar" => {
+                        let mut value = value;
+                        if let Some(az) = value.as_table_mut().and_then(|t| t.remove("authzen")) {
+                            authzen_raw = table(az, "sidecar.authzen", AUTHZEN_KEYS)?;
+                        }
+                        sidecar_raw = table(value, "sidecar", SIDECAR_KEYS)?
+                    }
                     "tenants" => {
                         let toml::Value::Table(tenants) = value else {
                             return Err(EngineError::config(
@@ -230,9 +245,16 @@ impl ConfigFile {
                 sidecar_raw.insert((*key).to_string(), (var, RawValue::Env(v.clone())));
             }
         }
+        for key in AUTHZEN_KEYS {
+            let var = format!("CORESDK_SIDECAR_AUTHZEN_{}", key.to_ascii_uppercase());
+            if let Some(v) = vars.get(&var) {
+                authzen_raw.insert((*key).to_string(), (var, RawValue::Env(v.clone())));
+            }
+        }
         let mut sdk = SdkConfig::default();
         sdk.apply(sdk_raw, base_dir.as_deref())?;
-        let sidecar = parse_sidecar(sidecar_raw, base_dir.as_deref())?;
+        let mut sidecar = parse_sidecar(sidecar_raw, base_dir.as_deref())?;
+        sidecar.authzen = parse_authzen(authzen_raw, base_dir.as_deref())?;
         let mut tenant_tables = BTreeMap::new();
         for (id, entries) in tenant_raw {
             let mut t = SdkConfig {
@@ -414,6 +436,32 @@ mod tests {
         let err = ConfigFile::load(Some(&f), &vars).unwrap_err();
         assert!(
             err.to_string().contains("CORESDK_SIDECAR_MAX_BATCH"),
+            "{err}"
+        );
+        let f = write(
+            dir.path(),
+            "[sidecar]\nmax_batch = 3\n[sidecar.authzen]\naddr = \"[::1]:0\"\ntenant_prefixes = [\"/g=globex\"]\n",
+        );
+        let vars = BTreeMap::from([(
+            "CORESDK_SIDECAR_AUTHZEN_CLIENT_AUTH".into(),
+            "api_key".into(),
+        )]);
+        let c = ConfigFile::load(Some(&f), &vars).unwrap();
+        assert_eq!(c.sidecar.max_batch, 3);
+        assert_eq!(c.sidecar.authzen.addr.as_deref(), Some("[::1]:0"));
+        assert_eq!(c.sidecar.authzen.tenant_prefixes, vec!["/g=globex"]);
+        assert_eq!(
+            c.sidecar.authzen.client_auth,
+            crate::authzen_config::AuthzenClientAuth::ApiKey
+        );
+        assert_eq!(c.sidecar.authzen.decision_query, "data.authzen.allow");
+        let f = write(
+            dir.path(),
+            "[sidecar.authzen]\ndecision_query = \"allow\"\n",
+        );
+        let err = ConfigFile::load(Some(&f), &BTreeMap::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("sidecar.authzen.decision_query"),
             "{err}"
         );
         let f = write(dir.path(), "[sidecar]\ntls_crt = \"x\"\n");

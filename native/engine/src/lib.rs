@@ -34,6 +34,7 @@
 //!   keeps serving. Every [`Decision`] names its revision.
 #![deny(missing_docs)]
 
+pub mod authzen_config;
 mod bundle;
 pub mod cache;
 pub mod config;
@@ -50,6 +51,7 @@ mod revision;
 pub mod token;
 mod watch;
 
+pub use authzen_config::{AuthzenClientAuth, AuthzenConfig};
 pub use bundle::{read_dir as read_bundle_dir, BundleFiles};
 pub use cache::DecisionCacheStats;
 pub use config::{

@@ -204,6 +204,10 @@ pub fn check_sidecar_config(
         .map_err(crate::errors::to_napi)?;
     let tenants = cfg.tenants().map_err(crate::errors::to_napi)?;
     coresdk_sidecar::listen::ListenAddr::parse(&cfg.sdk.sidecar_addr).map_err(sidecar_error)?;
+    let authzen = coresdk_sidecar::authzen::config::Settings::from_config(&cfg, |id| {
+        tenants.iter().any(|t| t.id == id)
+    })
+    .map_err(sidecar_error)?;
     Ok(serde_json::json!({
         "addr": cfg.sdk.sidecar_addr,
         "defaultTenant": cfg.sdk.tenant_id,
@@ -211,6 +215,7 @@ pub fn check_sidecar_config(
         "insecureDev": cfg.sidecar.insecure_dev,
         "drainTimeoutMs": cfg.sidecar.drain_timeout.as_millis() as u64,
         "healthAddr": cfg.sidecar.health_addr,
+        "authzenAddr": authzen.map(|a| a.addr.to_string()),
     })
     .to_string())
 }

@@ -53,6 +53,26 @@ impl Gate {
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
+
+    /// The most calls admitted at once.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Admits one call (counted), or refuses it (counted) when `max` are in
+    /// flight. The call is in flight until the permit is dropped.
+    pub fn try_admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(p) => {
+                self.admitted.fetch_add(1, Ordering::Relaxed);
+                Some(p)
+            }
+            Err(_) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
 }
 
 /// The tower layer installing a [`Gate`].
@@ -98,9 +118,8 @@ where
         if req.uri().path().starts_with("/grpc.health.v1.Health/") {
             return Box::pin(self.inner.call(req));
         }
-        match self.gate.permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                self.gate.admitted.fetch_add(1, Ordering::Relaxed);
+        match self.gate.try_admit() {
+            Some(permit) => {
                 let fut = self.inner.call(req);
                 Box::pin(async move {
                     let res = fut.await;
@@ -108,8 +127,7 @@ where
                     res
                 })
             }
-            Err(_) => {
-                self.gate.refused.fetch_add(1, Ordering::Relaxed);
+            None => {
                 let s = status(
                     Code::ResourceExhausted,
                     ERR_OVERLOADED,

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod admission;
+pub mod authzen;
 pub mod certwatch;
 pub mod error;
 pub mod events;

@@ -71,7 +71,11 @@ fn main() -> ExitCode {
             .tenants()
             .map_err(coresdk_sidecar::SidecarError::from)
             .and_then(|t| coresdk_sidecar::tenants::Tenants::build(t, &config.sdk.tenant_id))
-        {
+            .and_then(|t| {
+                coresdk_sidecar::authzen::config::Settings::from_config(&config, |id| {
+                    t.iter().any(|x| x.id == id)
+                })
+            }) {
             Ok(_) => {
                 println!("configuration OK");
                 ExitCode::SUCCESS

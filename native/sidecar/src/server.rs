@@ -73,6 +73,15 @@ pub struct Sidecar {
     events: EventSink,
     recorder: Option<Arc<Recorder>>,
     _cert_watcher: Option<CertWatcher>,
+    authzen: Option<AuthzenRunning>,
+}
+
+/// The AuthZEN listener, when configured.
+struct AuthzenRunning {
+    addr: String,
+    tls: Option<Arc<ReloadableTls>>,
+    done: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _cert_watcher: Option<CertWatcher>,
 }
 
 impl Sidecar {
@@ -107,7 +116,8 @@ impl Sidecar {
             let files = TlsFiles {
                 cert: need(&sc.tls_cert_file, "tls_cert_file")?,
                 key: need(&sc.tls_key_file, "tls_key_file")?,
-                client_ca: need(&sc.tls_client_ca_file, "tls_client_ca_file")?,
+                client_ca: Some(need(&sc.tls_client_ca_file, "tls_client_ca_file")?),
+                https: false,
             };
             Some(Arc::new(ReloadableTls::load(files)?))
         };
@@ -119,6 +129,14 @@ impl Sidecar {
             .map_err(|e| SidecarError::config("CORESDK_SIDECAR_HEALTH_ADDR", e.to_string()))?;
 
         let tenants = Arc::new(Tenants::build(config.tenants()?, &config.sdk.tenant_id)?);
+        let authzen_settings = crate::authzen::config::Settings::from_config(&config, |t| {
+            tenants.iter().any(|x| x.id == t)
+        })?;
+        let authzen_tls = authzen_settings
+            .as_ref()
+            .and_then(|s| s.tls.clone())
+            .map(|f| ReloadableTls::load(f).map(Arc::new))
+            .transpose()?;
         for t in tenants.iter() {
             let ev = events.clone();
             let id = t.id.clone();
@@ -154,6 +172,10 @@ impl Sidecar {
         let listener = Bound::bind(&addr)?;
         let local_addr = listener.local_addr();
         let health_listener = health_addr.as_ref().map(Bound::bind).transpose()?;
+        let authzen_listener = authzen_settings
+            .as_ref()
+            .map(|s| Bound::bind(&s.addr))
+            .transpose()?;
         let health_local = health_listener.as_ref().map(Bound::local_addr);
 
         let gate = Gate::new(sc.max_concurrent_calls);
@@ -230,6 +252,81 @@ impl Sidecar {
             });
         }
 
+        let authzen = match (authzen_settings, authzen_listener) {
+            (Some(settings), Some(listener)) => {
+                let addr = listener.local_addr();
+                let auth = settings.auth.name();
+                let app = Arc::new(crate::authzen::http::App {
+                    scheme: if authzen_tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
+                    settings,
+                    tenants: tenants.clone(),
+                    gate: gate.clone(),
+                    recorder: recorder.clone(),
+                });
+                let done = runtime.spawn(crate::authzen::serve(
+                    listener,
+                    authzen_tls.clone(),
+                    app,
+                    stop_rx.clone(),
+                    events.clone(),
+                ));
+                let watcher = match (&authzen_tls, sc.watch_certs) {
+                    (Some(t), true) => {
+                        let t2 = t.clone();
+                        let ev = events.clone();
+                        Some(
+                            CertWatcher::start(&t.files().paths(), move || {
+                                report_tls_reload(&ev, t2.reload(false))
+                            })
+                            .map_err(|e| SidecarError::tls("sidecar.watch_certs", e.to_string()))?,
+                        )
+                    }
+                    _ => None,
+                };
+                if authzen_tls.is_none() {
+                    events(
+                        Event::new(
+                            Level::Warn,
+                            "insecure_dev_authzen",
+                            "INSECURE DEV MODE: AuthZEN over plaintext HTTP, no client authentication; bound to loopback only. Never use this in production.",
+                        )
+                        .with("addr", addr.clone()),
+                    );
+                }
+                events(
+                    Event::new(
+                        Level::Info,
+                        "authzen_listening",
+                        format!("AuthZEN PDP listening on {addr}"),
+                    )
+                    .with("addr", addr.clone())
+                    .with(
+                        "tls",
+                        if authzen_tls.is_some() {
+                            "tls-1.3"
+                        } else {
+                            "none"
+                        },
+                    )
+                    .with(
+                        "client_auth",
+                        auth.split([' ', '(', '{']).next().unwrap_or("").to_string(),
+                    ),
+                );
+                Some(AuthzenRunning {
+                    addr,
+                    tls: authzen_tls,
+                    done: Mutex::new(Some(done)),
+                    _cert_watcher: watcher,
+                })
+            }
+            _ => None,
+        };
+
         let draining = Arc::new(AtomicBool::new(false));
         runtime.spawn(readiness_loop(
             tenants.clone(),
@@ -241,10 +338,9 @@ impl Sidecar {
 
         let cert_watcher = match (&tls, sc.watch_certs) {
             (Some(t), true) => {
-                let f = t.files().clone();
                 let t2 = t.clone();
                 let ev = events.clone();
-                let w = CertWatcher::start(&[f.cert, f.key, f.client_ca], move || {
+                let w = CertWatcher::start(&t.files().paths(), move || {
                     report_tls_reload(&ev, t2.reload(false))
                 })
                 .map_err(|e| SidecarError::tls("sidecar.watch_certs", e.to_string()))?;
@@ -294,7 +390,13 @@ impl Sidecar {
             events,
             recorder,
             _cert_watcher: cert_watcher,
+            authzen,
         })
+    }
+
+    /// The AuthZEN listener's address, when configured.
+    pub fn authzen_addr(&self) -> Option<&str> {
+        self.authzen.as_ref().map(|a| a.addr.as_str())
     }
 
     /// Whether telemetry is being recorded.
@@ -374,7 +476,16 @@ impl Sidecar {
             report_tls_reload(&self.events, r);
             out
         });
-        serde_json::json!({"tenants": tenants, "tls": tls})
+        let authzen_tls = self.authzen.as_ref().and_then(|a| a.tls.as_ref()).map(|t| {
+            let r = t.reload(true);
+            let out = match &r {
+                Ok(_) => serde_json::json!({"reloaded": true}),
+                Err(e) => serde_json::json!({"reloaded": false, "error": {"code": e.code(), "message": e.to_string()}}),
+            };
+            report_tls_reload(&self.events, r);
+            out
+        });
+        serde_json::json!({"tenants": tenants, "tls": tls, "authzen_tls": authzen_tls})
     }
 
     /// A snapshot for operators: serving state, tenants and their revisions
@@ -404,6 +515,7 @@ impl Sidecar {
         serde_json::json!({
             "addr": self.local_addr,
             "health_addr": self.health_addr,
+            "authzen_addr": self.authzen_addr(),
             "serving": readiness.ready && !draining,
             "reason": if draining { Some("draining".to_string()) } else { readiness.reason },
             "draining": draining,
@@ -450,14 +562,23 @@ impl Sidecar {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take();
+            let authzen_done = self
+                .authzen
+                .as_ref()
+                .and_then(|a| a.done.lock().unwrap_or_else(|p| p.into_inner()).take());
             let stop = self.stop.clone();
             complete = rt.block_on(async move {
                 health.set(ServingStatus::NotServing);
                 let _ = stop.send(true);
-                match done {
-                    Some(j) => tokio::time::timeout(deadline, j).await.is_ok(),
-                    None => true,
-                }
+                let both = async move {
+                    if let Some(j) = done {
+                        let _ = j.await;
+                    }
+                    if let Some(j) = authzen_done {
+                        let _ = j.await;
+                    }
+                };
+                tokio::time::timeout(deadline, both).await.is_ok()
             });
             rt.shutdown_timeout(Duration::from_millis(500));
         }

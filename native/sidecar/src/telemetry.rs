@@ -227,6 +227,16 @@ pub enum Method {
     EvaluatePolicies,
     /// `MaskPii`.
     MaskPii,
+    /// AuthZEN `POST /access/v1/evaluation`.
+    AuthzenEvaluation,
+    /// AuthZEN `POST /access/v1/evaluations`.
+    AuthzenEvaluations,
+    /// AuthZEN `POST /access/v1/search/subject`.
+    AuthzenSearchSubject,
+    /// AuthZEN `POST /access/v1/search/resource`.
+    AuthzenSearchResource,
+    /// AuthZEN `POST /access/v1/search/action`.
+    AuthzenSearchAction,
 }
 
 impl Method {
@@ -238,7 +248,17 @@ impl Method {
             Method::EvaluatePolicy => "coresdk.v1.CoreSDK/EvaluatePolicy",
             Method::EvaluatePolicies => "coresdk.v1.CoreSDK/EvaluatePolicies",
             Method::MaskPii => "coresdk.v1.CoreSDK/MaskPii",
+            Method::AuthzenEvaluation => "POST /access/v1/evaluation",
+            Method::AuthzenEvaluations => "POST /access/v1/evaluations",
+            Method::AuthzenSearchSubject => "POST /access/v1/search/subject",
+            Method::AuthzenSearchResource => "POST /access/v1/search/resource",
+            Method::AuthzenSearchAction => "POST /access/v1/search/action",
         }
+    }
+
+    /// The HTTP route of an AuthZEN call; `None` for gRPC methods.
+    pub fn http_route(self) -> Option<&'static str> {
+        self.span_name().strip_prefix("POST ")
     }
 
     /// The method's name in the service.
@@ -249,6 +269,11 @@ impl Method {
             Method::EvaluatePolicy => "EvaluatePolicy",
             Method::EvaluatePolicies => "EvaluatePolicies",
             Method::MaskPii => "MaskPii",
+            Method::AuthzenEvaluation => "authzen.evaluation",
+            Method::AuthzenEvaluations => "authzen.evaluations",
+            Method::AuthzenSearchSubject => "authzen.search.subject",
+            Method::AuthzenSearchResource => "authzen.search.resource",
+            Method::AuthzenSearchAction => "authzen.search.action",
         }
     }
 }
@@ -440,7 +465,7 @@ impl Recorder {
         }
     }
 
-    /// Ends a call with its gRPC status code: counts its decisions, queues
+    /// Ends a call with its gRPC status code (the HTTP status for AuthZEN): counts its decisions, queues
     /// its span (when sampled) and its decision-log records. Never blocks.
     pub fn finish(&self, call: Call, grpc_code: i32) {
         let duration = call.started.elapsed();
@@ -467,7 +492,9 @@ impl Recorder {
         }
         {
             let mut m = lock(&self.metrics);
-            let single = facts.decisions.len() == 1 && method != Method::EvaluatePolicies;
+            let single = facts.decisions.len() == 1
+                && method != Method::EvaluatePolicies
+                && method != Method::AuthzenEvaluations;
             for d in &facts.decisions {
                 let c = m
                     .entry(MetricKey {
@@ -581,8 +608,12 @@ impl Recorder {
                 .pair("start", hr_time(s.start))
                 .pair("end", hr_time(s.start + s.duration));
             // Server spans are errors for these codes only (OpenTelemetry's
-            // RPC conventions); a refused token is an answer, not a fault.
-            let error = matches!(s.grpc_code, 2 | 4 | 12 | 13 | 14 | 15);
+            // RPC and HTTP conventions); a refused token is an answer, not a fault.
+            let route = s.method.http_route();
+            let error = match route {
+                Some(_) => s.grpc_code >= 500,
+                None => matches!(s.grpc_code, 2 | 4 | 12 | 13 | 14 | 15),
+            };
             o.obj("status", |st| {
                 st.int("code", if error { 2 } else { 0 });
                 if error {
@@ -590,10 +621,21 @@ impl Recorder {
                 }
             });
             o.obj("attributes", |a| {
-                a.str("rpc.system", "grpc")
-                    .str("rpc.service", "coresdk.v1.CoreSDK")
-                    .str("rpc.method", s.method.as_str())
-                    .int("rpc.grpc.status_code", i64::from(s.grpc_code));
+                match route {
+                    Some(route) => {
+                        a.str("rpc.system", "authzen")
+                            .str("rpc.method", s.method.as_str())
+                            .str("http.request.method", "POST")
+                            .str("http.route", route)
+                            .int("http.response.status_code", i64::from(s.grpc_code));
+                    }
+                    None => {
+                        a.str("rpc.system", "grpc")
+                            .str("rpc.service", "coresdk.v1.CoreSDK")
+                            .str("rpc.method", s.method.as_str())
+                            .int("rpc.grpc.status_code", i64::from(s.grpc_code));
+                    }
+                }
                 if let Some(t) = self.tenant_id(s.tenant) {
                     a.str("coresdk.tenant", t);
                 }
@@ -856,6 +898,62 @@ mod tests {
             .filter(|_| half.should_sample(None, &random_nonzero::<16>()))
             .count();
         assert!((800..1200).contains(&sampled), "{sampled}");
+    }
+
+    #[test]
+    fn an_authzen_call_is_an_http_server_span() {
+        let r = Recorder::new(
+            TelemetryOptions {
+                decision_log: DecisionLog::Input,
+                ..Default::default()
+            },
+            vec!["acme".into()],
+        );
+        let mut call = r.begin(Method::AuthzenEvaluations, None);
+        call.facts.tenant = Some(0);
+        for allowed in [true, false] {
+            call.facts.decisions.push(DecisionFacts {
+                decision: if allowed { "allow" } else { "deny" },
+                reason: if allowed { "allowed" } else { "denied" }.into(),
+                query: "data.authzen.allow".into(),
+                input: Some(r#"{"subject":{"type":"user","id":"bob@example.com"}}"#.into()),
+            });
+        }
+        r.finish(call, 200);
+        let failed = r.begin(Method::AuthzenEvaluation, None);
+        r.finish(failed, 503);
+        let m = masker();
+        let b = r.take(|_| &m);
+        assert_eq!(b.spans.len(), 2);
+        let s = &v(&b.spans[0]);
+        assert_eq!(s["name"], "POST /access/v1/evaluations");
+        let a = &s["attributes"];
+        assert_eq!(a["rpc.system"], "authzen");
+        assert_eq!(a["rpc.method"], "authzen.evaluations");
+        assert_eq!(a["http.route"], "/access/v1/evaluations");
+        assert_eq!(a["http.response.status_code"], 200);
+        assert!(a.get("rpc.grpc.status_code").is_none());
+        assert_eq!(a["coresdk.batch.size"], 2);
+        assert_eq!(a["coresdk.batch.allowed"], 1);
+        assert_eq!(s["status"]["code"], 0);
+        assert_eq!(v(&b.spans[1])["status"]["code"], 2, "5xx is an error span");
+        assert_eq!(b.logs.len(), 3);
+        let input = v(&b.logs[0])["attributes"]["coresdk.input"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!input.contains("bob@"), "{input}");
+        let metrics = r.metrics();
+        let methods: Vec<_> = metrics["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["attributes"]["rpc.method"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            methods.iter().all(|m| m.starts_with("authzen.")),
+            "{methods:?}"
+        );
     }
 
     #[test]

@@ -24,22 +24,35 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::error::SidecarError;
 
-/// The three files of the server's mutual TLS identity.
+/// The files of a server's TLS identity, and how it treats clients.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     /// Server certificate chain, PEM.
     pub cert: PathBuf,
     /// Server private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
-    /// CA certificates for client certificates, PEM.
-    pub client_ca: PathBuf,
+    /// CA certificates for client certificates, PEM; `None` asks for no
+    /// client certificate (the AuthZEN listener with API keys).
+    pub client_ca: Option<PathBuf>,
+    /// An HTTPS listener (AuthZEN): ALPN offers `http/1.1` besides `h2`, and
+    /// a client without a certificate completes the handshake so that the
+    /// HTTP layer can answer 401 (a certificate that does not chain to the
+    /// CA is still refused in the handshake).
+    pub https: bool,
 }
 
 impl TlsFiles {
+    /// The files to watch for changes.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.cert.clone(), self.key.clone()];
+        v.extend(self.client_ca.clone());
+        v
+    }
+
     /// The files' contents, for change detection.
     fn fingerprint(&self) -> Vec<u8> {
         let mut v = Vec::new();
-        for p in [&self.cert, &self.key, &self.client_ca] {
+        for p in self.paths() {
             v.extend(std::fs::read(p).unwrap_or_default());
             v.push(0);
         }
@@ -47,36 +60,49 @@ impl TlsFiles {
     }
 }
 
-/// Builds the rustls server configuration: TLS 1.3 only, client
-/// certificates required, ALPN `h2`.
+/// Builds the rustls server configuration: TLS 1.3 only; for gRPC, client
+/// certificates required and ALPN `h2` (see [`TlsFiles::https`] for AuthZEN).
 pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, SidecarError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let chain = read_certs(&files.cert, "sidecar.tls_cert_file")?;
     let key = read_key(&files.key)?;
-    let mut roots = RootCertStore::empty();
-    for ca in read_certs(&files.client_ca, "sidecar.tls_client_ca_file")? {
-        roots.add(ca).map_err(|e| {
-            SidecarError::tls(
-                "sidecar.tls_client_ca_file",
-                format!("{}: {e}", files.client_ca.display()),
-            )
-        })?;
-    }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| SidecarError::tls("sidecar.tls_client_ca_file", e.to_string()))?;
-    let mut cfg = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| SidecarError::tls("sidecar.tls_cert_file", e.to_string()))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| {
-            SidecarError::tls(
-                "sidecar.tls_key_file",
-                format!("the key does not fit the certificate: {e}"),
-            )
-        })?;
-    cfg.alpn_protocols = vec![b"h2".to_vec()];
+        .map_err(|e| SidecarError::tls("sidecar.tls_cert_file", e.to_string()))?;
+    let builder = match &files.client_ca {
+        Some(client_ca) => {
+            let mut roots = RootCertStore::empty();
+            for ca in read_certs(client_ca, "sidecar.tls_client_ca_file")? {
+                roots.add(ca).map_err(|e| {
+                    SidecarError::tls(
+                        "sidecar.tls_client_ca_file",
+                        format!("{}: {e}", client_ca.display()),
+                    )
+                })?;
+            }
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if files.https {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier
+                .build()
+                .map_err(|e| SidecarError::tls("sidecar.tls_client_ca_file", e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut cfg = builder.with_single_cert(chain, key).map_err(|e| {
+        SidecarError::tls(
+            "sidecar.tls_key_file",
+            format!("the key does not fit the certificate: {e}"),
+        )
+    })?;
+    cfg.alpn_protocols = if files.https {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec()]
+    };
     Ok(Arc::new(cfg))
 }
 
