@@ -36,6 +36,7 @@
 
 mod bundle;
 pub mod cache;
+mod compile_check;
 pub mod config;
 pub mod config_file;
 mod decision;
