@@ -6,23 +6,14 @@
  * versions, hashes, amounts, ports, durations...).
  */
 
+import { rng } from './rng.js';
+
 /** One sample: the text and the entity types that must be masked in it (empty for a negative). */
 export interface Sample {
   text: string;
   entities: string[];
   /** For credentials: the secret itself, which must not survive masking. */
   secret?: string;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function corpus(): { positives: Sample[]; negatives: Sample[] } {
