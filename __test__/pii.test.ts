@@ -19,6 +19,17 @@ describe('labelled corpus', () => {
   const masker = new Masker();
   const tags = (s: string): string[] => [...s.matchAll(/\[REDACTED:([a-z_0-9]+)\]/g)].map((m) => m[1] as string);
 
+  it('masks credentials in free text, names and URLs kept', () => {
+    const m = new Masker();
+    expect(m.maskOne('Authorization: Basic dXNlcjpwYXNzd29yZA==')).toBe('Authorization: [REDACTED:basic_auth]');
+    expect(m.maskOne('a Basic idea')).toBe('a Basic idea');
+    expect(m.maskOne('postgres://app:s3cr3t@db:5432/x')).toBe('postgres://app:[REDACTED:url_credentials]@db:5432/x');
+    expect(m.maskOne('GET /x?user=bob&password=hunter2&y=1')).toBe('GET /x?user=bob&password=[REDACTED:credential_param]&y=1');
+    expect(m.maskOne('max_tokens=512 password=true')).toBe('max_tokens=512 password=true');
+    // The same rules through the span processor's joined path.
+    expect(m.maskAttributes([['log.message', 'sent Basic dXNlcjpwYXNzd29yZA== upstream']])).toEqual(['sent [REDACTED:basic_auth] upstream']);
+  });
+
   it('has at least 500 positive and 500 negative samples', () => {
     expect(positives.length).toBeGreaterThanOrEqual(500);
     expect(negatives.length).toBeGreaterThanOrEqual(500);
@@ -55,11 +66,13 @@ describe('labelled corpus', () => {
       expect(t.recall, `${t.entity} recall; misses:\n${misses.filter((m) => m.startsWith(t.entity)).join('\n')}`).toBeGreaterThanOrEqual(0.95);
       expect(t.precision, `${t.entity} precision`).toBeGreaterThanOrEqual(0.95);
     }
-    // A masked value never survives in the output.
+    // A masked value never survives in the output, and masking is idempotent.
     positives.forEach((p, i) => {
       const digitsOnly = p.text.replace(/\D/g, '');
       if (p.entities[0] === 'card_number') expect(masked[i]?.replace(/\D/g, '')).not.toContain(digitsOnly.slice(-12));
+      if (p.secret !== undefined) expect(masked[i], p.text).not.toContain(p.secret);
     });
+    expect(masker.mask(masked)).toEqual(masked);
   });
 });
 

@@ -6,21 +6,14 @@
  * versions, hashes, amounts, ports, durations...).
  */
 
+import { rng } from './rng.js';
+
 /** One sample: the text and the entity types that must be masked in it (empty for a negative). */
 export interface Sample {
   text: string;
   entities: string[];
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  /** For credentials: the secret itself, which must not survive masking. */
+  secret?: string;
 }
 
 export function corpus(): { positives: Sample[]; negatives: Sample[] } {
@@ -101,12 +94,68 @@ export function corpus(): { positives: Sample[]; negatives: Sample[] } {
     slack_token: () => `xox${pick(['b', 'p', 'a'])}-${digits(12)}-${digits(12)}-${chars(24, ALNUM)}`,
     jwt: () => `eyJ${chars(int(15, 40), B64U)}.eyJ${chars(int(20, 120), B64U)}.${chars(43, B64U)}`,
     bearer_token: () => `${pick(['Bearer', 'bearer', 'BEARER'])} ${chars(int(20, 60), `${ALNUM}-._~+/`)}`,
-    private_key: () => `-----BEGIN ${pick(['', 'RSA ', 'EC ', 'OPENSSH '])}PRIVATE KEY-----\n${chars(64, `${ALNUM}+/`)}\n${chars(40, `${ALNUM}+/`)}\n-----END ${pick(['', 'RSA ', 'EC '])}PRIVATE KEY-----`,
+    private_key: () =>
+      r() < 0.75
+        ? `-----BEGIN ${pick(['', 'RSA ', 'EC ', 'OPENSSH '])}PRIVATE KEY-----\n${chars(64, `${ALNUM}+/`)}\n${chars(40, `${ALNUM}+/`)}\n-----END ${pick(['', 'RSA ', 'EC '])}PRIVATE KEY-----`
+        : // A GCP service-account key file, its newlines escaped as in the JSON.
+          `{"type": "service_account", "project_id": "acme-prod", "private_key": "-----BEGIN PRIVATE KEY-----\\n${chars(64, `${ALNUM}+/`)}\\n${chars(24, `${ALNUM}+/`)}==\\n-----END PRIVATE KEY-----\\n"}`,
+  };
+  // Credentials whose secret is a known part of the sample: [text, secret].
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const PASS = `${ALNUM}-_.~!*$`;
+  const secretGens: Record<string, () => [string, string]> = {
+    basic_auth: () => {
+      const token = b64(`${pick(['alice', 'svc-backup', 'admin', 'bob.smith'])}:${chars(int(6, 24), PASS)}`);
+      const t = r() < 0.3 ? token.replace(/=+$/, '') : token;
+      return [`${pick(['Authorization: Basic', 'authorization: basic', 'Proxy-Authorization: Basic', 'sent BASIC'])} ${t}`, t];
+    },
+    url_credentials: () => {
+      const pass = chars(int(6, 24), PASS);
+      const url = `${pick(['https', 'postgres', 'redis', 'amqp', 'mongodb+srv', 'ftp'])}://${pick(['', 'alice', 'app_user', 'svc.reader'])}:${pass}@${pick(['db.example.com', 'cache:6379', 'pg.internal:5432', 'broker.internal'])}${pick(['', '/orders', '/0', '/vhost?ssl=1'])}`;
+      return [url, pass];
+    },
+    credential_param: () => {
+      const v = chars(int(6, 32), PASS);
+      const key = pick(['password', 'passwd', 'pwd', 'secret', 'client_secret', 'api_key', 'apikey', 'token', 'access_token', 'refresh_token', 'DB_PASSWORD', 'x-api-key', 'app.secret', 'Password']);
+      return [
+        pick([`GET /login?user=bob&${key}=${v}&next=%2F`, `${key}=${v}`, `"${key}": "${v}"`, `{"user":"bob","${key}":"${v}"}`, `${key}='${v}'`, `export ${key}="${v}"`]),
+        v,
+      ];
+    },
+    azure_key: () => {
+      const key = Buffer.from(chars(64, ALNUM)).toString('base64');
+      return pick([
+        () => [`DefaultEndpointsProtocol=https;AccountName=acme${int(1, 99)};AccountKey=${key};EndpointSuffix=core.windows.net`, key] as [string, string],
+        () => [`Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${key.slice(0, 44)}`, key.slice(0, 44)] as [string, string],
+        () => {
+          const sig = encodeURIComponent(key.slice(0, 44));
+          return [`https://acme.blob.core.windows.net/c/report.csv?sv=2022-11-02&sp=r&sr=b&sig=${sig}`, sig] as [string, string];
+        },
+      ])();
+    },
+    openai_key: () => {
+      const k = r() < 0.5 ? `sk-${chars(20, ALNUM)}T3BlbkFJ${chars(20, ALNUM)}` : `sk-${pick(['proj-', 'svcacct-', ''])}${chars(int(40, 120), `${ALNUM}_-`)}`;
+      return [k, k];
+    },
+    anthropic_key: () => {
+      const k = `sk-ant-${pick(['api03', 'admin01'])}-${chars(93, B64U)}AA`;
+      return [k, k];
+    },
+    google_api_key: () => {
+      const k = `AIza${chars(35, B64U)}`;
+      return [k, k];
+    },
   };
 
   const positives: Sample[] = [];
   for (const [entity, gen] of Object.entries(gens)) {
     for (let i = 0; i < 40; i++) positives.push({ text: wrap(gen()), entities: [entity] });
+  }
+  for (const [entity, gen] of Object.entries(secretGens)) {
+    for (let i = 0; i < 40; i++) {
+      const [text, secret] = gen();
+      positives.push({ text: wrap(text), entities: [entity], secret });
+    }
   }
 
   const negGens: Array<() => string> = [
@@ -135,6 +184,12 @@ export function corpus(): { positives: Sample[]; negatives: Sample[] } {
     () => `tel extension ${int(100, 9999)}`,
     () => `${int(1, 999)}.${int(0, 999)}.${int(0, 999)}`,
     () => `ISO ${int(1000, 9999)}-${int(1, 9)}`,
+    // Look-alikes of credentials.
+    () => pick(['a Basic idea', 'the Basic plan', 'Basic usage:', 'BASIC program', 'basic auth is off', 'Basic realm="api"', 'Basic YWJjZGVm']),
+    () => `https://${pick(['api.example.com:8443', 'example.org', 'cdn.example.net:443'])}/v${int(1, 3)}/users?page=${int(1, 9)}`,
+    () => pick([`max_tokens=${int(16, 4096)}`, `token_count=${int(1, 99)}`, `password_reset=true`, `show_secret=false`, `pwd=/home/${pick(words)}`, `password=********`, `passwordless=true`, `mytoken=${int(1, 99)}`, `password=`]),
+    () => `sk-${Array.from({ length: int(6, 10) }, () => pick(words)).join('-')}`,
+    () => pick(['sk-learn', 'AIzaTest', `AIza${chars(10, ALNUM)}`, 'AccountName=acme;EndpointSuffix=core.windows.net', 'SharedAccessKeyName=RootManageSharedAccessKey', `sig=${chars(8, ALNUM)}`]),
   ];
   const negatives: Sample[] = [];
   for (let i = 0; i < 600; i++) negatives.push({ text: wrap((negGens[i % negGens.length] as () => string)()), entities: [] });

@@ -490,6 +490,9 @@ export function renderMarkdown(s, meta) {
     L.push(`| ${k} | ${f.total} | ${f.passed} | ${f.failed} | ${f.skipped} |`);
   }
   L.push('');
+  // The load-time compile checks, written by hand: the cases cannot show them (OPA compiles every case).
+  L.push(fs.readFileSync(path.join(ROOT, 'scripts', 'conformance', 'compile-checks.md'), 'utf8').trimEnd());
+  L.push('');
   L.push('## Reproduce');
   L.push('');
   L.push('```sh');

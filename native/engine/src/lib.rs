@@ -37,6 +37,7 @@
 pub mod authzen_config;
 mod bundle;
 pub mod cache;
+mod compile_check;
 pub mod config;
 pub mod config_file;
 mod decision;

@@ -124,6 +124,14 @@ impl Revision {
                 }
             }
         }
+        // OPA's compile checks that regorus does not make (a rule called as
+        // a function, a function called with the wrong number of arguments).
+        crate::compile_check::check(
+            &engine
+                .get_ast_as_json()
+                .map_err(|e| EngineError::compile(&e))?,
+            config.rego_v0,
+        )?;
         let data = regorus::Value::from_json_str(&files.data.to_string())
             .map_err(|e| EngineError::compile(&e))?;
         engine

@@ -23,6 +23,24 @@ pub enum Entity {
     StripeKey,
     /// A Slack token (`xoxb-`, `xoxp-`...).
     SlackToken,
+    /// An Anthropic API key (`sk-ant-...`).
+    AnthropicKey,
+    /// An OpenAI API key (`sk-...`, `sk-proj-...`, `sk-svcacct-...`).
+    OpenaiKey,
+    /// A Google API key (`AIza` and 35 more characters).
+    GoogleApiKey,
+    /// An Azure storage or service-bus key in a connection string
+    /// (`AccountKey=`, `SharedAccessKey=`) or a SAS signature (`sig=`):
+    /// the value is masked, the name kept.
+    AzureKey,
+    /// HTTP Basic credentials (`Basic <base64 of user:password>`).
+    BasicAuth,
+    /// The password of a URL's `user:password@` part; the rest of the URL
+    /// is kept.
+    UrlCredentials,
+    /// The value of a `password=`, `secret=`, `api_key=`, `token=`...
+    /// pair (query strings, logs, JSON `"password": "..."`); the name is kept.
+    CredentialParam,
     /// An e-mail address.
     Email,
     /// An IBAN with a valid checksum.
@@ -50,6 +68,13 @@ impl Entity {
             Entity::GithubToken => "github_token",
             Entity::StripeKey => "stripe_key",
             Entity::SlackToken => "slack_token",
+            Entity::AnthropicKey => "anthropic_key",
+            Entity::OpenaiKey => "openai_key",
+            Entity::GoogleApiKey => "google_api_key",
+            Entity::AzureKey => "azure_key",
+            Entity::BasicAuth => "basic_auth",
+            Entity::UrlCredentials => "url_credentials",
+            Entity::CredentialParam => "credential_param",
             Entity::Email => "email",
             Entity::Iban => "iban",
             Entity::CardNumber => "card_number",
@@ -61,14 +86,21 @@ impl Entity {
     }
 
     /// Every built-in entity, in priority order (earlier wins at one position).
-    pub const ALL: [Entity; 14] = [
+    pub const ALL: [Entity; 21] = [
         Entity::PrivateKey,
         Entity::Jwt,
         Entity::BearerToken,
+        Entity::BasicAuth,
+        Entity::UrlCredentials,
+        Entity::AzureKey,
+        Entity::CredentialParam,
         Entity::AwsAccessKey,
         Entity::GithubToken,
         Entity::StripeKey,
         Entity::SlackToken,
+        Entity::AnthropicKey,
+        Entity::OpenaiKey,
+        Entity::GoogleApiKey,
         Entity::Email,
         Entity::Iban,
         Entity::CardNumber,
@@ -99,6 +131,31 @@ impl Entity {
             }
             Entity::StripeKey => r"\b[rsp]k_(?:live|test)_[A-Za-z0-9]{10}[A-Za-z0-9]*\b",
             Entity::SlackToken => r"\bxox[abposr]-[A-Za-z0-9-]{10}[A-Za-z0-9-]*",
+            Entity::AnthropicKey => r"\bsk-ant-[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*",
+            Entity::OpenaiKey => r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*",
+            Entity::GoogleApiKey => r"\bAIza[A-Za-z0-9_-]{35}",
+            // The value's end is the first byte outside base64 (and URL
+            // percent-encoding, for `sig=`).
+            Entity::AzureKey => {
+                r"\b(?:AccountKey|SharedAccessKey|sig)=[A-Za-z0-9+/%]{20}[A-Za-z0-9+/%]*=*"
+            }
+            Entity::BasicAuth => r"\b[Bb][Aa][Ss][Ii][Cc][ \t]+[A-Za-z0-9+/]{4}[A-Za-z0-9+/]*=*",
+            // No `[` or `]` in the user or password (RFC 3986 userinfo has
+            // none), so a masked URL is never a candidate again; no NUL, so
+            // no match crosses joined values.
+            Entity::UrlCredentials => {
+                r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\x00-\x20\x7f/?#@:\[\]\x22'<>]*:[^\x00-\x20\x7f/?#@\[\]\x22'<>]+@"
+            }
+            // The name, `=` (or a JSON `": "`), an optional quote, then a
+            // value that does not start with `[` (a masked value is never a
+            // candidate again).
+            Entity::CredentialParam => concat!(
+                r"(?i:password|passwd|pwd|passphrase|secret|client_secret|api_key|apikey|api-key|",
+                r"access_key|secret_key|token|access_token|refresh_token|id_token|",
+                r"auth_token|session_token)",
+                r"(?:=|\x22[ \t]*:[ \t]*)[\x22']?",
+                r"[^\x00-\x20\x7f&;,.\x22'<>\[\]{}()][^\x00-\x20\x7f&;,\x22'<>]*",
+            ),
             Entity::Email => {
                 r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z][A-Za-z]+\b"
             }
@@ -187,8 +244,107 @@ impl Entity {
                 // A date or a version with separators is not a phone number.
                 !looks_like_date(m)
             }
+            Entity::OpenaiKey | Entity::AnthropicKey => {
+                // Random-looking: a digit and a letter after the prefix, so
+                // `sk-` before a long hyphenated name is not a key.
+                let body = m.trim_start_matches("sk-");
+                word_end(after)
+                    && body.bytes().any(|b| b.is_ascii_digit())
+                    && body.bytes().any(|b| b.is_ascii_alphabetic())
+            }
+            Entity::GoogleApiKey => word_end(after),
+            Entity::BasicAuth => basic_credentials(m),
+            Entity::CredentialParam => {
+                // After a separator or a prefix like `db_`, `x-`, `client.`:
+                // `mytoken=` is some other name.
+                !before.is_some_and(|b| b.is_ascii_alphanumeric()) && param_value_ok(m)
+            }
             _ => true,
         }
+    }
+
+    /// The part of an accepted match that is masked, as offsets into the
+    /// match: the whole match for most detectors, only the secret for those
+    /// that keep a name or a URL around it.
+    pub(crate) fn secret_range(self, m: &str) -> (usize, usize) {
+        match self {
+            Entity::UrlCredentials => {
+                // scheme://user:password@ -> password.
+                let user_at = m.find("://").map_or(0, |i| i + 3);
+                let colon = m[user_at..].find(':').map_or(user_at, |i| user_at + i + 1);
+                (colon, m.len() - 1)
+            }
+            Entity::AzureKey | Entity::CredentialParam => (param_value_start(m), m.len()),
+            _ => (0, m.len()),
+        }
+    }
+}
+
+/// Whether the byte after a token ends it (a token's own characters are
+/// letters, digits, `_` and `-`).
+fn word_end(after: Option<u8>) -> bool {
+    !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Where the value of a `name=value` (or `"name": "value"`) match starts:
+/// after the separator and an optional opening quote.
+fn param_value_start(m: &str) -> usize {
+    let b = m.as_bytes();
+    let mut i = b.iter().position(|&c| c == b'=' || c == b':').unwrap_or(0);
+    // Past the separator, blanks and one opening quote.
+    i += 1;
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+        i += 1;
+    }
+    i.min(b.len())
+}
+
+/// A `name=value` value worth masking: not a placeholder or a flag
+/// (`true`, `null`, `***`), not the start of a PEM block (masked whole by
+/// [`Entity::PrivateKey`]), and not a path after `pwd` (the shell's working
+/// directory in an environment dump).
+fn param_value_ok(m: &str) -> bool {
+    // A sentence's closing `.` or `)` is not what decides.
+    let value = m[param_value_start(m)..].trim_end_matches(['.', ')']);
+    // A PEM block is left to the private-key detector, which masks all of it.
+    if value.is_empty() || value.starts_with("-----") || value.bytes().all(|b| b == b'*') {
+        return false;
+    }
+    let name = m.as_bytes()[..3].to_ascii_lowercase();
+    if name == b"pwd" && value.starts_with('/') {
+        return false;
+    }
+    ![
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "redacted",
+    ]
+    .iter()
+    .any(|w| value.eq_ignore_ascii_case(w))
+}
+
+/// Whether `Basic <token>` carries credentials: the token decodes as
+/// base64 (padded or not) to printable UTF-8 with a `:` between user and
+/// password, so `Basic idea` or `Basic usage` is left alone.
+fn basic_credentials(m: &str) -> bool {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine as _;
+    const B64: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let token = m[5..].trim_start_matches([' ', '\t']);
+    match B64.decode(token) {
+        Ok(bytes) => std::str::from_utf8(&bytes)
+            .is_ok_and(|s| s.contains(':') && !s.chars().any(char::is_control)),
+        Err(_) => false,
     }
 }
 

@@ -115,6 +115,17 @@ fn count(counts: &mut MaskCounts, kind: &str) {
     }
 }
 
+/// An accepted detection: the bytes `start..end` are masked as `kind`, and
+/// the scan resumes at `resume` (the end of the whole match, which may hold
+/// more than the secret: a parameter's name, a URL's user).
+#[derive(Debug, Clone, Copy)]
+struct Hit<'k> {
+    start: usize,
+    end: usize,
+    resume: usize,
+    kind: &'k str,
+}
+
 /// The longest private-key block looked for; a longer one is masked to the
 /// end of the value.
 const MAX_PEM_BYTES: usize = 64 * 1024;
@@ -373,39 +384,34 @@ impl Masker {
                 break;
             };
             let start = m.start();
-            match self.accept(text, start, m.pattern(), m.end()) {
-                Some((end, kind)) => {
-                    spans.push((start, end, kind));
-                    pos = end.max(start + 1);
+            // Validation failed: another detector may match here.
+            let hit = self
+                .accept(text, start, m.pattern(), m.end())
+                .or_else(|| self.retry_at(text, start, m.pattern()));
+            match hit {
+                Some(hit) => {
+                    spans.push((hit.start, hit.end, hit.kind));
+                    pos = hit.resume.max(start + 1);
                 }
-                None => {
-                    // Validation failed: another detector may match here.
-                    match self.retry_at(text, start, m.pattern()) {
-                        Some((end, kind)) => {
-                            spans.push((start, end, kind));
-                            pos = end.max(start + 1);
-                        }
-                        None => pos = next_char(text, start),
-                    }
-                }
+                None => pos = next_char(text, start),
             }
         }
     }
 
-    /// The accepted span (end, kind) of a candidate, if it validates.
-    fn accept(
-        &self,
-        text: &str,
-        start: usize,
-        pid: PatternID,
-        end: usize,
-    ) -> Option<(usize, &str)> {
+    /// The accepted span of a candidate, if it validates.
+    fn accept(&self, text: &str, start: usize, pid: PatternID, end: usize) -> Option<Hit<'_>> {
         let kind = &self.kinds[pid.as_usize()];
         let hay = text.as_bytes();
         let before = start.checked_sub(1).map(|i| hay[i]);
         if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
             return None;
         }
+        let whole = |stop: usize| Hit {
+            start,
+            end: stop,
+            resume: stop,
+            kind: kind.name(),
+        };
         match kind {
             Kind::Builtin(Entity::PrivateKey) => {
                 // The block ends at its END line, else at the value's end: a
@@ -416,16 +422,28 @@ impl Masker {
                     .find("PRIVATE KEY-----")
                     .map(|i| end + i + "PRIVATE KEY-----".len())
                     .unwrap_or(value_end);
-                Some((stop, kind.name()))
+                Some(whole(stop))
             }
-            Kind::Builtin(e) => e
-                .validate(&text[start..end], before, &hay[end..])
-                .then_some((end, kind.name())),
-            Kind::Custom(_) => (end > start).then_some((end, kind.name())),
+            Kind::Builtin(e) => {
+                let m = &text[start..end];
+                if !e.validate(m, before, &hay[end..]) {
+                    return None;
+                }
+                // Only the secret part is masked; the scan goes on after
+                // the whole match.
+                let (from, to) = e.secret_range(m);
+                Some(Hit {
+                    start: start + from,
+                    end: start + to,
+                    resume: end,
+                    kind: kind.name(),
+                })
+            }
+            Kind::Custom(_) => (end > start).then(|| whole(end)),
         }
     }
 
-    fn retry_at(&self, text: &str, start: usize, failed: PatternID) -> Option<(usize, &str)> {
+    fn retry_at(&self, text: &str, start: usize, failed: PatternID) -> Option<Hit<'_>> {
         for i in failed.as_usize() + 1..self.kinds.len() {
             let pid = PatternID::new(i).ok()?;
             let input = Input::new(text.as_bytes())
@@ -598,6 +616,26 @@ mod tests {
             ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_token"),
             ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe_key"),
             ("xoxb-123456789012-abcdefghijkl", "slack_token"),
+            (
+                "Authorization: Basic dXNlcjpwYXNzd29yZA== sent",
+                "basic_auth",
+            ),
+            ("redis://:s3cr3t@cache:6379/0", "url_credentials"),
+            ("GET /cb?code=1&client_secret=Zm9vYmFy&x=1", "credential_param"),
+            (r#"{"user":"bob","password": "hunter2"}"#, "credential_param"),
+            (
+                "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Zm9vYmFyYmF6cXV4cXV1eGZvb2Jhcg==;EndpointSuffix=core.windows.net",
+                "azure_key",
+            ),
+            (
+                "key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+                "openai_key",
+            ),
+            (
+                "key sk-ant-api03-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z-AA",
+                "anthropic_key",
+            ),
+            ("maps AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI ok", "google_api_key"),
             ("Authorization: Bearer abcdefghijklmnop.qrs", "bearer_token"),
             ("t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "jwt"),
             (
@@ -621,6 +659,42 @@ mod tests {
     }
 
     #[test]
+    fn keeps_names_around_secrets() {
+        let m = m();
+        for (text, want) in [
+            (
+                "https://alice:pa55w0rd@db.example.com/x",
+                "https://alice:[REDACTED:url_credentials]@db.example.com/x",
+            ),
+            (
+                "login password=hunter2 ok",
+                "login password=[REDACTED:credential_param] ok",
+            ),
+            (
+                "?api_key=abc123&page=2",
+                "?api_key=[REDACTED:credential_param]&page=2",
+            ),
+            (
+                "DB_PASSWORD='s3cr3t' set",
+                "DB_PASSWORD='[REDACTED:credential_param]' set",
+            ),
+            (
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                "Authorization: [REDACTED:basic_auth]",
+            ),
+            (
+                "AccountName=a;AccountKey=Zm9vYmFyYmF6cXV4cXV1eGZvb2Jhcg==;x",
+                "AccountName=a;AccountKey=[REDACTED:azure_key];x",
+            ),
+        ] {
+            let out = m.mask(text);
+            assert_eq!(out, want, "{text:?}");
+            // Idempotent: a masked value is never a candidate again.
+            assert_eq!(m.mask(&out), out, "{text:?}");
+        }
+    }
+
+    #[test]
     fn leaves_ordinary_values_alone() {
         let m = m();
         for text in [
@@ -634,6 +708,15 @@ mod tests {
             "std::io::Result",
             "aa:bb:cc:dd:ee:ff",
             "port 8080, 127 items",
+            "a Basic idea, Basic usage and basic auth",
+            "Basic realm=\"api\"",
+            "Basic YWJjZGVm",
+            "https://example.com/a:b@c",
+            "mytoken=abc123 and password= and password=true and pwd=/home/bob",
+            "token_count=5 input_tokens=42",
+            "sk-learn and task-force-multiplier-analysis-group",
+            "sk-this-is-a-long-hyphenated-name",
+            "AIza short",
         ] {
             assert_eq!(m.mask(text), text, "{text:?}");
         }

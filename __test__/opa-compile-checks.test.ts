@@ -1,0 +1,61 @@
+/**
+ * OPA's compile checks at load, through the Node `Engine`: a bundle that
+ * `opa check` refuses (here a rule named like the builtin it calls) is
+ * refused with `ERR_POLICY_COMPILE`, OPA's message and its file:line:col,
+ * from inline policies and from a bundle directory alike.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { CoreSDKError, Engine } from '../src/index.js';
+
+function refusal(make: () => Engine): CoreSDKError {
+  try {
+    make().close();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CoreSDKError);
+    return err as CoreSDKError;
+  }
+  throw new Error('the bundle loaded, but OPA refuses it');
+}
+
+describe('OPA compile checks at load', () => {
+  const shadowing = 'package p\n\nupper := upper(input.name)\n';
+
+  it('refuses a rule named like the builtin it calls, with file:line', () => {
+    const e = refusal(() => new Engine({ policies: { 'authz/p.rego': shadowing }, watch: false }));
+    expect(e.code).toBe('ERR_POLICY_COMPILE');
+    expect(e.message).toContain('rego_type_error: function data.p.upper has arity 0, got 1 argument');
+    expect(e.location).toEqual({ file: 'authz/p.rego', line: 3, column: 10 });
+  });
+
+  it('refuses it from a bundle directory too, and loads the renamed rule', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coresdk-opa-check-'));
+    try {
+      writeFileSync(join(dir, 'p.rego'), shadowing);
+      const e = refusal(() => new Engine({ policyDir: dir, watch: false }));
+      expect(e.location).toMatchObject({ file: 'p.rego', line: 3 });
+      writeFileSync(join(dir, 'p.rego'), 'package p\n\nname := upper(input.name)\n');
+      const engine = new Engine({ policyDir: dir, watch: false });
+      expect(engine.evaluatePolicySync('data.p.name', { name: 'bob' }).value).toBe('BOB');
+      engine.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses wrong argument counts and unknown functions', () => {
+    for (const [src, text] of [
+      ['package p\n\nf(x) := x\n\ny := f(1, 2, 3)\n', 'function data.p.f has arity 1, got 3 arguments'],
+      ['package p\n\ny := count([1], 2)\n', 'count: arity mismatch'],
+      ['package p\n\ny := nosuchfn(1)\n', 'undefined function nosuchfn'],
+    ] as const) {
+      const e = refusal(() => new Engine({ policies: { 'p.rego': src }, watch: false }));
+      expect(e.message).toContain(text);
+      expect(e.location?.line).toBe(5 - (src.includes('f(x)') ? 0 : 2));
+    }
+  });
+});

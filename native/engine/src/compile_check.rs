@@ -1,0 +1,558 @@
+//! OPA's compile-time checks that regorus does not make, run on every
+//! bundle at load so that a bundle `opa check` refuses is refused here too,
+//! with the same kind of message and its `file:line:col`.
+//!
+//! The checks walk regorus's parsed modules (its AST, as JSON): nothing is
+//! parsed twice, and a module regorus cannot parse never gets here.
+//!
+//! * **A call to a rule that is not a function**: `upper := upper(x)` names
+//!   a rule `upper` in the package, which shadows the builtin, so OPA reads
+//!   the call as a call of `data.p.upper`, which takes no argument
+//!   (`rego_type_error: function data.p.upper has arity 0, got 1
+//!   argument`). regorus would call the builtin.
+//! * **A call of a function with the wrong number of arguments**: a
+//!   function of `n` arguments is called with `n` (its value) or `n + 1`
+//!   (the last one bound to its value); any other count is
+//!   `rego_type_error`, in OPA at compile time, in regorus only when the call
+//!   runs.
+//! * **A builtin called with the wrong number of arguments**
+//!   (`rego_type_error: count: arity mismatch`), **a function that does not
+//!   exist** (`rego_type_error: undefined function nosuchfn`), and, in Rego
+//!   v1, **a deprecated builtin** (`any`, `re_match`, `set_diff`...:
+//!   `rego_type_error: deprecated built-in function calls in expression:
+//!   any`). OPA's builtins and their arities are in `opa_builtins.tsv`,
+//!   generated from `opa capabilities`.
+//! * **Conflicting rules**: functions of one name with different arities, a
+//!   name defined both as a function and as a rule, or as a complete rule
+//!   and a partial set or object rule (`rego_type_error: conflicting rules
+//!   data.p.f found`); **several default rules** for one name
+//!   (`rego_type_error: multiple default rules data.p.x found at ...`).
+//! * **An import shadowing another** (`rego_compile_error: import must not
+//!   shadow import data.a`).
+//!
+//! What regorus accepts, OPA refuses and this module cannot see is listed in
+//! docs/conformance.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::error::{EngineError, Result, SourceLocation};
+
+/// OPA's builtins: name, number of arguments, flags (`r` has a result,
+/// `v` variadic, `d` deprecated).
+const OPA_BUILTINS: &str = include_str!("opa_builtins.tsv");
+
+/// What OPA knows of a builtin.
+#[derive(Debug, Clone, Copy)]
+struct Builtin {
+    args: usize,
+    result: bool,
+    variadic: bool,
+    deprecated: bool,
+}
+
+fn builtin(name: &str) -> Option<Builtin> {
+    static TABLE: OnceLock<BTreeMap<&'static str, Builtin>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            OPA_BUILTINS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| {
+                    let mut cols = l.split('\t');
+                    let name = cols.next()?;
+                    let args = cols.next()?.parse().ok()?;
+                    let flags = cols.next()?;
+                    let b = Builtin {
+                        args,
+                        result: flags.contains('r'),
+                        variadic: flags.contains('v'),
+                        deprecated: flags.contains('d'),
+                    };
+                    Some((name, b))
+                })
+                .collect()
+        })
+        .get(name)
+        .copied()
+}
+
+/// The kinds of rule that may not share a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum RuleKind {
+    /// `x := 1`, `default x := 1`.
+    Complete,
+    /// `x contains 1`.
+    Set,
+    /// `x[k] := v`.
+    Object,
+}
+
+/// What a rule path is defined as, across every module of the bundle.
+#[derive(Debug, Default)]
+struct Definition {
+    /// Arities of its function definitions (`f(x) := ...`, `default f(_) := ...`).
+    arities: BTreeSet<usize>,
+    /// The kinds of its rules that are not functions.
+    kinds: BTreeSet<RuleKind>,
+    /// Where it is first defined as a rule that is not a function.
+    value_rule: Option<Location>,
+    /// Where it is first defined as a function.
+    function: Option<Location>,
+    /// Where its default rules are.
+    defaults: Vec<Location>,
+}
+
+/// A place in a module.
+#[derive(Debug, Clone)]
+struct Location {
+    file: String,
+    line: u32,
+    column: u32,
+}
+
+impl Location {
+    fn of(file: &str, node: &Value) -> Location {
+        let span = node.get("span").unwrap_or(node);
+        let num = |k: &str| {
+            span.get(k)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(1)
+        };
+        Location {
+            file: file.to_string(),
+            line: num("line"),
+            column: num("col"),
+        }
+    }
+
+    fn error(self, message: String) -> EngineError {
+        EngineError::PolicyCompile {
+            location: Some(SourceLocation {
+                file: self.file,
+                line: self.line,
+                column: self.column,
+            }),
+            message,
+        }
+    }
+}
+
+/// One parsed module, as the checks need it.
+struct Module<'a> {
+    file: &'a str,
+    package: Vec<String>,
+    /// Import alias -> imported path (`data.lib.x` as `x`).
+    imports: BTreeMap<String, Vec<String>>,
+    ast: &'a Value,
+}
+
+/// Runs the checks on regorus's AST of the whole bundle (the output of
+/// `regorus::Engine::get_ast_as_json`). The first problem found is the
+/// error, `ERR_POLICY_COMPILE` with its location. `rego_v0` allows the
+/// builtins Rego v1 deprecates.
+pub(crate) fn check(ast_json: &str, rego_v0: bool) -> Result<()> {
+    let policies: Value =
+        serde_json::from_str(ast_json).map_err(|e| EngineError::PolicyCompile {
+            location: None,
+            message: format!("cannot read the parsed policies: {e}"),
+        })?;
+    let Some(policies) = policies.as_array() else {
+        return Ok(());
+    };
+    let modules: Vec<Module<'_>> = policies.iter().filter_map(module).collect();
+    for p in policies {
+        check_imports(p)?;
+    }
+    let mut defs: BTreeMap<Vec<String>, Definition> = BTreeMap::new();
+    for m in &modules {
+        collect_definitions(m, &mut defs);
+    }
+    for (path, d) in &defs {
+        if d.defaults.len() > 1 {
+            let at: Vec<String> = d
+                .defaults
+                .iter()
+                .map(|l| format!("{}:{}", l.file, l.line))
+                .collect();
+            return Err(d.defaults[0].clone().error(format!(
+                "rego_type_error: multiple default rules {} found at {}",
+                path.join("."),
+                at.join(", ")
+            )));
+        }
+        if d.arities.len() > 1
+            || (!d.arities.is_empty() && d.value_rule.is_some())
+            || d.kinds.len() > 1
+        {
+            let at = d.function.clone().or_else(|| d.value_rule.clone());
+            if let Some(at) = at {
+                return Err(at.error(format!(
+                    "rego_type_error: conflicting rules {} found",
+                    path.join(".")
+                )));
+            }
+        }
+    }
+    for m in &modules {
+        let mut calls = Vec::new();
+        collect_calls(m.ast, &mut calls);
+        // A statement call is also found as a plain one: keep one entry.
+        let statements: BTreeSet<*const Value> = calls
+            .iter()
+            .filter(|(_, s)| *s)
+            .map(|(c, _)| *c as *const Value)
+            .collect();
+        calls.retain(|(c, s)| *s || !statements.contains(&(*c as *const Value)));
+        for (call, statement) in calls {
+            check_call(m, call, statement, &defs, rego_v0)?;
+        }
+    }
+    Ok(())
+}
+
+fn module(policy: &Value) -> Option<Module<'_>> {
+    let file = policy.get("source")?.get("file")?.as_str()?;
+    let source = policy.get("source")?.get("contents")?.as_str()?;
+    let ast = policy.get("ast")?;
+    let package = ref_path(ast.get("package")?.get("refr")?)?;
+    let mut package_path = vec!["data".to_string()];
+    package_path.extend(package);
+    let mut imports = BTreeMap::new();
+    for imp in ast
+        .get("imports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(path) = imp.get("refr").and_then(ref_path) else {
+            continue;
+        };
+        let alias = match imp.get("as") {
+            Some(span) => span_text(source, span).map(str::to_string),
+            None => path.last().cloned(),
+        };
+        if let Some(alias) = alias {
+            imports.insert(alias, path);
+        }
+    }
+    Some(Module {
+        file,
+        package: package_path,
+        imports,
+        ast,
+    })
+}
+
+/// Two imports of one module under one name.
+fn check_imports(policy: &Value) -> Result<()> {
+    let (Some(file), Some(source), Some(imports)) = (
+        policy.pointer("/source/file").and_then(Value::as_str),
+        policy.pointer("/source/contents").and_then(Value::as_str),
+        policy.pointer("/ast/imports").and_then(Value::as_array),
+    ) else {
+        return Ok(());
+    };
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for imp in imports {
+        let Some(path) = imp.get("refr").and_then(ref_path) else {
+            continue;
+        };
+        // `future.keywords.*` and `rego.v1` bring keywords, not names.
+        if path.first().is_some_and(|f| f == "future" || f == "rego") {
+            continue;
+        }
+        let alias = match imp.get("as") {
+            Some(span) => span_text(source, span).map(str::to_string),
+            None => path.last().cloned(),
+        };
+        let Some(alias) = alias else { continue };
+        if let Some(first) = seen.get(&alias) {
+            return Err(Location::of(file, imp).error(format!(
+                "rego_compile_error: import must not shadow import {}",
+                first.join(".")
+            )));
+        }
+        seen.insert(alias, path);
+    }
+    Ok(())
+}
+
+/// The text a span covers.
+fn span_text<'s>(source: &'s str, span: &Value) -> Option<&'s str> {
+    let start = usize::try_from(span.get("start")?.as_u64()?).ok()?;
+    let end = usize::try_from(span.get("end")?.as_u64()?).ok()?;
+    source.get(start..end)
+}
+
+/// The segments of a ref made of a variable, `.field`s and `["string"]`
+/// indexes; `None` for anything else (a variable index, a call...).
+fn ref_path(expr: &Value) -> Option<Vec<String>> {
+    let (kind, node) = expr.as_object()?.iter().next()?;
+    match kind.as_str() {
+        "Var" => Some(vec![node.get("value")?.as_str()?.to_string()]),
+        "RefDot" => {
+            let mut p = ref_path(node.get("refr")?)?;
+            // `field` is `(span, value)`.
+            p.push(node.get("field")?.get(1)?.as_str()?.to_string());
+            Some(p)
+        }
+        "RefBrack" => {
+            let mut p = ref_path(node.get("refr")?)?;
+            let (k, index) = node.get("index")?.as_object()?.iter().next()?;
+            if k != "String" && k != "RawString" {
+                return None;
+            }
+            p.push(index.get("value")?.as_str()?.to_string());
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+/// The longest constant prefix of a rule head's ref (`p[x].q` -> `p`).
+fn head_path(expr: &Value) -> Option<Vec<String>> {
+    if let Some(p) = ref_path(expr) {
+        return Some(p);
+    }
+    let (kind, node) = expr.as_object()?.iter().next()?;
+    match kind.as_str() {
+        "RefDot" | "RefBrack" => head_path(node.get("refr")?),
+        _ => None,
+    }
+}
+
+fn collect_definitions(m: &Module<'_>, defs: &mut BTreeMap<Vec<String>, Definition>) {
+    for rule in m
+        .ast
+        .get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some((kind, node)) = rule.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
+        let (refr, arity, rule_kind, is_default) = match kind.as_str() {
+            "Spec" => {
+                let Some((hk, head)) = node
+                    .get("head")
+                    .and_then(Value::as_object)
+                    .and_then(|o| o.iter().next())
+                else {
+                    continue;
+                };
+                let arity = (hk == "Func").then(|| {
+                    head.get("args")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
+                });
+                let constant = head.get("refr").and_then(ref_path).is_some();
+                let rule_kind = match hk.as_str() {
+                    "Set" if head.get("key").is_some_and(|k| !k.is_null()) => RuleKind::Set,
+                    _ if constant => RuleKind::Complete,
+                    _ => RuleKind::Object,
+                };
+                (head.get("refr"), arity, rule_kind, false)
+            }
+            "Default" => {
+                let args = node
+                    .get("args")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                (
+                    node.get("refr"),
+                    (args > 0).then_some(args),
+                    RuleKind::Complete,
+                    true,
+                )
+            }
+            _ => continue,
+        };
+        let Some(rel) = refr.and_then(head_path) else {
+            continue;
+        };
+        let mut path = m.package.clone();
+        path.extend(rel);
+        let d = defs.entry(path).or_default();
+        let at = Location::of(m.file, node);
+        if is_default {
+            d.defaults.push(at.clone());
+        }
+        match arity {
+            Some(n) => {
+                d.arities.insert(n);
+                d.function.get_or_insert(at);
+            }
+            None => {
+                d.kinds.insert(rule_kind);
+                d.value_rule.get_or_insert(at);
+            }
+        }
+    }
+}
+
+/// Every `Call` node under `node`, and whether it is a statement of its
+/// own (`f(1, x)`, where a last extra argument receives the value) rather
+/// than a value inside an expression (`y := f(1)`).
+fn collect_calls<'a>(node: &'a Value, out: &mut Vec<(&'a Value, bool)>) {
+    match node {
+        Value::Object(o) => {
+            if let Some(call) = o.get("Call") {
+                out.push((call, false));
+            }
+            // A literal statement (`Expr`, `NotExpr`) whose expression is a call.
+            for lit in ["Expr", "NotExpr"] {
+                if let Some(call) = o
+                    .get(lit)
+                    .and_then(|l| l.get("expr"))
+                    .and_then(|e| e.get("Call"))
+                {
+                    out.push((call, true));
+                }
+            }
+            for v in o.values() {
+                collect_calls(v, out);
+            }
+        }
+        Value::Array(a) => {
+            for v in a {
+                collect_calls(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The rule path a call names, as OPA resolves it: `data.` paths as they
+/// are, an import alias through its import, anything else in the
+/// module's own package.
+fn resolve(m: &Module<'_>, name: &[String]) -> Option<Vec<String>> {
+    let first = name.first()?;
+    if first == "data" {
+        return Some(name.to_vec());
+    }
+    if first == "input" {
+        return None;
+    }
+    if let Some(target) = m.imports.get(first) {
+        if target.first().is_some_and(|t| t == "data") {
+            let mut p = target.clone();
+            p.extend(name[1..].iter().cloned());
+            return Some(p);
+        }
+        return None;
+    }
+    let mut p = m.package.clone();
+    p.extend(name.iter().cloned());
+    Some(p)
+}
+
+fn check_call(
+    m: &Module<'_>,
+    call: &Value,
+    statement: bool,
+    defs: &BTreeMap<Vec<String>, Definition>,
+    rego_v0: bool,
+) -> Result<()> {
+    let Some(name) = call.get("fcn").and_then(ref_path) else {
+        return Ok(());
+    };
+    let args = call
+        .get("params")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    // At the function's name, as OPA reports it.
+    let at = call
+        .get("fcn")
+        .and_then(Value::as_object)
+        .and_then(|o| o.values().next())
+        .map_or_else(|| Location::of(m.file, call), |f| Location::of(m.file, f));
+    let resolved = resolve(m, &name);
+    let Some(def) = resolved.as_ref().and_then(|p| defs.get(p)) else {
+        let via_import = m.imports.contains_key(&name[0]);
+        return check_builtin_call(
+            &name,
+            resolved.as_deref(),
+            via_import,
+            args,
+            statement,
+            at,
+            rego_v0,
+        );
+    };
+    let path = resolved.unwrap_or_default().join(".");
+    if def.arities.is_empty() {
+        // A rule, not a function, shadowing whatever builtin has its name.
+        return Err(at.error(format!(
+            "rego_type_error: function {path} has arity 0, got {args} {}",
+            plural(args)
+        )));
+    }
+    if let Some(&n) = def.arities.iter().next() {
+        let fits = args == n || (statement && args == n + 1);
+        if def.arities.len() == 1 && !fits {
+            return Err(at.error(format!(
+                "rego_type_error: function {path} has arity {n}, got {args} {}",
+                plural(args)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A call that names no rule of the bundle: a builtin, called with its
+/// number of arguments, or nothing at all.
+fn check_builtin_call(
+    name: &[String],
+    resolved: Option<&[String]>,
+    via_import: bool,
+    args: usize,
+    statement: bool,
+    at: Location,
+    rego_v0: bool,
+) -> Result<()> {
+    let joined = name.join(".");
+    let local = name.first().is_some_and(|f| f != "data");
+    let Some(b) = (local && !via_import).then(|| builtin(&joined)).flatten() else {
+        // Not a builtin either: OPA refuses the call. Paths through an
+        // import of `input` (never a function) or of anything else are left
+        // alone.
+        if let Some(path) = resolved {
+            // OPA names a local call as written, any other by its path.
+            let shown = if local && !via_import {
+                joined.clone()
+            } else {
+                path.join(".")
+            };
+            if !regorus_only(&joined) {
+                return Err(at.error(format!("rego_type_error: undefined function {shown}")));
+            }
+        }
+        return Ok(());
+    };
+    if b.deprecated && !rego_v0 {
+        return Err(at.error(format!(
+            "rego_type_error: deprecated built-in function calls in expression: {joined}"
+        )));
+    }
+    let fits = b.variadic || args == b.args || (statement && b.result && args == b.args + 1);
+    if !fits {
+        return Err(at.error(format!(
+            "rego_type_error: {joined}: arity mismatch: have {args} {}, want {}",
+            if args == 1 { "argument" } else { "arguments" },
+            b.args
+        )));
+    }
+    Ok(())
+}
+
+/// Builtins regorus defines beyond OPA's (its set helpers), which its own
+/// rewriting of policies may call.
+fn regorus_only(name: &str) -> bool {
+    name.starts_with("__builtin_")
+}
