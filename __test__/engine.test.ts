@@ -360,3 +360,27 @@ describe('hot reload', () => {
     expect(e.evaluatePolicySync('data.p.x').value).toBe(2);
   });
 });
+
+describe('decisions crossing as numbers', () => {
+  it('reports the revision that decided, before and after a reload, for boolean, undefined and other values', async () => {
+    const { dir, cleanup } = tempDir();
+    writeFileSync(join(dir, 'p.rego'), 'package p\nallow if input.x == 1\nname := "a"\n');
+    const e = new Engine({ policyDir: dir, watch: false, decisionCacheEntries: 0 });
+    const first = e.revision;
+    // The first answer carries the revision in full; the next ones cross as numbers.
+    for (let i = 0; i < 3; i++) {
+      expect(e.evaluatePolicySync('data.p.allow', { x: 1 })).toEqual({ defined: true, value: true, revision: first });
+      expect(e.evaluatePolicySync('data.p.allow', { x: 2 })).toEqual({ defined: false, value: undefined, revision: first });
+      expect(e.evaluatePolicySync('data.p.name')).toEqual({ defined: true, value: 'a', revision: first });
+    }
+    writeFileSync(join(dir, 'p.rego'), 'package p\nallow if input.x == 2\nname := "b"\ndeny := false\n');
+    const second = await e.reload();
+    expect(second).not.toBe(first);
+    expect(e.evaluatePolicySync('data.p.allow', { x: 1 })).toEqual({ defined: false, value: undefined, revision: second });
+    expect(e.evaluatePolicySync('data.p.allow', { x: 2 })).toEqual({ defined: true, value: true, revision: second });
+    expect(e.evaluatePolicySync('data.p.deny')).toEqual({ defined: true, value: false, revision: second });
+    expect(e.decideSync('data.p.allow', { x: 2 })).toEqual({ allowed: true, reason: 'allowed', revision: second });
+    e.close();
+    cleanup();
+  });
+});

@@ -208,13 +208,24 @@ type NativeEngine = InstanceType<typeof native.NativeEngine>;
 let constructingFromEnv = false;
 
 /**
- * Unpacks `evaluateJsonPacked`'s answer: value JSON, NUL, revision (or a
- * `NativeDecision` when the value holds an integer beyond 2^53).
+ * Unpacks `evaluateJsonPacked`'s answer: a number (0 undefined, 1 false,
+ * 2 true) decided by the revision it last reported in full, which `seen`
+ * holds; or value JSON, NUL, revision; or a `NativeDecision` when the value
+ * holds an integer beyond 2^53. The last two update `seen`.
  */
-function unpack<T>(packed: string | NativeDecision): Decision<T> {
-  if (typeof packed !== 'string') return toDecision<T>(packed);
+function unpack<T>(packed: number | string | NativeDecision, seen: { revision: string }): Decision<T> {
+  if (typeof packed === 'number') {
+    const revision = seen.revision;
+    if (packed === 0) return { defined: false, value: undefined, revision };
+    return { defined: true, value: (packed === 2) as T, revision };
+  }
+  if (typeof packed !== 'string') {
+    seen.revision = packed.revision;
+    return toDecision<T>(packed);
+  }
   const nul = packed.indexOf('\0');
   const revision = packed.slice(nul + 1);
+  seen.revision = revision;
   if (nul === 0) return { defined: false, value: undefined, revision };
   return { defined: true, value: JSON.parse(packed.slice(0, nul)) as T, revision };
 }
@@ -400,6 +411,8 @@ function failedAuthorization(err: unknown): AuthorizeResult {
  */
 export class Engine {
   readonly #native: NativeEngine;
+  /** The revision `evaluateJsonPacked` last reported in full (see `unpack`). */
+  readonly #seen = { revision: '' };
   readonly #listeners = new Set<ReloadListener>();
   #closed = false;
 
@@ -465,7 +478,7 @@ export class Engine {
   evaluatePolicySync<T = unknown>(query: string, input?: unknown): Decision<T> {
     const json = inputToJson(input);
     try {
-      return unpack<T>(this.#native.evaluateJsonPacked(query, json));
+      return unpack<T>(this.#native.evaluateJsonPacked(query, json), this.#seen);
     } catch (err) {
       throw fromNative(err);
     }
@@ -488,7 +501,7 @@ export class Engine {
    */
   decideSync(query: string, input?: unknown): Verdict {
     try {
-      return toVerdict(unpack(this.#native.evaluateJsonPacked(query, inputToJson(input))));
+      return toVerdict(unpack(this.#native.evaluateJsonPacked(query, inputToJson(input)), this.#seen));
     } catch (err) {
       return errorVerdict(err);
     }

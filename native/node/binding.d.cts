@@ -18,16 +18,23 @@ export declare class NativeEngine {
   /** Evaluates with the input as JSON text (empty string: no input). */
   evaluateJson(query: string, inputJson: string): NativeDecision
   /**
-   * Evaluates with the input as JSON text and returns the decision packed
-   * in one string: the value as JSON text (empty when undefined), a NUL,
-   * then the revision. JSON text never holds a raw NUL, so the first NUL
-   * splits it. One string crosses the boundary instead of an object of
-   * three fields, whose property sets cost more than a small decision
-   * (docs/engine.md, "Crossing into Node"). A value holding an integer
-   * beyond 2^53 comes back as a `NativeDecision` instead, whose
-   * conversion makes it a BigInt, as `evaluateJson` does.
+   * Evaluates with the input as JSON text and returns the decision in
+   * the cheapest form that crosses the boundary:
+   *
+   * - a number when the value is undefined (`0`), `false` (`1`) or
+   *   `true` (`2`) and the revision that decided is the one this method
+   *   last reported in full (allow-style queries, nearly every call);
+   * - else one string: the value as JSON text (empty when undefined), a
+   *   NUL, then the revision (JSON text never holds a raw NUL, so the
+   *   first NUL splits it); one string costs less than an object of
+   *   three fields (docs/engine.md, "Crossing into Node");
+   * - a `NativeDecision` when the value holds an integer beyond 2^53,
+   *   whose conversion makes it a BigInt, as `evaluateJson` does.
+   *
+   * The last two forms carry the revision, which the caller keeps for
+   * the numbers that follow.
    */
-  evaluateJsonPacked(query: string, inputJson: string): string | NativeDecision
+  evaluateJsonPacked(query: string, inputJson: string): number | string | NativeDecision
   /**
    * Evaluates with the input converted from a JavaScript value by napi.
    * Kept for the boundary benchmark (bench/napi-input.bench.mjs); the

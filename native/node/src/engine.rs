@@ -1,6 +1,7 @@
 //! `NativeEngine`: the engine as a JavaScript class.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use coresdk_engine::{Decision, Engine, EngineConfig, ReloadEvent, SdkConfig};
@@ -387,6 +388,10 @@ type ReloadCallback =
 #[napi]
 pub struct NativeEngine {
     engine: Engine,
+    /// The revision `evaluate_json_packed` last reported in full; a
+    /// boolean or undefined decision by that same revision crosses as a
+    /// number (see there).
+    reported: std::sync::Mutex<Option<Arc<str>>>,
 }
 
 fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
@@ -472,6 +477,7 @@ impl NativeEngine {
     pub fn new(options: NativeEngineOptions) -> Result<Self> {
         let config = build_config(options)?;
         Ok(NativeEngine {
+            reported: std::sync::Mutex::new(None),
             engine: Engine::new(config).map_err(to_napi)?,
         })
     }
@@ -491,33 +497,56 @@ impl NativeEngine {
             .map_err(to_napi)
     }
 
-    /// Evaluates with the input as JSON text and returns the decision packed
-    /// in one string: the value as JSON text (empty when undefined), a NUL,
-    /// then the revision. JSON text never holds a raw NUL, so the first NUL
-    /// splits it. One string crosses the boundary instead of an object of
-    /// three fields, whose property sets cost more than a small decision
-    /// (docs/engine.md, "Crossing into Node"). A value holding an integer
-    /// beyond 2^53 comes back as a `NativeDecision` instead, whose
-    /// conversion makes it a BigInt, as `evaluateJson` does.
+    /// Evaluates with the input as JSON text and returns the decision in
+    /// the cheapest form that crosses the boundary:
+    ///
+    /// - a number when the value is undefined (`0`), `false` (`1`) or
+    ///   `true` (`2`) and the revision that decided is the one this method
+    ///   last reported in full (allow-style queries, nearly every call);
+    /// - else one string: the value as JSON text (empty when undefined), a
+    ///   NUL, then the revision (JSON text never holds a raw NUL, so the
+    ///   first NUL splits it); one string costs less than an object of
+    ///   three fields (docs/engine.md, "Crossing into Node");
+    /// - a `NativeDecision` when the value holds an integer beyond 2^53,
+    ///   whose conversion makes it a BigInt, as `evaluateJson` does.
+    ///
+    /// The last two forms carry the revision, which the caller keeps for
+    /// the numbers that follow.
     #[napi]
     pub fn evaluate_json_packed(
         &self,
         query: String,
         input_json: String,
-    ) -> Result<Either<String, NativeDecision>> {
+    ) -> Result<Either3<u32, String, NativeDecision>> {
         let d = self
             .engine
             .evaluate_policy_json(&query, &input_json)
             .map_err(to_napi)?;
+        let mut reported = self
+            .reported
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let same = reported
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(r, &d.revision));
+        if same {
+            match &d.value {
+                None => return Ok(Either3::A(0)),
+                Some(serde_json::Value::Bool(false)) => return Ok(Either3::A(1)),
+                Some(serde_json::Value::Bool(true)) => return Ok(Either3::A(2)),
+                _ => {}
+            }
+        }
+        *reported = Some(d.revision.clone());
         let mut out = match &d.value {
-            Some(v) if needs_bigint(v) => return Ok(Either::B(NativeDecision::from(d))),
+            Some(v) if needs_bigint(v) => return Ok(Either3::C(NativeDecision::from(d))),
             Some(v) => serde_json::to_string(v)
                 .map_err(|e| napi::Error::from_reason(format!("[ERR_INTERNAL] {e}")))?,
             None => String::new(),
         };
         out.push('\0');
         out.push_str(&d.revision);
-        Ok(Either::A(out))
+        Ok(Either3::B(out))
     }
 
     /// Evaluates with the input converted from a JavaScript value by napi.
