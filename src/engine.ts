@@ -50,6 +50,73 @@ export interface EngineOptions {
   decisionCacheEntries?: number;
   /** Bearer-token verification; required by {@link Engine.authorize} and {@link Engine.verifyTokenSync}. */
   token?: TokenOptions;
+  /**
+   * A bundle pulled from a bundle server (OPA's bundle service protocol) in
+   * place of `policyDir`/`policies`. The engine is created at once; until
+   * the first bundle is active, evaluations throw `ERR_BUNDLE_NOT_ACTIVE`
+   * (see {@link Engine.whenBundleActive} and docs/bundles.md).
+   */
+  remoteBundle?: RemoteBundleOptions;
+}
+
+/** A remote bundle's settings (docs/bundles.md). */
+export interface RemoteBundleOptions {
+  /** The bundle URL: `https://`, or `http://` with `allowInsecureHttp`. */
+  url: string;
+  /** A PEM public key that `.signatures.json` must verify with (`opa sign`'s key pair). */
+  verificationKeyFile?: string;
+  /** The key id signatures must name, when set. */
+  keyId?: string;
+  /** The scope signatures must carry (default empty). */
+  scope?: string;
+  /** Refuse unsigned bundles; defaults to whether `verificationKeyFile` is set. */
+  signingRequired?: boolean;
+  /** A PEM CA bundle replacing the built-in roots for the bundle server. */
+  caFile?: string;
+  /** A file holding a bearer token, read before every request. */
+  authTokenFile?: string;
+  /** Shortest wait between polls, seconds (default 60). */
+  pollMinSec?: number;
+  /** Longest wait between polls, seconds (default 120). */
+  pollMaxSec?: number;
+  /** Whole-request timeout, ms (default 10000). */
+  timeoutMs?: number;
+  /** Allow plain `http://` (development only). */
+  allowInsecureHttp?: boolean;
+  /** Directory of the HMAC-verified offline cache holding the last good bundle. */
+  offlineCacheDir?: string;
+  /** The offline cache's key: at least 32 bytes, hex or base64. */
+  offlineCacheKey?: string;
+}
+
+/** The bundle's state, from {@link Engine.bundleStatus}. */
+export interface BundleStatus {
+  /** `dir`, `inline` or `remote`. */
+  readonly source: string;
+  /** The bundle URL without userinfo, query or fragment, or `null`. */
+  readonly url: string | null;
+  /** Whether a revision is serving (always `true` for local bundles). */
+  readonly active: boolean;
+  /** The serving revision, or `null` before the first activation. */
+  readonly revision: string | null;
+  /** `local`, `server` or `offline`. */
+  readonly activatedFrom: string | null;
+  /** When the serving revision was activated, ms since the epoch. */
+  readonly activatedAt: number | null;
+  /** When the server last confirmed it (200 or 304), ms since the epoch; `coresdk.bundle.age` counts from here. */
+  readonly confirmedAt: number | null;
+  /** When the server was last asked, ms since the epoch. */
+  readonly lastCheckAt: number | null;
+  /** The serving bundle's ETag. */
+  readonly etag: string | null;
+  /** The last fetch, verification or compile error, cleared by the next success. */
+  readonly lastError: string | null;
+  /** Its stable code (`ERR_BUNDLE_FETCH`, `ERR_BUNDLE_REFUSED`, `ERR_POLICY_COMPILE`, ...). */
+  readonly lastErrorCode: string | null;
+  /** Why the offline copy was not used, when it was not. */
+  readonly offlineNote: string | null;
+  /** Load outcomes so far: the `coresdk.bundle.loads` metric by `outcome`. */
+  readonly loads: { readonly activated: number; readonly unchanged: number; readonly refused: number; readonly failed: number };
 }
 
 /** Bearer-token verification settings (see docs/security.md). Give exactly one key source. */
@@ -308,7 +375,21 @@ function toNativeOptions(options: EngineOptions, fromEnv: boolean): NativeEngine
     watch: options.watch,
     decisionCacheEntries: options.decisionCacheEntries,
     token: options.token === undefined ? undefined : toNativeToken(options.token),
+    remoteBundle: options.remoteBundle === undefined ? undefined : toNativeRemoteBundle(options.remoteBundle),
   };
+}
+
+function toNativeRemoteBundle(r: RemoteBundleOptions): NonNullable<NativeEngineOptions['remoteBundle']> {
+  if (typeof r !== 'object' || (r as unknown) === null || typeof r.url !== 'string') {
+    throw new CoreSDKError('ERR_CONFIG', 'invalid configuration: remoteBundle: must be an object with a url');
+  }
+  for (const key of ['pollMinSec', 'pollMaxSec', 'timeoutMs'] as const) {
+    const v = r[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffffffff)) {
+      throw new CoreSDKError('ERR_CONFIG', `invalid configuration: remoteBundle.${key}: must be a positive integer`);
+    }
+  }
+  return { ...r };
 }
 
 function toNativeToken(t: TokenOptions): NonNullable<NativeEngineOptions['token']> {
@@ -607,6 +688,43 @@ export class Engine {
   maskPii(values: readonly string[]): string[] {
     const out = this.#native.maskPii(values as string[]);
     return values.map((v, i) => out[i] ?? v);
+  }
+
+  /** The bundle's state: source, active revision and, for a remote bundle, its polling (no secrets). */
+  bundleStatus(): BundleStatus {
+    const s = this.#native.bundleStatus();
+    return {
+      source: s.source,
+      url: s.url ?? null,
+      active: s.active,
+      revision: s.revision ?? null,
+      activatedFrom: s.activatedFrom ?? null,
+      activatedAt: s.activatedAt ?? null,
+      confirmedAt: s.confirmedAt ?? null,
+      lastCheckAt: s.lastCheckAt ?? null,
+      etag: s.etag ?? null,
+      lastError: s.lastError ?? null,
+      lastErrorCode: s.lastErrorCode ?? null,
+      offlineNote: s.offlineNote ?? null,
+      loads: { activated: s.activated, unchanged: s.unchanged, refused: s.refused, failed: s.failed },
+    };
+  }
+
+  /**
+   * Resolves with the status once a bundle revision is active, or rejects
+   * with `ERR_BUNDLE_NOT_ACTIVE` (naming the last error) after `timeoutMs`.
+   * Local bundles are active from construction.
+   */
+  async whenBundleActive(timeoutMs = 30_000): Promise<BundleStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = this.bundleStatus();
+      if (s.active) return s;
+      if (this.#closed || Date.now() >= deadline) {
+        throw new CoreSDKError('ERR_BUNDLE_NOT_ACTIVE', `no policy bundle active after ${timeoutMs} ms: ${s.lastError ?? 'no answer from the bundle server yet'}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** The key source's state, or `undefined` when no token verification is configured. */

@@ -15,6 +15,8 @@ export declare class NativeEngine {
   constructor(options: NativeEngineOptions)
   /** The revision currently serving. */
   get revision(): string
+  /** The bundle's state (source, active revision, remote polling). */
+  bundleStatus(): NativeBundleStatus
   /** Evaluates with the input as JSON text (empty string: no input). */
   evaluateJson(query: string, inputJson: string): NativeDecision
   /**
@@ -182,6 +184,42 @@ export interface NativeAuthorization {
   rfc6750Error?: string
 }
 
+/** The bundle's state. */
+export interface NativeBundleStatus {
+  /** `dir`, `inline` or `remote`. */
+  source: string
+  /** The URL, redacted. */
+  url?: string
+  /** Whether a revision is serving. */
+  active: boolean
+  /** The serving revision. */
+  revision?: string
+  /** `local`, `server` or `offline`. */
+  activatedFrom?: string
+  /** When activated, ms since the epoch. */
+  activatedAt?: number
+  /** When the server last confirmed it, ms since the epoch. */
+  confirmedAt?: number
+  /** When the server was last asked, ms since the epoch. */
+  lastCheckAt?: number
+  /** The serving bundle's ETag. */
+  etag?: string
+  /** The last error. */
+  lastError?: string
+  /** Its code. */
+  lastErrorCode?: string
+  /** Why the offline copy was not used. */
+  offlineNote?: string
+  /** Bundles activated. */
+  activated: number
+  /** Polls that found the bundle unchanged. */
+  unchanged: number
+  /** Bundles refused. */
+  refused: number
+  /** Polls that got no bundle. */
+  failed: number
+}
+
 /** One evaluation result. */
 export interface NativeDecision {
   /** Whether the query produced a value. */
@@ -234,6 +272,8 @@ export interface NativeEngineOptions {
   decisionCacheEntries?: number
   /** Token verification settings. */
   token?: NativeTokenOptions
+  /** A remote bundle in place of `policyDir`/`policies`. */
+  remoteBundle?: NativeRemoteBundleOptions
 }
 
 /** How the serving revision answered its evaluations. */
@@ -300,6 +340,36 @@ export interface NativeReloadEvent {
   line?: number
   /** Column of the error, when known. */
   column?: number
+}
+
+/** A remote bundle: OPA's bundle service protocol, signatures, offline copy. */
+export interface NativeRemoteBundleOptions {
+  /** The bundle URL. */
+  url: string
+  /** PEM public key signatures must verify with. */
+  verificationKeyFile?: string
+  /** Key id signatures must name. */
+  keyId?: string
+  /** Scope signatures must carry. */
+  scope?: string
+  /** Refuse unsigned bundles (default: whether a key is configured). */
+  signingRequired?: boolean
+  /** CA file replacing the built-in roots. */
+  caFile?: string
+  /** File holding the bearer token. */
+  authTokenFile?: string
+  /** Shortest wait between polls, seconds. */
+  pollMinSec?: number
+  /** Longest wait between polls, seconds. */
+  pollMaxSec?: number
+  /** Whole-request timeout, ms. */
+  timeoutMs?: number
+  /** Allow plain http (development only). */
+  allowInsecureHttp?: boolean
+  /** Offline cache directory. */
+  offlineCacheDir?: string
+  /** Offline cache HMAC key (hex or base64, at least 32 bytes). */
+  offlineCacheKey?: string
 }
 
 /**

@@ -48,7 +48,7 @@ const TOKEN_DETAIL: Record<string, string> = {
   ERR_TOKEN_CLAIM: 'the bearer token was not issued for this service',
 };
 
-const UNAVAILABLE: ReadonlySet<string> = new Set(['ERR_JWKS_UNAVAILABLE', 'ERR_JWKS_INVALID', 'ERR_OVERLOADED', 'ERR_TOKENS_NOT_CONFIGURED', 'ERR_SIDECAR_UNAVAILABLE', 'ERR_SIDECAR_TIMEOUT', 'ERR_ENGINE_CLOSED']);
+const UNAVAILABLE: ReadonlySet<string> = new Set(['ERR_JWKS_UNAVAILABLE', 'ERR_JWKS_INVALID', 'ERR_OVERLOADED', 'ERR_TOKENS_NOT_CONFIGURED', 'ERR_SIDECAR_UNAVAILABLE', 'ERR_SIDECAR_TIMEOUT', 'ERR_ENGINE_CLOSED', 'ERR_BUNDLE_NOT_ACTIVE']);
 
 /** The request facts the core needs. */
 export interface RequestFacts {

@@ -242,6 +242,20 @@ class DataPlaneMetrics implements MetricProducer {
         'Key-set (JWKS) fetches, by outcome',
         m.jwksRefreshes.map((r) => ({ attributes: { tenant: r.tenant, outcome: r.outcome }, value: r.count })),
       );
+      sum(
+        'coresdk.bundle.loads',
+        'Remote policy bundle loads, by outcome (activated, unchanged, refused, failed)',
+        (m.bundleLoads ?? []).map((r) => ({ attributes: { tenant: r.tenant, outcome: r.outcome }, value: r.count })),
+      );
+      const ages = m.bundleAge ?? [];
+      if (ages.length > 0) {
+        metrics.push({
+          descriptor: { name: 'coresdk.bundle.age', description: 'Seconds since the bundle server last confirmed the serving bundle', unit: 's', valueType: ValueType.DOUBLE },
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.GAUGE,
+          dataPoints: ages.map((a) => ({ startTime: endTime, endTime, attributes: { tenant: a.tenant }, value: a.seconds })),
+        });
+      }
       const dropped = this.#owner.dropped;
       sum('coresdk.telemetry.spans.dropped', 'Spans the data plane dropped because its queue was full', [{ attributes: {}, value: dropped.spans }]);
       sum('coresdk.decision_log.dropped', 'Decision-log records dropped because the buffer was full', [{ attributes: {}, value: dropped.logs }]);

@@ -148,6 +148,10 @@ export interface SidecarMetrics {
   durations: Array<{ attributes: Record<string, string>; count: number; sum: number; min: number; max: number; buckets: number[] }>;
   piiMasked: Array<{ entity: string; count: number }>;
   jwksRefreshes: Array<{ tenant: string; outcome: 'success' | 'failure'; count: number }>;
+  /** Remote bundle loads by outcome (`coresdk.bundle.loads`). */
+  bundleLoads?: Array<{ tenant: string; outcome: 'activated' | 'unchanged' | 'refused' | 'failed'; count: number }>;
+  /** Seconds since the server last confirmed each remote bundle (`coresdk.bundle.age`). */
+  bundleAge?: Array<{ tenant: string; seconds: number }>;
 }
 
 function cleanVars(vars: Record<string, string | undefined> = {}): Record<string, string> {

@@ -28,6 +28,12 @@ const (
 	CodeEval Code = "ERR_EVAL"
 	// CodeEngineClosed means the client (or the engine behind it) is closed.
 	CodeEngineClosed Code = "ERR_ENGINE_CLOSED"
+	// CodeBundleNotActive means the sidecar has no policy bundle active yet (a remote bundle not fetched).
+	CodeBundleNotActive Code = "ERR_BUNDLE_NOT_ACTIVE"
+	// CodeBundleRefused means a remote policy bundle was refused (archive, signature or manifest).
+	CodeBundleRefused Code = "ERR_BUNDLE_REFUSED"
+	// CodeBundleFetch means a remote policy bundle could not be fetched.
+	CodeBundleFetch Code = "ERR_BUNDLE_FETCH"
 	// CodeTokenMissing means no bearer token was presented.
 	CodeTokenMissing Code = "ERR_TOKEN_MISSING"
 	// CodeTokenMalformed means the token is not a well-formed JWT.
@@ -91,6 +97,9 @@ var ErrorCodes = []Code{
 	CodeEvalTimeout,
 	CodeEval,
 	CodeEngineClosed,
+	CodeBundleNotActive,
+	CodeBundleRefused,
+	CodeBundleFetch,
 	CodeTokenMissing,
 	CodeTokenMalformed,
 	CodeTokenAlgorithm,

@@ -39,7 +39,7 @@ var tokenDetail = map[Code]string{
 }
 
 var unavailableCodes = map[Code]bool{
-	CodeJWKSUnavailable: true, CodeJWKSInvalid: true, CodeOverloaded: true, CodeTokensNotConfigured: true,
+	CodeJWKSUnavailable: true, CodeBundleNotActive: true, CodeJWKSInvalid: true, CodeOverloaded: true, CodeTokensNotConfigured: true,
 	CodeSidecarUnavailable: true, CodeSidecarTimeout: true, CodeEngineClosed: true,
 }
 

@@ -36,11 +36,32 @@ pub struct BundleFiles {
     pub digest: String,
     /// Roots from the manifest; empty means "everything".
     pub roots: Vec<String>,
+    /// The manifest's `rego_version` (0 or 1), when it declares one.
+    pub rego_version: Option<u8>,
+}
+
+impl BundleFiles {
+    /// No modules and no data: what a remote-bundle engine holds before its
+    /// first activation (it answers nothing; see `ERR_BUNDLE_NOT_ACTIVE`).
+    pub fn empty() -> Self {
+        BundleFiles {
+            modules: Vec::new(),
+            data: serde_json::Value::Object(Default::default()),
+            revision: String::new(),
+            digest: String::new(),
+            roots: Vec::new(),
+            rego_version: None,
+        }
+    }
 }
 
 /// Reads a bundle from its source.
 pub fn read(config: &EngineConfig) -> Result<BundleFiles> {
     match &config.bundle {
+        BundleSource::Remote(r) => Err(load_err(
+            Path::new(&crate::token::fetch::redact_url(&r.url)),
+            "a remote bundle is fetched by the engine's poller, not read",
+        )),
         BundleSource::Dir(dir) => read_dir(dir),
         BundleSource::Inline { modules, data } => {
             let mut modules = modules.clone();
@@ -67,6 +88,7 @@ pub fn read(config: &EngineConfig) -> Result<BundleFiles> {
                 revision: digest.clone(),
                 digest,
                 roots: Vec::new(),
+                rego_version: None,
             })
         }
     }
@@ -101,10 +123,7 @@ pub fn read_dir(root: &Path) -> Result<BundleFiles> {
     let mut files = Vec::new();
     collect(root, root, &mut files)?;
     files.sort();
-
-    let mut hasher = Sha256::new();
-    let mut modules = Vec::new();
-    let mut data = serde_json::Value::Object(Default::default());
+    let mut contents = Vec::with_capacity(files.len());
     for rel in &files {
         let path = root.join(rel);
         let len = std::fs::metadata(&path)
@@ -117,10 +136,65 @@ pub fn read_dir(root: &Path) -> Result<BundleFiles> {
             ));
         }
         let bytes = std::fs::read(&path).map_err(|e| load_err(&path, e.to_string()))?;
-        let rel_str = rel_to_string(rel);
+        contents.push((rel_to_string(rel), bytes));
+    }
+    let manifest_path = root.join(".manifest");
+    let manifest = if manifest_path.is_file() {
+        Some(std::fs::read(&manifest_path).map_err(|e| load_err(&manifest_path, e.to_string()))?)
+    } else {
+        None
+    };
+    assemble(root, contents, manifest)
+}
+
+/// Builds a bundle from files already in memory (a bundle tarball): `.rego`
+/// files and `data.json`/`data.yaml`/`data.yml` documents at their paths,
+/// `.manifest` at the root. `.signatures.json` is skipped (it is verified
+/// before this). Compiled artefacts (`.wasm`, `plan.json`) and delta
+/// bundles (`patch.json`) are refused; other files are ignored, as OPA
+/// ignores them.
+pub(crate) fn from_archive(origin: &Path, files: Vec<(String, Vec<u8>)>) -> Result<BundleFiles> {
+    let mut contents = Vec::new();
+    let mut manifest = None;
+    for (path, bytes) in files {
+        let base = path.rsplit('/').next().unwrap_or(&path);
+        if path == ".manifest" {
+            manifest = Some(bytes);
+        } else if base.ends_with(".wasm") || base == "plan.json" {
+            return Err(load_err(origin, format!("{path}: compiled (wasm or plan) bundles are not supported; ship the .rego sources")));
+        } else if base == "patch.json" {
+            return Err(load_err(
+                origin,
+                "delta bundles (patch.json) are not supported",
+            ));
+        } else if base.ends_with(".rego") || matches!(base, "data.json" | "data.yaml" | "data.yml")
+        {
+            contents.push((path, bytes));
+        }
+    }
+    if contents.len() > MAX_FILES {
+        return Err(load_err(
+            origin,
+            format!("more than {MAX_FILES} bundle files"),
+        ));
+    }
+    assemble(origin, contents, manifest)
+}
+
+/// Parses the sources (sorted by path) and the manifest into a bundle.
+fn assemble(
+    root: &Path,
+    contents: Vec<(String, Vec<u8>)>,
+    manifest: Option<Vec<u8>>,
+) -> Result<BundleFiles> {
+    let mut hasher = Sha256::new();
+    let mut modules = Vec::new();
+    let mut data = serde_json::Value::Object(Default::default());
+    for (rel_str, bytes) in contents {
+        let path = root.join(&rel_str);
         hash_entry(&mut hasher, &rel_str, &bytes);
         let text = String::from_utf8(bytes).map_err(|_| load_err(&path, "not valid UTF-8"))?;
-        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = rel_str.rsplit('/').next().unwrap_or_default();
         if name.ends_with(".rego") {
             modules.push((rel_str, text));
         } else {
@@ -145,22 +219,18 @@ pub fn read_dir(root: &Path) -> Result<BundleFiles> {
                     serde_json::to_value(&v).map_err(|e| load_err(&path, e.to_string()))?
                 }
             };
-            let mount: Vec<String> = rel
-                .parent()
-                .map(|p| {
-                    p.components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mount: Vec<String> = match rel_str.rsplit_once('/') {
+                Some((dir, _)) => dir.split('/').map(str::to_string).collect(),
+                None => Vec::new(),
+            };
             merge_at(&mut data, &mount, doc, &rel_str)?;
         }
     }
 
     let manifest_path = root.join(".manifest");
-    let (revision, roots) = if manifest_path.is_file() {
-        let text = std::fs::read_to_string(&manifest_path)
-            .map_err(|e| load_err(&manifest_path, e.to_string()))?;
+    let (revision, roots, rego_version) = if let Some(bytes) = manifest {
+        let text =
+            String::from_utf8(bytes).map_err(|_| load_err(&manifest_path, "not valid UTF-8"))?;
         hash_entry(&mut hasher, ".manifest", text.as_bytes());
         let m: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| load_err(&manifest_path, format!("invalid JSON: {e}")))?;
@@ -182,9 +252,16 @@ pub fn read_dir(root: &Path) -> Result<BundleFiles> {
                 .collect::<Result<Vec<_>>>()?,
             Some(_) => return Err(load_err(&manifest_path, "\"roots\" must be an array")),
         };
-        (revision, roots)
+        let rego_version = match m.get("rego_version") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => match v.as_u64() {
+                Some(n @ (0 | 1)) => Some(n as u8),
+                _ => return Err(load_err(&manifest_path, "\"rego_version\" must be 0 or 1")),
+            },
+        };
+        (revision, roots, rego_version)
     } else {
-        (None, Vec::new())
+        (None, Vec::new(), None)
     };
     let digest = content_revision(hasher);
     let revision = revision.unwrap_or_else(|| digest.clone());
@@ -197,6 +274,7 @@ pub fn read_dir(root: &Path) -> Result<BundleFiles> {
         revision,
         digest,
         roots: roots.into_iter().filter(|r| !r.is_empty()).collect(),
+        rego_version,
     })
 }
 

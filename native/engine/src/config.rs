@@ -53,6 +53,9 @@ pub enum BundleSource {
         /// The base data document (an object), or `null`.
         data: serde_json::Value,
     },
+    /// A bundle pulled from a bundle server (OPA's bundle service
+    /// protocol), verified, and polled for changes.
+    Remote(Box<crate::remote_bundle::RemoteBundleConfig>),
 }
 
 /// Everything the policy engine needs to run.
@@ -99,6 +102,12 @@ impl EngineConfig {
         let mut cfg = Self::with_bundle(BundleSource::Inline { modules, data });
         cfg.watch = false;
         cfg
+    }
+
+    /// A configuration for any bundle source, with defaults for the rest
+    /// (watching is on; it applies to directories only).
+    pub fn with_source(bundle: BundleSource) -> Self {
+        Self::with_bundle(bundle)
     }
 
     fn with_bundle(bundle: BundleSource) -> Self {
@@ -236,6 +245,14 @@ pub struct SdkConfig {
     pub pii: crate::pii::MaskerConfig,
     /// The decision log (`decision_log`), default `decisions`.
     pub decision_log: DecisionLog,
+    /// A remote bundle (`bundle_url` and the other `bundle_*` keys), in
+    /// place of `policy_dir`.
+    pub bundle: Option<crate::remote_bundle::RemoteBundleConfig>,
+    /// The offline cache directory (`offline_cache_dir`), shared by the key
+    /// cache and the bundle's offline copy.
+    pub offline_cache_dir: Option<PathBuf>,
+    /// The offline cache's HMAC key (`offline_cache_key`).
+    pub offline_cache_key: Option<Vec<u8>>,
 }
 
 /// How a client reaches the engine.
@@ -284,6 +301,9 @@ impl Default for SdkConfig {
             client_tls: ClientTls::default(),
             pii: crate::pii::MaskerConfig::default(),
             decision_log: DecisionLog::Decisions,
+            bundle: None,
+            offline_cache_dir: None,
+            offline_cache_key: None,
         }
     }
 }
@@ -335,6 +355,21 @@ pub const SDK_KEYS: &[&str] = &[
     "pii_patterns",
     "pii_sensitive_names",
     "decision_log",
+    "bundle_url",
+    "bundle_poll_min_secs",
+    "bundle_poll_max_secs",
+    "bundle_poll_min_s",
+    "bundle_poll_max_s",
+    "bundle_timeout_ms",
+    "bundle_max_bytes",
+    "bundle_ca_file",
+    "bundle_auth_token_file",
+    "bundle_auth_token_env",
+    "bundle_verification_key_file",
+    "bundle_key_id",
+    "bundle_scope",
+    "bundle_signing_required",
+    "bundle_allow_insecure_http",
 ];
 
 impl SdkConfig {
@@ -372,6 +407,7 @@ impl SdkConfig {
         let mut tok = TokenDraft::default();
         let mut pii_style: Option<(String, String)> = None;
         let mut pii_key: Option<Vec<u8>> = None;
+        let mut bundle = BundleDraft::default();
         let resolve = |name: &str, p: PathBuf| -> PathBuf {
             match (base_dir, p.is_relative()) {
                 (Some(base), true) if !name.starts_with("CORESDK_") => base.join(p),
@@ -522,7 +558,51 @@ impl SdkConfig {
                 }
                 "jwks_allow_insecure_http" => tok.insecure = Some(value.boolean(&name)?),
                 "offline_cache_dir" => {
-                    tok.offline_dir = Some(resolve(&name, PathBuf::from(value.string(&name)?)))
+                    let p = resolve(&name, PathBuf::from(value.string(&name)?));
+                    cfg.offline_cache_dir = Some(p.clone());
+                    tok.offline_dir = Some(p)
+                }
+                k if k.starts_with("bundle_") => {
+                    let path_of = |v: RawValue| -> Result<PathBuf> {
+                        Ok(resolve(&name, PathBuf::from(v.string(&name)?)))
+                    };
+                    match k {
+                        "bundle_url" => {
+                            let s = value.string(&name)?;
+                            if !s.starts_with("https://") && !s.starts_with("http://") {
+                                return Err(EngineError::config(name, "must be an http(s) URL"));
+                            }
+                            bundle.url = Some((name.clone(), s));
+                        }
+                        "bundle_poll_min_secs" | "bundle_poll_min_s" => {
+                            bundle.poll_min =
+                                Some(Duration::from_secs(value.int(&name, 1, 86_400)?))
+                        }
+                        "bundle_poll_max_secs" | "bundle_poll_max_s" => {
+                            bundle.poll_max =
+                                Some(Duration::from_secs(value.int(&name, 1, 86_400)?))
+                        }
+                        "bundle_timeout_ms" => {
+                            bundle.timeout =
+                                Some(Duration::from_millis(value.int(&name, 1, 600_000)?))
+                        }
+                        "bundle_max_bytes" => {
+                            bundle.max_bytes = Some(value.int(&name, 1024, 1 << 30)? as usize)
+                        }
+                        "bundle_ca_file" => bundle.ca_file = Some(path_of(value)?),
+                        "bundle_auth_token_file" => bundle.token_file = Some(path_of(value)?),
+                        "bundle_auth_token_env" => bundle.token_env = Some(value.string(&name)?),
+                        "bundle_verification_key_file" => bundle.key_file = Some(path_of(value)?),
+                        "bundle_key_id" => bundle.key_id = Some(value.string(&name)?),
+                        "bundle_scope" => bundle.scope = Some(value.string(&name)?),
+                        "bundle_signing_required" => {
+                            bundle.signing_required = Some(value.boolean(&name)?)
+                        }
+                        "bundle_allow_insecure_http" => {
+                            bundle.insecure = Some(value.boolean(&name)?)
+                        }
+                        _ => unreachable!("bundle keys are allow-listed"),
+                    }
                 }
                 "mode" => {
                     cfg.mode = match value.string(&name)?.as_str() {
@@ -602,17 +682,22 @@ impl SdkConfig {
                 }
                 "offline_cache_key" => {
                     let text = value.string(&name)?;
-                    tok.offline_key = Some(decode_hmac_key(&text).ok_or_else(|| {
+                    let key = decode_hmac_key(&text).ok_or_else(|| {
                         EngineError::config(
                             &name,
                             "must be at least 32 bytes, as hex (64+ digits) or base64",
                         )
-                    })?);
+                    })?;
+                    cfg.offline_cache_key = Some(key.clone());
+                    tok.offline_key = Some(key);
                 }
                 _ => unreachable!("keys are allow-listed by the file parser and SDK_KEYS"),
             }
         }
         cfg.token = tok.build()?;
+        if let Some(b) = bundle.build(cfg.bundle.take())? {
+            cfg.bundle = Some(b);
+        }
         if let Some((name, style)) = pii_style {
             cfg.pii.style = match style.as_str() {
                 "tag" => crate::pii::MaskStyle::Tag,
@@ -638,14 +723,30 @@ impl SdkConfig {
     /// Fails with `ERR_CONFIG` naming `CORESDK_POLICY_DIR` when no policy
     /// directory is set.
     pub fn engine_config(&self) -> Result<EngineConfig> {
-        let dir = self.policy_dir.clone().ok_or_else(|| {
-            EngineError::config(
-                "CORESDK_POLICY_DIR",
-                "no policy bundle configured: set sdk.policy_dir in coresdk.toml or CORESDK_POLICY_DIR",
-            )
-        })?;
+        let bundle = match (&self.policy_dir, &self.bundle) {
+            (Some(_), Some(_)) => {
+                return Err(EngineError::config(
+                    "bundle_url",
+                    "conflicts with policy_dir: configure one bundle source",
+                ))
+            }
+            (Some(dir), None) => BundleSource::Dir(dir.clone()),
+            (None, Some(remote)) => {
+                let mut r = remote.clone();
+                r.offline_cache_dir = self.offline_cache_dir.clone();
+                r.offline_cache_key = self.offline_cache_key.clone();
+                r.validate()?;
+                BundleSource::Remote(Box::new(r))
+            }
+            (None, None) => {
+                return Err(EngineError::config(
+                    "CORESDK_POLICY_DIR",
+                    "no policy bundle configured: set sdk.policy_dir in coresdk.toml or CORESDK_POLICY_DIR (or bundle_url / CORESDK_BUNDLE_URL)",
+                ))
+            }
+        };
         Ok(EngineConfig {
-            bundle: BundleSource::Dir(dir),
+            bundle,
             pool_size: self.pool_size,
             eval_timeout: self.eval_timeout,
             max_input_bytes: self.max_input_bytes,
@@ -657,6 +758,110 @@ impl SdkConfig {
             token: self.token.clone(),
             pii: self.pii.clone(),
         })
+    }
+}
+
+/// Remote bundle settings gathered while parsing.
+#[derive(Default)]
+struct BundleDraft {
+    url: Option<(String, String)>,
+    poll_min: Option<Duration>,
+    poll_max: Option<Duration>,
+    timeout: Option<Duration>,
+    max_bytes: Option<usize>,
+    ca_file: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    token_env: Option<String>,
+    key_file: Option<PathBuf>,
+    key_id: Option<String>,
+    scope: Option<String>,
+    signing_required: Option<bool>,
+    insecure: Option<bool>,
+}
+
+impl BundleDraft {
+    /// Applies the keys given over `base` (the settings already loaded, so
+    /// that a variable can override one key of a file's bundle).
+    fn build(
+        self,
+        base: Option<crate::remote_bundle::RemoteBundleConfig>,
+    ) -> Result<Option<crate::remote_bundle::RemoteBundleConfig>> {
+        let mut r = match (self.url, base) {
+            (Some((_, url)), Some(mut b)) => {
+                b.url = url;
+                b
+            }
+            (Some((_, url)), None) => crate::remote_bundle::RemoteBundleConfig::new(url),
+            (None, Some(b)) => b,
+            (None, None) => {
+                let set = self.poll_min.is_some()
+                    || self.poll_max.is_some()
+                    || self.key_file.is_some()
+                    || self.token_file.is_some();
+                if set {
+                    return Err(EngineError::config(
+                        "bundle_url",
+                        "bundle_* settings need bundle_url (CORESDK_BUNDLE_URL)",
+                    ));
+                }
+                return Ok(None);
+            }
+        };
+        if let Some(v) = self.poll_min {
+            r.poll_min = v;
+            if self.poll_max.is_none() && r.poll_max < v {
+                r.poll_max = v;
+            }
+        }
+        if let Some(v) = self.poll_max {
+            r.poll_max = v;
+            if self.poll_min.is_none() && r.poll_min > v {
+                r.poll_min = v;
+            }
+        }
+        if let Some(v) = self.timeout {
+            r.fetch.timeout = v;
+        }
+        if let Some(v) = self.max_bytes {
+            r.fetch.max_body_bytes = v;
+        }
+        if let Some(v) = self.ca_file {
+            r.fetch.ca_file = Some(v);
+        }
+        if let Some(v) = self.insecure {
+            r.fetch.allow_insecure_http = v;
+        }
+        if self.token_file.is_some() && self.token_env.is_some() {
+            return Err(EngineError::config(
+                "bundle_auth_token_file",
+                "conflicts with bundle_auth_token_env: configure one",
+            ));
+        }
+        if let Some(v) = self.token_file {
+            r.auth_token_file = Some(v);
+        }
+        if let Some(v) = self.token_env {
+            r.auth_token_env = Some(v);
+        }
+        if let Some(v) = self.key_file {
+            r.verification_key_file = Some(v);
+        }
+        if let Some(v) = self.key_id {
+            r.key_id = Some(v);
+        }
+        if let Some(v) = self.scope {
+            r.scope = Some(v);
+        }
+        if let Some(v) = self.signing_required {
+            r.signing_required = Some(v);
+        }
+        if r.poll_min > r.poll_max {
+            return Err(EngineError::config(
+                "bundle_poll_min_secs",
+                "must not exceed bundle_poll_max_secs",
+            ));
+        }
+        Ok(Some(r))
     }
 }
 

@@ -79,6 +79,21 @@ pub const TENANT_KEYS: &[&str] = &[
     "jwks_allow_insecure_http",
     "offline_cache_dir",
     "offline_cache_key",
+    "bundle_url",
+    "bundle_poll_min_secs",
+    "bundle_poll_max_secs",
+    "bundle_poll_min_s",
+    "bundle_poll_max_s",
+    "bundle_timeout_ms",
+    "bundle_max_bytes",
+    "bundle_ca_file",
+    "bundle_auth_token_file",
+    "bundle_auth_token_env",
+    "bundle_verification_key_file",
+    "bundle_key_id",
+    "bundle_scope",
+    "bundle_signing_required",
+    "bundle_allow_insecure_http",
 ];
 
 /// The `[sidecar]` section: the data plane's transport and limits.
@@ -261,6 +276,7 @@ impl ConfigFile {
                 policy_dir: None,
                 jwks_url: None,
                 token: None,
+                bundle: None,
                 ..sdk.clone()
             };
             t.apply(entries, base_dir.as_deref())?;
@@ -280,11 +296,11 @@ impl ConfigFile {
     /// token.
     pub fn tenants(&self) -> Result<Vec<TenantConfig>> {
         let mut out = Vec::new();
-        if self.sdk.policy_dir.is_some() {
+        if self.sdk.policy_dir.is_some() || self.sdk.bundle.is_some() {
             if self.tenant_tables.contains_key(&self.sdk.tenant_id) {
                 return Err(EngineError::config(
                     format!("tenants.{}", self.sdk.tenant_id),
-                    "the default tenant is also configured by [sdk] (policy_dir): configure it in one place",
+                    "the default tenant is also configured by [sdk] (policy_dir or bundle_url): configure it in one place",
                 ));
             }
             out.push(TenantConfig {
@@ -295,10 +311,10 @@ impl ConfigFile {
         }
         for (id, (t, _)) in &self.tenant_tables {
             let origin = format!("tenants.{id}");
-            if t.policy_dir.is_none() {
+            if t.policy_dir.is_none() && t.bundle.is_none() {
                 return Err(EngineError::config(
                     format!("{origin}.policy_dir"),
-                    "every tenant needs its own policy bundle",
+                    "every tenant needs its own policy bundle (policy_dir or bundle_url)",
                 ));
             }
             out.push(TenantConfig {

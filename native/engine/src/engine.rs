@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use serde::Deserialize;
 
-use crate::bundle;
+use crate::bundle::{self, BundleFiles};
 use crate::cache::{DecisionCacheStats, MAX_CACHED_INPUT_BYTES};
 use crate::config::{BundleSource, EngineConfig, SdkConfig};
 use crate::decision::{Decision, Verdict, VerdictReason};
@@ -16,9 +16,11 @@ use crate::fastpath::{Input, VmOutcome};
 use crate::input;
 use crate::pool::Pool;
 use crate::query::{classify, QueryKind};
+use crate::remote_bundle::{BundleStatus, Polled, Remote};
 use crate::revision::Revision;
 use crate::token::{KeyStatus, TokenError, VerifiedToken, Verifier};
 use crate::watch::BundleWatcher;
+use std::time::{Duration, SystemTime};
 
 /// What happened on a reload, as told to [`Engine::on_reload`] listeners.
 #[derive(Debug, Clone)]
@@ -57,6 +59,20 @@ pub(crate) struct Inner {
     next_listener: AtomicU64,
     watcher: Mutex<Option<BundleWatcher>>,
     reload_lock: Mutex<()>,
+    /// The bundle server side, for a remote bundle.
+    remote: Option<Remote>,
+    /// False until a remote bundle's first activation.
+    active: AtomicBool,
+    /// When the serving revision was activated (local bundles).
+    activated_at: Mutex<SystemTime>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(r) = &self.remote {
+            r.wake().stop();
+        }
+    }
 }
 
 /// The policy engine: a compiled bundle revision, a pool of evaluators, and
@@ -99,9 +115,22 @@ impl Engine {
     }
 
     /// Loads and compiles the bundle, and starts watching it when configured.
+    ///
+    /// A remote bundle ([`BundleSource::Remote`]) is not fetched here: the
+    /// engine starts from its verified offline copy when there is one, and
+    /// a background poller fetches it. Until a revision is active,
+    /// decisions fail with `ERR_BUNDLE_NOT_ACTIVE`; see
+    /// [`Engine::wait_for_bundle`] and [`Engine::bundle_status`].
     pub fn new(config: EngineConfig) -> Result<Self> {
         config.validate()?;
-        let files = bundle::read(&config)?;
+        let remote = match &config.bundle {
+            BundleSource::Remote(r) => Some(Remote::new(r)?),
+            _ => None,
+        };
+        let files = match remote {
+            Some(_) => BundleFiles::empty(),
+            None => bundle::read(&config)?,
+        };
         let digest = files.digest.clone();
         let revision = Revision::compile(files, &config)?;
         let verifier = config.token.as_ref().map(|t| t.build()).transpose()?;
@@ -117,8 +146,23 @@ impl Engine {
             next_listener: AtomicU64::new(1),
             watcher: Mutex::new(None),
             reload_lock: Mutex::new(()),
+            active: AtomicBool::new(remote.is_none()),
+            remote,
+            activated_at: Mutex::new(SystemTime::now()),
             config,
         });
+        if let Some(remote) = &inner.remote {
+            if let Some((files, etag, written)) = remote.load_offline() {
+                // Failures are kept in the status (no listener exists yet).
+                let _ = inner.activate_remote(*Box::new(files), etag, None, "offline", written);
+            }
+            crate::remote_bundle::spawn_poller(
+                Arc::downgrade(&inner),
+                remote.wake().clone(),
+                Duration::from_millis(250),
+                Inner::poll_remote,
+            )?;
+        }
         if let (BundleSource::Dir(dir), true) = (&inner.config.bundle, inner.config.watch) {
             let watcher = BundleWatcher::start(dir, Arc::downgrade(&inner))?;
             *lock(&inner.watcher) = Some(watcher);
@@ -373,12 +417,64 @@ impl Engine {
         self.inner.reload(true)
     }
 
-    /// Registers a listener for reload outcomes (from [`Engine::reload`] and
-    /// from the file watcher). Listeners run on the reloading thread.
+    /// Registers a listener for reload outcomes (from [`Engine::reload`],
+    /// the file watcher and the remote bundle poller). Listeners run on the
+    /// reloading thread. A remote bundle's poller makes its first request
+    /// once the first listener is registered (or after 250 ms), so that
+    /// listener hears of the first activation.
     pub fn on_reload(&self, listener: impl Fn(&ReloadEvent) + Send + Sync + 'static) -> ListenerId {
         let id = ListenerId(self.inner.next_listener.fetch_add(1, Ordering::Relaxed));
-        lock(&self.inner.listeners).push((id, Arc::new(listener)));
+        let first = {
+            let mut l = lock(&self.inner.listeners);
+            l.push((id, Arc::new(listener)));
+            l.len() == 1
+        };
+        if let (true, Some(r)) = (first, &self.inner.remote) {
+            r.wake().poke();
+        }
         id
+    }
+
+    /// The state of the bundle: its source, whether a revision is active,
+    /// and for a remote bundle its ETag, last check, last error and load
+    /// counts.
+    pub fn bundle_status(&self) -> BundleStatus {
+        let inner = &self.inner;
+        let active = inner.active.load(Ordering::SeqCst);
+        match &inner.remote {
+            Some(r) => {
+                let mut s = lock(&r.status).clone();
+                s.active = active;
+                s.revision = active.then(|| self.revision().to_string());
+                s
+            }
+            None => BundleStatus {
+                source: match inner.config.bundle {
+                    BundleSource::Inline { .. } => "inline",
+                    _ => "dir",
+                },
+                active: true,
+                revision: Some(self.revision().to_string()),
+                activated_from: Some("local"),
+                activated_at: Some(*lock(&inner.activated_at)),
+                ..BundleStatus::default()
+            },
+        }
+    }
+
+    /// Waits until a revision is active (at once for local bundles), at
+    /// most `timeout`; returns whether one is.
+    pub fn wait_for_bundle(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.inner.active.load(Ordering::SeqCst) {
+                return true;
+            }
+            if self.is_closed() || std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Removes a listener registered with [`Engine::on_reload`].
@@ -390,6 +486,9 @@ impl Engine {
     /// `ERR_ENGINE_CLOSED`. Evaluations already running finish.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
+        if let Some(r) = &self.inner.remote {
+            r.wake().stop();
+        }
         lock(&self.inner.watcher).take();
         lock(&self.inner.listeners).clear();
     }
@@ -402,6 +501,14 @@ impl Engine {
     /// Evaluates on `current`: `input` is the parsed input (`None`: no
     /// input) and `text` its JSON text when the caller gave text.
     fn eval_on(&self, current: &Arc<Revision>, query: &str, input: Input<'_>) -> Result<Decision> {
+        if !self.inner.active.load(Ordering::Relaxed) {
+            return Err(EngineError::BundleNotActive {
+                message: self
+                    .bundle_status()
+                    .last_error
+                    .unwrap_or_else(|| "no bundle fetched yet".into()),
+            });
+        }
         let kind = classify(query)?;
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
         let query = query.trim();
@@ -464,9 +571,128 @@ impl Inner {
         self.reload(false)
     }
 
+    /// One poll of the remote bundle; the wait before the next, or `None`
+    /// once the engine is closed.
+    fn poll_remote(&self) -> Option<Duration> {
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let _ = self.reload(true);
+        self.remote.as_ref().map(Remote::wait_after_poll)
+    }
+
+    /// Asks the bundle server once and activates what it sends.
+    fn reload_remote(&self, remote: &Remote) -> Result<Arc<str>> {
+        let _guard = lock(&self.reload_lock);
+        let previous = self.current.load().id.clone();
+        let now = SystemTime::now();
+        match remote.poll() {
+            Ok(Polled::Unchanged) => {
+                let mut st = lock(&remote.status);
+                st.loads.unchanged += 1;
+                st.confirmed_at = Some(now);
+                st.last_error = None;
+                st.last_error_code = None;
+                Ok(previous)
+            }
+            Ok(Polled::New { files, etag, raw }) => {
+                let same =
+                    self.active.load(Ordering::SeqCst) && *lock(&self.digest) == files.digest;
+                if same {
+                    let mut st = lock(&remote.status);
+                    st.loads.unchanged += 1;
+                    st.confirmed_at = Some(now);
+                    st.etag = etag;
+                    st.last_error = None;
+                    st.last_error_code = None;
+                    return Ok(previous);
+                }
+                self.activate_remote(*files, etag, Some(&raw), "server", now)
+            }
+            Err(error) => {
+                {
+                    let mut st = lock(&remote.status);
+                    if matches!(error, EngineError::BundleFetch { .. }) {
+                        st.loads.failed += 1;
+                    } else {
+                        st.loads.refused += 1;
+                    }
+                    st.last_error = Some(error.to_string());
+                    st.last_error_code = Some(error.code());
+                }
+                self.notify(&ReloadEvent::Failed {
+                    error: error.clone(),
+                    revision: previous,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Compiles and activates a verified remote bundle.
+    fn activate_remote(
+        &self,
+        files: BundleFiles,
+        etag: Option<String>,
+        raw: Option<&[u8]>,
+        from: &'static str,
+        confirmed: SystemTime,
+    ) -> Result<Arc<str>> {
+        let Some(remote) = &self.remote else {
+            return Err(EngineError::Closed);
+        };
+        let previous = self.current.load().id.clone();
+        let digest = files.digest.clone();
+        match Revision::compile(files, &self.config) {
+            Ok(revision) => {
+                let id = revision.id.clone();
+                self.current.store(Arc::new(revision));
+                *lock(&self.digest) = digest;
+                let was_active = self.active.swap(true, Ordering::SeqCst);
+                if let Some(raw) = raw {
+                    remote.store_offline(etag.as_deref(), raw);
+                }
+                {
+                    let mut st = lock(&remote.status);
+                    st.loads.activated += 1;
+                    st.activated_from = Some(from);
+                    st.activated_at = Some(SystemTime::now());
+                    st.confirmed_at = Some(confirmed);
+                    st.etag = etag;
+                    st.last_error = None;
+                    st.last_error_code = None;
+                }
+                self.notify(&ReloadEvent::Reloaded {
+                    revision: id.clone(),
+                    previous: if was_active { previous } else { Arc::from("") },
+                });
+                Ok(id)
+            }
+            Err(error) => {
+                {
+                    let mut st = lock(&remote.status);
+                    st.loads.refused += 1;
+                    st.last_error = Some(error.to_string());
+                    st.last_error_code = Some(error.code());
+                    if from == "offline" {
+                        st.offline_note = Some(format!("offline copy refused: {error}"));
+                    }
+                }
+                self.notify(&ReloadEvent::Failed {
+                    error: error.clone(),
+                    revision: previous,
+                });
+                Err(error)
+            }
+        }
+    }
+
     fn reload(&self, force: bool) -> Result<Arc<str>> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(EngineError::Closed);
+        }
+        if let Some(remote) = &self.remote {
+            return self.reload_remote(remote);
         }
         let _guard = lock(&self.reload_lock);
         let previous = self.current.load().id.clone();
@@ -484,6 +710,7 @@ impl Inner {
                 let id = revision.id.clone();
                 self.current.store(Arc::new(revision));
                 *lock(&self.digest) = digest;
+                *lock(&self.activated_at) = SystemTime::now();
                 self.notify(&ReloadEvent::Reloaded {
                     revision: id.clone(),
                     previous,

@@ -99,6 +99,24 @@ pub enum EngineError {
     /// The engine was closed.
     #[error("engine is closed")]
     Closed,
+    /// A remote bundle was refused: archive, signature or manifest.
+    #[error("bundle refused: {message}")]
+    BundleRefused {
+        /// Why.
+        message: String,
+    },
+    /// A remote bundle could not be fetched.
+    #[error("bundle fetch failed: {message}")]
+    BundleFetch {
+        /// What failed (URLs redacted).
+        message: String,
+    },
+    /// No remote bundle revision has been activated yet.
+    #[error("no policy bundle is active yet: {message}")]
+    BundleNotActive {
+        /// The last fetch or verification error, or why none happened.
+        message: String,
+    },
     /// A token was rejected, or could not be checked.
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
@@ -119,6 +137,9 @@ impl EngineError {
             EngineError::EvalTimeout { .. } => "ERR_EVAL_TIMEOUT",
             EngineError::Eval { .. } => "ERR_EVAL",
             EngineError::Closed => "ERR_ENGINE_CLOSED",
+            EngineError::BundleRefused { .. } => "ERR_BUNDLE_REFUSED",
+            EngineError::BundleFetch { .. } => "ERR_BUNDLE_FETCH",
+            EngineError::BundleNotActive { .. } => "ERR_BUNDLE_NOT_ACTIVE",
             EngineError::Token(e) => e.code(),
         }
     }

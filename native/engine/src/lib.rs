@@ -48,6 +48,7 @@ pub mod input;
 pub mod pii;
 mod pool;
 pub mod query;
+pub mod remote_bundle;
 mod revision;
 pub mod token;
 mod watch;
@@ -62,6 +63,7 @@ pub use config_file::{ConfigFile, SidecarConfig, TenantConfig};
 pub use decision::{Decision, Verdict, VerdictReason};
 pub use engine::{Authorization, Engine, ListenerId, ReloadEvent};
 pub use error::{EngineError, Result, SourceLocation};
+pub use remote_bundle::{BundleLoads, BundleStatus, RemoteBundleConfig};
 pub use revision::{FastPathPlan, FastPathStats};
 pub use watch::DEBOUNCE;
 

@@ -87,6 +87,16 @@ impl std::fmt::Debug for Revision {
 impl Revision {
     /// Compiles bundle files into a revision, with the engine's limits applied.
     pub fn compile(files: BundleFiles, config: &EngineConfig) -> Result<Self> {
+        if files.rego_version == Some(0) && !config.rego_v0 {
+            return Err(EngineError::PolicyCompile {
+                location: Some(crate::error::SourceLocation {
+                    file: ".manifest".into(),
+                    line: 1,
+                    column: 1,
+                }),
+                message: "the manifest declares rego_version 0 (pre-1.0 syntax); set rego_v0 = true to load it".into(),
+            });
+        }
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(config.rego_v0);
         // Builtin errors (e.g. a bad regex, a division by zero) are errors,

@@ -43,6 +43,136 @@ pub struct NativeEngineOptions {
     pub decision_cache_entries: Option<u32>,
     /// Token verification settings.
     pub token: Option<NativeTokenOptions>,
+    /// A remote bundle in place of `policyDir`/`policies`.
+    pub remote_bundle: Option<NativeRemoteBundleOptions>,
+}
+
+/// A remote bundle: OPA's bundle service protocol, signatures, offline copy.
+#[napi(object)]
+pub struct NativeRemoteBundleOptions {
+    /// The bundle URL.
+    pub url: String,
+    /// PEM public key signatures must verify with.
+    pub verification_key_file: Option<String>,
+    /// Key id signatures must name.
+    pub key_id: Option<String>,
+    /// Scope signatures must carry.
+    pub scope: Option<String>,
+    /// Refuse unsigned bundles (default: whether a key is configured).
+    pub signing_required: Option<bool>,
+    /// CA file replacing the built-in roots.
+    pub ca_file: Option<String>,
+    /// File holding the bearer token.
+    pub auth_token_file: Option<String>,
+    /// Shortest wait between polls, seconds.
+    pub poll_min_sec: Option<u32>,
+    /// Longest wait between polls, seconds.
+    pub poll_max_sec: Option<u32>,
+    /// Whole-request timeout, ms.
+    pub timeout_ms: Option<u32>,
+    /// Allow plain http (development only).
+    pub allow_insecure_http: Option<bool>,
+    /// Offline cache directory.
+    pub offline_cache_dir: Option<String>,
+    /// Offline cache HMAC key (hex or base64, at least 32 bytes).
+    pub offline_cache_key: Option<String>,
+}
+
+/// The bundle's state.
+#[napi(object)]
+pub struct NativeBundleStatus {
+    /// `dir`, `inline` or `remote`.
+    pub source: String,
+    /// The URL, redacted.
+    pub url: Option<String>,
+    /// Whether a revision is serving.
+    pub active: bool,
+    /// The serving revision.
+    pub revision: Option<String>,
+    /// `local`, `server` or `offline`.
+    pub activated_from: Option<String>,
+    /// When activated, ms since the epoch.
+    pub activated_at: Option<f64>,
+    /// When the server last confirmed it, ms since the epoch.
+    pub confirmed_at: Option<f64>,
+    /// When the server was last asked, ms since the epoch.
+    pub last_check_at: Option<f64>,
+    /// The serving bundle's ETag.
+    pub etag: Option<String>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Its code.
+    pub last_error_code: Option<String>,
+    /// Why the offline copy was not used.
+    pub offline_note: Option<String>,
+    /// Bundles activated.
+    pub activated: f64,
+    /// Polls that found the bundle unchanged.
+    pub unchanged: f64,
+    /// Bundles refused.
+    pub refused: f64,
+    /// Polls that got no bundle.
+    pub failed: f64,
+}
+
+impl From<coresdk_engine::BundleStatus> for NativeBundleStatus {
+    fn from(b: coresdk_engine::BundleStatus) -> Self {
+        let ms = |t: Option<std::time::SystemTime>| t.map(coresdk_engine::token::epoch_ms);
+        NativeBundleStatus {
+            source: b.source.to_string(),
+            url: b.url,
+            active: b.active,
+            revision: b.revision,
+            activated_from: b.activated_from.map(str::to_string),
+            activated_at: ms(b.activated_at),
+            confirmed_at: ms(b.confirmed_at),
+            last_check_at: ms(b.last_check_at),
+            etag: b.etag,
+            last_error: b.last_error,
+            last_error_code: b.last_error_code.map(str::to_string),
+            offline_note: b.offline_note,
+            activated: b.loads.activated as f64,
+            unchanged: b.loads.unchanged as f64,
+            refused: b.loads.refused as f64,
+            failed: b.loads.failed as f64,
+        }
+    }
+}
+
+fn remote_bundle_config(
+    r: NativeRemoteBundleOptions,
+) -> Result<coresdk_engine::RemoteBundleConfig> {
+    let mut c = coresdk_engine::RemoteBundleConfig::new(r.url);
+    c.verification_key_file = r.verification_key_file.map(Into::into);
+    c.key_id = r.key_id;
+    c.scope = r.scope;
+    c.signing_required = r.signing_required;
+    c.fetch.ca_file = r.ca_file.map(Into::into);
+    c.auth_token_file = r.auth_token_file.map(Into::into);
+    if let Some(v) = r.poll_min_sec {
+        c.poll_min = Duration::from_secs(v.into());
+        c.poll_max = c.poll_max.max(c.poll_min);
+    }
+    if let Some(v) = r.poll_max_sec {
+        c.poll_max = Duration::from_secs(v.into());
+        c.poll_min = c.poll_min.min(c.poll_max);
+    }
+    if let Some(v) = r.timeout_ms {
+        c.fetch.timeout = Duration::from_millis(v.into());
+    }
+    if let Some(v) = r.allow_insecure_http {
+        c.fetch.allow_insecure_http = v;
+    }
+    c.offline_cache_dir = r.offline_cache_dir.map(Into::into);
+    if let Some(k) = r.offline_cache_key {
+        c.offline_cache_key = Some(coresdk_engine::config::decode_hmac_key(&k).ok_or_else(|| {
+            invalid_arg(
+                "ERR_CONFIG",
+                "invalid configuration: remoteBundle.offlineCacheKey: must be at least 32 bytes, as hex or base64",
+            )
+        })?);
+    }
+    Ok(c)
 }
 
 /// Token verification settings (see `TokenConfig` in coresdk-engine).
@@ -394,7 +524,31 @@ pub struct NativeEngine {
     reported: std::sync::Mutex<Option<Arc<str>>>,
 }
 
-fn build_config(options: NativeEngineOptions) -> Result<EngineConfig> {
+fn build_config(mut options: NativeEngineOptions) -> Result<EngineConfig> {
+    if let Some(r) = options.remote_bundle.take() {
+        if options.policy_dir.is_some() || options.policies.is_some() {
+            return Err(invalid_arg(
+                "ERR_CONFIG",
+                "invalid configuration: remoteBundle: give remoteBundle, policyDir or policies, not several",
+            ));
+        }
+        let mut cfg = EngineConfig::with_source(coresdk_engine::BundleSource::Remote(Box::new(
+            remote_bundle_config(r)?,
+        )));
+        if let Some(v) = options.rego_v0 {
+            cfg.rego_v0 = v;
+        }
+        if let Some(v) = options.pool_size {
+            cfg.pool_size = v as usize;
+        }
+        if let Some(v) = options.eval_timeout_ms {
+            cfg.eval_timeout = Duration::from_millis(v as u64);
+        }
+        if let Some(t) = options.token {
+            cfg.token = Some(token_config(t)?);
+        }
+        return Ok(cfg);
+    }
     let mut cfg = if options.from_env.unwrap_or(false)
         && options.policy_dir.is_none()
         && options.policies.is_none()
@@ -486,6 +640,12 @@ impl NativeEngine {
     #[napi(getter)]
     pub fn revision(&self) -> String {
         self.engine.revision().to_string()
+    }
+
+    /// The bundle's state (source, active revision, remote polling).
+    #[napi]
+    pub fn bundle_status(&self) -> NativeBundleStatus {
+        self.engine.bundle_status().into()
     }
 
     /// Evaluates with the input as JSON text (empty string: no input).

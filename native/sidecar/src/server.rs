@@ -147,6 +147,17 @@ impl Sidecar {
                             .with("revision", revision.to_string())
                             .with("previous", previous.to_string())
                     }
+                    coresdk_engine::ReloadEvent::Failed { error, revision }
+                        if revision.is_empty() =>
+                    {
+                        Event::new(
+                            Level::Error,
+                            "policy_reload_failed",
+                            format!("no policy bundle active yet (health NOT_SERVING): {error}"),
+                        )
+                        .with("revision", revision.to_string())
+                        .with("code", error.code())
+                    }
                     coresdk_engine::ReloadEvent::Failed { error, revision } => Event::new(
                         Level::Error,
                         "policy_reload_failed",
@@ -159,6 +170,24 @@ impl Sidecar {
                 };
                 ev(event.with("tenant", id.clone()));
             });
+            let b = t.engine.bundle_status();
+            if b.source == "remote" {
+                let mut ev = Event::new(
+                    if b.active { Level::Info } else { Level::Warn },
+                    "bundle_source",
+                    match (&b.revision, &b.offline_note) {
+                        (Some(rev), _) => format!("remote bundle: serving revision {rev} from the offline copy until the server answers"),
+                        (None, Some(note)) => format!("remote bundle: waiting for the server ({note})"),
+                        (None, None) => "remote bundle: waiting for the server".to_string(),
+                    },
+                )
+                .with("tenant", t.id.clone())
+                .with("url", b.url.clone().unwrap_or_default());
+                if let Some(note) = &b.offline_note {
+                    ev = ev.with("offline", note.clone());
+                }
+                events(ev);
+            }
         }
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -433,6 +462,30 @@ impl Sidecar {
             }
         }
         m["jwksRefreshes"] = refreshes.into();
+        let mut loads = Vec::new();
+        let mut ages = Vec::new();
+        for t in self.tenants.iter() {
+            let b = t.engine.bundle_status();
+            if b.source != "remote" {
+                continue;
+            }
+            for (outcome, count) in [
+                ("activated", b.loads.activated),
+                ("unchanged", b.loads.unchanged),
+                ("refused", b.loads.refused),
+                ("failed", b.loads.failed),
+            ] {
+                loads.push(serde_json::json!({"tenant": t.id, "outcome": outcome, "count": count}));
+            }
+            if let Some(age) = b
+                .confirmed_at
+                .and_then(|at| std::time::SystemTime::now().duration_since(at).ok())
+            {
+                ages.push(serde_json::json!({"tenant": t.id, "seconds": age.as_secs_f64()}));
+            }
+        }
+        m["bundleLoads"] = loads.into();
+        m["bundleAge"] = ages.into();
         Some(m)
     }
 
@@ -509,7 +562,20 @@ impl Sidecar {
                         "refreshes_failed": k.refreshes_failed,
                     })
                 });
-                serde_json::json!({"id": t.id, "revision": t.engine.revision().to_string(), "keys": keys})
+                let b = t.engine.bundle_status();
+                let bundle = serde_json::json!({
+                    "source": b.source,
+                    "url": b.url,
+                    "active": b.active,
+                    "revision": b.revision,
+                    "activated_from": b.activated_from,
+                    "etag": b.etag,
+                    "last_error": b.last_error,
+                    "last_error_code": b.last_error_code,
+                    "offline_note": b.offline_note,
+                    "loads": {"activated": b.loads.activated, "unchanged": b.loads.unchanged, "refused": b.loads.refused, "failed": b.loads.failed},
+                });
+                serde_json::json!({"id": t.id, "revision": t.engine.revision().to_string(), "keys": keys, "bundle": bundle})
             })
             .collect();
         serde_json::json!({

@@ -67,6 +67,11 @@ pub fn code_for(e: &EngineError) -> Code {
         | EngineError::InputTooDeep { .. } => Code::InvalidArgument,
         EngineError::UnknownRule { .. } => Code::NotFound,
         EngineError::Closed => Code::Unavailable,
+        // Never UNAVAILABLE: clients would take it for an unreachable
+        // sidecar and apply fail-open.
+        EngineError::BundleNotActive { .. }
+        | EngineError::BundleRefused { .. }
+        | EngineError::BundleFetch { .. } => Code::FailedPrecondition,
         EngineError::PolicyLoad { .. }
         | EngineError::PolicyCompile { .. }
         | EngineError::EvalTimeout { .. }
@@ -107,6 +112,10 @@ mod tests {
         let s = from_engine(&EngineError::Token(TokenError::KeysUnavailable {
             reason: "down".into(),
         }));
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        let s = from_engine(&EngineError::BundleNotActive {
+            message: "server down".into(),
+        });
         assert_eq!(s.code(), Code::FailedPrecondition);
         let s = from_engine(&EngineError::EvalTimeout { limit_ms: 5 });
         assert_eq!(s.code(), Code::Internal);

@@ -103,14 +103,26 @@ impl Tenants {
         self.order.iter()
     }
 
-    /// Ready when no engine is closed and every tenant with a key source
-    /// has a usable key set (from the provider or a verified offline cache).
+    /// Ready when no engine is closed, every tenant's policy bundle is
+    /// active (a remote bundle: fetched or loaded from its offline copy),
+    /// and every tenant with a key source has a usable key set (from the
+    /// provider or a verified offline cache).
     pub fn readiness(&self) -> Readiness {
         for t in &self.order {
             if t.engine.is_closed() {
                 return Readiness {
                     ready: false,
                     reason: Some(format!("tenant {}: engine closed", t.id)),
+                };
+            }
+            let bundle = t.engine.bundle_status();
+            if !bundle.active {
+                let why = bundle
+                    .last_error
+                    .unwrap_or_else(|| "waiting for the first bundle".into());
+                return Readiness {
+                    ready: false,
+                    reason: Some(format!("tenant {}: no policy bundle active: {why}", t.id)),
                 };
             }
             if let Some(ks) = t.engine.key_status() {

@@ -71,6 +71,7 @@ _UNAVAILABLE: Final = frozenset(
         "ERR_SIDECAR_UNAVAILABLE",
         "ERR_SIDECAR_TIMEOUT",
         "ERR_ENGINE_CLOSED",
+        "ERR_BUNDLE_NOT_ACTIVE",
     }
 )
 

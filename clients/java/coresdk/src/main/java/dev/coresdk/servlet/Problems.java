@@ -33,7 +33,8 @@ public final class Problems {
           "ERR_TOKENS_NOT_CONFIGURED",
           "ERR_SIDECAR_UNAVAILABLE",
           "ERR_SIDECAR_TIMEOUT",
-          "ERR_ENGINE_CLOSED");
+          "ERR_ENGINE_CLOSED",
+          "ERR_BUNDLE_NOT_ACTIVE");
 
   private static final Pattern TRACEPARENT =
       Pattern.compile("^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$");
