@@ -66,3 +66,13 @@ export { authzInstruments, DURATION_BOUNDARIES } from './otel/instruments.js';
 export type { AuthzInstruments } from './otel/instruments.js';
 export { SidecarTelemetry } from './otel/sidecar-telemetry.js';
 export type { SidecarTelemetryOptions } from './otel/sidecar-telemetry.js';
+export { checkPolicies, testPolicies } from './policy-test.js';
+export type {
+  PolicyCheck,
+  PolicyDiagnostic,
+  PolicyTestLocation,
+  PolicyTestOptions,
+  PolicyTestResult,
+  PolicyTestRun,
+  PolicyTestSubResult,
+} from './policy-test.js';

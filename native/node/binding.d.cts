@@ -151,6 +151,12 @@ export declare class NativeSidecar {
 }
 
 /**
+ * Compiles `paths` as the engine loads them (with `bundle`, one directory
+ * read as a served bundle) and reports every problem with `file:line:col`.
+ */
+export declare function checkPolicies(paths: Array<string>, bundle: boolean, regoV0: boolean): NativeCheck
+
+/**
  * Validates configuration (file + vars) and returns the tenants and the
  * listen settings as JSON text, without starting anything.
  */
@@ -218,6 +224,16 @@ export interface NativeBundleStatus {
   refused: number
   /** Polls that got no bundle. */
   failed: number
+}
+
+/** What a bundle check found. */
+export interface NativeCheck {
+  /** No errors. */
+  ok: boolean
+  /** `file:line:col: message` lines and a summary. */
+  text: string
+  /** The report as JSON (`errors`, `modules`, `revision`). */
+  json: string
 }
 
 /** One evaluation result. */
@@ -387,6 +403,51 @@ export interface NativeTelemetryOptions {
   maxQueuedLogs?: number
 }
 
+/** Options of a policy test run (all optional). */
+export interface NativeTestOptions {
+  /** Only tests whose full name (`data.pkg.test_x`) matches this regex. */
+  run?: string
+  /** Gather line coverage. */
+  coverage?: boolean
+  /** Read one directory as a bundle (its `.manifest` applies). */
+  bundle?: boolean
+  /** Parse as Rego v0. */
+  regoV0?: boolean
+  /** Time limit per test, in milliseconds (default 5000). */
+  timeoutMs?: number
+  /**
+   * Builtin errors are errors (the engine's run-time behaviour) instead
+   * of undefined (`opa test`'s).
+   */
+  strictBuiltinErrors?: boolean
+  /** Text output lists every test, not only those that did not pass. */
+  verbose?: boolean
+}
+
+/** What a policy test run found. */
+export interface NativeTestRun {
+  /** No test failed or errored. */
+  ok: boolean
+  /** The report as `opa test` prints it. */
+  text: string
+  /** The results as `opa test --format json` prints them. */
+  resultsJson: string
+  /** Line coverage as `opa test --coverage` prints it, when asked for. */
+  coverageJson?: string
+  /** Overall coverage percentage, when asked for. */
+  coverage?: number
+  /** Counts. */
+  passed: number
+  /** Tests that failed. */
+  failed: number
+  /** Tests that could not be evaluated. */
+  errored: number
+  /** `todo_test_` rules. */
+  skipped: number
+  /** Tests selected. */
+  total: number
+}
+
 /** Token verification settings (see `TokenConfig` in coresdk-engine). */
 export interface NativeTokenOptions {
   /** Inline JWKS document (JSON text). */
@@ -443,6 +504,9 @@ export interface NativeVerified {
   /** The algorithm that signed it. */
   alg: string
 }
+
+/** Runs every `test_*` rule under `paths`, as `opa test` does. */
+export declare function runPolicyTests(paths: Array<string>, options?: NativeTestOptions | undefined | null): NativeTestRun
 
 /**
  * Starts the data plane off the main thread: loads `configFile` (optional)

@@ -69,6 +69,9 @@ export function helpText(version: string): string {
   return `coresdk-sidecar ${version}: the CoreSDK data plane (gRPC over mutual TLS 1.3)
 
 Usage: coresdk-sidecar [options]
+       coresdk-sidecar test <path>... [options]   policy unit tests, as opa test runs them
+       coresdk-sidecar check <dir> [options]      compile a bundle as it would load (file:line:col)
+       (coresdk-sidecar test --help for their options; docs/policy-testing.md)
 
 Serves coresdk.v1.CoreSDK and grpc.health.v1.Health on [::1]:50051 by default, and the
 OpenID AuthZEN 1.0 API over HTTPS with --authzen-addr (docs/authzen.md).

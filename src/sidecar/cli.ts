@@ -26,6 +26,7 @@ import { metricIntervalMs, otlpConfigured, otlpProtocol } from '../otel/exporter
 import { SidecarTelemetry } from '../otel/sidecar-telemetry.js';
 import { helpText, parseCliArgs } from './args.js';
 import { DEV_AUTHZEN_DEFAULTS, devAuthzenAddr, devSetup, packageRoot } from './dev.js';
+import { runPolicyCommand } from './policy-commands.js';
 import { SidecarServer, type SidecarEvent } from './server.js';
 
 const EVENT_POLL_MS = 200;
@@ -42,6 +43,14 @@ function fail(err: unknown): never {
 }
 
 async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'test' || command === 'check') {
+    process.exitCode = runPolicyCommand('coresdk-sidecar', command, rest, {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+    });
+    return;
+  }
   let args;
   try {
     args = parseCliArgs(process.argv.slice(2), process.env);

@@ -116,6 +116,13 @@ fn load_err(path: &Path, message: impl Into<String>) -> EngineError {
 
 /// Reads a bundle directory.
 pub fn read_dir(root: &Path) -> Result<BundleFiles> {
+    read_dir_with(root, true)
+}
+
+/// Reads a directory of policies; with `manifest` false, a `.manifest` is
+/// ignored (no revision, roots or `rego_version` from it), as `opa test`
+/// and `opa check` read plain directories.
+pub(crate) fn read_dir_with(root: &Path, manifest: bool) -> Result<BundleFiles> {
     let meta = std::fs::metadata(root).map_err(|e| load_err(root, e.to_string()))?;
     if !meta.is_dir() {
         return Err(load_err(root, "not a directory"));
@@ -139,7 +146,7 @@ pub fn read_dir(root: &Path) -> Result<BundleFiles> {
         contents.push((rel_to_string(rel), bytes));
     }
     let manifest_path = root.join(".manifest");
-    let manifest = if manifest_path.is_file() {
+    let manifest = if manifest && manifest_path.is_file() {
         Some(std::fs::read(&manifest_path).map_err(|e| load_err(&manifest_path, e.to_string()))?)
     } else {
         None
@@ -182,7 +189,7 @@ pub(crate) fn from_archive(origin: &Path, files: Vec<(String, Vec<u8>)>) -> Resu
 }
 
 /// Parses the sources (sorted by path) and the manifest into a bundle.
-fn assemble(
+pub(crate) fn assemble(
     root: &Path,
     contents: Vec<(String, Vec<u8>)>,
     manifest: Option<Vec<u8>>,
@@ -319,7 +326,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Deep-merges `doc` into `data` at `mount`; two files may not define the
 /// same leaf.
-fn merge_at(
+pub(crate) fn merge_at(
     data: &mut serde_json::Value,
     mount: &[String],
     doc: serde_json::Value,

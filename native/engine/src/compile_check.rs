@@ -282,7 +282,7 @@ fn check_imports(policy: &Value) -> Result<()> {
 }
 
 /// The text a span covers.
-fn span_text<'s>(source: &'s str, span: &Value) -> Option<&'s str> {
+pub(crate) fn span_text<'s>(source: &'s str, span: &Value) -> Option<&'s str> {
     let start = usize::try_from(span.get("start")?.as_u64()?).ok()?;
     let end = usize::try_from(span.get("end")?.as_u64()?).ok()?;
     source.get(start..end)
@@ -290,7 +290,7 @@ fn span_text<'s>(source: &'s str, span: &Value) -> Option<&'s str> {
 
 /// The segments of a ref made of a variable, `.field`s and `["string"]`
 /// indexes; `None` for anything else (a variable index, a call...).
-fn ref_path(expr: &Value) -> Option<Vec<String>> {
+pub(crate) fn ref_path(expr: &Value) -> Option<Vec<String>> {
     let (kind, node) = expr.as_object()?.iter().next()?;
     match kind.as_str() {
         "Var" => Some(vec![node.get("value")?.as_str()?.to_string()]),
@@ -314,7 +314,7 @@ fn ref_path(expr: &Value) -> Option<Vec<String>> {
 }
 
 /// The longest constant prefix of a rule head's ref (`p[x].q` -> `p`).
-fn head_path(expr: &Value) -> Option<Vec<String>> {
+pub(crate) fn head_path(expr: &Value) -> Option<Vec<String>> {
     if let Some(p) = ref_path(expr) {
         return Some(p);
     }

@@ -158,6 +158,31 @@ impl EngineError {
         let (location, message) = parse_location(&text);
         EngineError::PolicyCompile { location, message }
     }
+
+    /// [`EngineError::compile`] for a parse error in `source`, naming the
+    /// Rego syntax the parser does not know when that is what it stopped at
+    /// (OPA 1.x template strings, `$"..."`).
+    pub(crate) fn parse(err: &dyn std::fmt::Display, source: &str) -> Self {
+        let mut e = Self::compile(err);
+        if let EngineError::PolicyCompile {
+            location: Some(l),
+            message,
+        } = &mut e
+        {
+            let line = source.lines().nth(l.line.saturating_sub(1) as usize);
+            // regorus stops at or just inside the template string.
+            let before = line.and_then(|t| {
+                let end = (l.column as usize).saturating_add(1).min(t.len());
+                t.get(..end)
+            });
+            if before.is_some_and(|b| b.contains("$\"") || b.contains("$`")) {
+                message.push_str(
+                    " (template strings, $\"...{expr}...\", are not supported by the engine's Rego parser; use sprintf or concat)",
+                );
+            }
+        }
+        e
+    }
 }
 
 /// A one-line description of a regorus diagnostic: `file:line:col: message`

@@ -50,6 +50,7 @@ mod pool;
 pub mod query;
 pub mod remote_bundle;
 mod revision;
+pub mod tester;
 pub mod token;
 mod watch;
 

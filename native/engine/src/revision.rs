@@ -113,7 +113,7 @@ impl Revision {
         for (name, source) in &files.modules {
             let package = engine
                 .add_policy(name.clone(), source.clone())
-                .map_err(|e| EngineError::compile(&e))?;
+                .map_err(|e| EngineError::parse(&e, source))?;
             if !files.roots.is_empty() {
                 let path = package
                     .trim_start_matches("data")

@@ -16,6 +16,7 @@ mod errors;
 mod pii;
 mod sidecar;
 mod tasks;
+mod tester;
 
 /// Runs when Node loads the addon. The engine catches panics inside regorus
 /// (the evaluator is reset and the call fails with `ERR_EVAL`); this hook
@@ -36,3 +37,4 @@ fn init() {
 pub use engine::*;
 pub use pii::*;
 pub use sidecar::*;
+pub use tester::*;
