@@ -175,7 +175,7 @@ export interface AuthorizeResult {
   readonly claims: Record<string, unknown> | null;
   /** Whether the query produced a value. */
   readonly defined: boolean;
-  /** The decision value. */
+  /** The decision value; integers beyond ±(2^53 − 1) are `bigint` (the `PolicyValue` type). */
   readonly value: unknown;
   /** The policy revision that decided. */
   readonly revision: string | undefined;
@@ -242,7 +242,12 @@ export interface FastPathStats {
 export interface Decision<T = unknown> {
   /** Whether the query produced a value. */
   readonly defined: boolean;
-  /** The value; `undefined` exactly when `defined` is false. */
+  /**
+   * The value; `undefined` exactly when `defined` is false. Integers beyond
+   * ±(2^53 − 1) are `bigint` (on every path, in-process and through the
+   * sidecar), which `JSON.stringify` throws on: write values with
+   * `toJsonText` (the `PolicyValue` type).
+   */
   readonly value: T | undefined;
   /** The policy revision that produced it. */
   readonly revision: string;

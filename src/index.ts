@@ -66,6 +66,8 @@ export { authzInstruments, DURATION_BOUNDARIES } from './otel/instruments.js';
 export type { AuthzInstruments } from './otel/instruments.js';
 export { SidecarTelemetry } from './otel/sidecar-telemetry.js';
 export type { SidecarTelemetryOptions } from './otel/sidecar-telemetry.js';
+export { parseEngineJson, toJsonText } from './json-values.js';
+export type { PolicyValue } from './json-values.js';
 export { checkPolicies, testPolicies } from './policy-test.js';
 export type {
   PolicyCheck,

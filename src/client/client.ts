@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { Engine, type AuthorizeResult, type Decision, type EngineOptions } from '../engine.js';
 import { CoreSDKError, fromNative } from '../errors.js';
 import { native } from '../binding.js';
+import { parseEngineJson } from '../json-values.js';
 import type { BreakerOptions } from './breaker.js';
 import { SidecarTransport, type ClientTlsOptions } from './sidecar-transport.js';
 
@@ -80,8 +81,9 @@ export function isTransportFailure(e: unknown): boolean {
   return e instanceof CoreSDKError && TRANSPORT_FAILURES.has(e.code);
 }
 
+/** The sidecar's JSON text, parsed exactly as the in-process engine hands values over. */
 function parseJson(text: unknown): unknown {
-  return typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
+  return typeof text === 'string' && text !== '' ? parseEngineJson(text) : undefined;
 }
 
 /** The `[sdk]` settings a client reads, as {@link loadSdkSettings} returns them. */

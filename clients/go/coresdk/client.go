@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -225,7 +226,8 @@ type AuthorizeResult struct {
 	Claims Claims
 	// Defined is true when the policy query had a value.
 	Defined bool
-	// Value is the policy query's value (nil when undefined or for VerifyToken).
+	// Value is the policy query's value (nil when undefined or for VerifyToken);
+	// numbers are exact: int64, *big.Int beyond 64 bits, float64 otherwise.
 	Value any
 	// Revision is the policy bundle revision that decided ("" for VerifyToken).
 	Revision string
@@ -244,7 +246,8 @@ type Decision struct {
 	Allowed bool
 	// Defined is true when the query has a value.
 	Defined bool
-	// Value is the query's value, decoded from JSON (nil when undefined).
+	// Value is the query's value, decoded from JSON (nil when undefined);
+	// integers are int64 (*big.Int beyond 64 bits), other numbers float64.
 	Value any
 	// Revision is the policy bundle revision that decided.
 	Revision string
@@ -353,15 +356,50 @@ func firstLine(s string) string {
 	return s
 }
 
+// fromJSON parses the sidecar's JSON text with every digit kept: an
+// integer is an int64 when it fits and a *big.Int when it does not, any
+// other number a float64 (see "Values" in the package documentation).
 func fromJSON(text string) (any, *Error) {
 	if text == "" {
 		return nil, nil
 	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal([]byte(text), &v); err != nil {
+	if err := dec.Decode(&v); err != nil || dec.More() {
 		return nil, newError(CodeInternal, "the sidecar answered with JSON that does not parse")
 	}
-	return v, nil
+	return exactNumbers(v), nil
+}
+
+// exactNumbers replaces every json.Number in v by an int64, a *big.Int or
+// a float64.
+func exactNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := x.Int64(); err == nil {
+				return i
+			}
+			if b, ok := new(big.Int).SetString(s, 10); ok {
+				return b
+			}
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = exactNumbers(x[i])
+		}
+		return x
+	case map[string]any:
+		for k, e := range x {
+			x[k] = exactNumbers(e)
+		}
+		return x
+	}
+	return v
 }
 
 func claimsOf(text string) (Claims, *Error) {

@@ -34,6 +34,16 @@
 // ErrSidecarUnavailable. Messages never contain a token, claims or policy
 // input.
 //
+// # Values
+//
+// Decision values and claims are decoded with every digit kept: an integer
+// is an int64 when it fits and a *big.Int when it does not (a policy's
+// time.now_ns(), a 64-bit id), any other number is a float64 (-0 kept),
+// strings, booleans, nil, []any and map[string]any as encoding/json gives
+// them; Rego sets arrive as sorted arrays. The Node, Python and Java SDKs
+// give the same values in their own types (the corpus in
+// clients/conformance/values.json).
+//
 // # Configuration
 //
 // ConfigFromEnv reads coresdk.toml's [sdk] table and CORESDK_* variables with

@@ -162,6 +162,14 @@ func startWorld() (*world, error) {
 			return nil, err
 		}
 	}
+	// The value corpus (values.json) is served by the same sidecar.
+	values, err := os.ReadFile(filepath.Join(repoRoot, "clients", "conformance", "values", "values.rego"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "values.rego"), values, 0o644); err != nil {
+		return nil, err
+	}
 	jwks, _ := json.Marshal(map[string]any{"keys": []any{wd.key.jwk()}})
 	wd.jwks = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/jwks" {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from support.tokens import Key, jwks_of, make_key, now, tamper
 CASES_FILE = REPO / "clients" / "conformance" / "cases.json"
 CASES: dict[str, Any] = json.loads(CASES_FILE.read_text())
 SETUP: dict[str, Any] = CASES["setup"]
+VALUES: dict[str, Any] = json.loads((REPO / "clients" / "conformance" / "values.json").read_text())
+VALUES_BUNDLE = REPO / "clients" / "conformance" / VALUES["bundle"]
 
 
 @dataclass
@@ -92,6 +95,8 @@ def world() -> Iterator[World]:
         bundle.mkdir()
         for name, text in SETUP["policy"].items():
             (bundle / name).write_text(text)
+        # The value corpus (values.json) is served by the same sidecar.
+        shutil.copy(VALUES_BUNDLE / "values.rego", bundle / "values.rego")
         jwks = JwksServer(jwks_of(key), pki.server_cert, pki.server_key)
         stack.callback(jwks.close)
         tls = {

@@ -56,6 +56,8 @@ public final class World {
     for (Map.Entry<String, Object> e : ((Map<String, Object>) setup.get("policy")).entrySet()) {
       Files.writeString(bundle.resolve(e.getKey()), (String) e.getValue());
     }
+    // The value corpus (values.json) is served by the same sidecar.
+    Files.copy(Repo.root().resolve("clients/conformance/values/values.rego"), bundle.resolve("values.rego"));
     jwks = new JwksServer(Tokens.jwks(key), pki.serverCert, pki.serverKey);
     Map<String, String> common = commonEnv(bundle);
     Map<String, String> up = new HashMap<>(common);
