@@ -368,3 +368,189 @@ proptest! {
         prop_assert!(!h.mask(&line).contains(&secret));
     }
 }
+
+// ------------------------------------------------------------- bundle tarballs
+
+use coresdk_engine::remote_bundle::archive::{read_tar_gz, ArchiveLimits};
+
+/// Small limits, so that random archives cross them.
+const TAR_LIMITS: ArchiveLimits = ArchiveLimits {
+    max_entries: 8,
+    max_file_bytes: 150,
+    max_total_bytes: 400,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+    Symlink,
+    HardLink,
+    Fifo,
+}
+
+/// One raw tar entry: a name written into the header as is (no
+/// normalisation by the tar crate), a kind and its bytes.
+fn tar_entry() -> impl Strategy<Value = (String, Kind, Vec<u8>)> {
+    let segment = prop_oneof![
+        6 => "[a-z]{1,6}(\\.rego|\\.json)?".boxed(),
+        1 => Just("..".to_string()).boxed(),
+        1 => Just(".".to_string()).boxed(),
+        1 => Just(String::new()).boxed(),
+        1 => Just("c:".to_string()).boxed(),
+        1 => Just("x\\y".to_string()).boxed(),
+    ];
+    let name = (any::<bool>(), prop::collection::vec(segment, 1..4))
+        .prop_map(|(abs, parts)| format!("{}{}", if abs { "/" } else { "" }, parts.join("/")))
+        .prop_filter("fits the ustar name field", |n| {
+            !n.is_empty() && n.len() < 100
+        });
+    let kind = prop_oneof![
+        8 => Just(Kind::File),
+        2 => Just(Kind::Dir),
+        1 => Just(Kind::Symlink),
+        1 => Just(Kind::HardLink),
+        1 => Just(Kind::Fifo),
+    ];
+    (name, kind, prop::collection::vec(any::<u8>(), 0..200))
+}
+
+fn tarball(entries: &[(String, Kind, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, kind, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        let field = &mut h.as_old_mut().name;
+        field.fill(0);
+        field[..name.len()].copy_from_slice(name.as_bytes());
+        let (ty, body): (tar::EntryType, &[u8]) = match kind {
+            Kind::File => (tar::EntryType::Regular, data),
+            Kind::Dir => (tar::EntryType::Directory, &[]),
+            Kind::Symlink => (tar::EntryType::Symlink, &[]),
+            Kind::HardLink => (tar::EntryType::Link, &[]),
+            Kind::Fifo => (tar::EntryType::Fifo, &[]),
+        };
+        h.set_entry_type(ty);
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, body).expect("append");
+    }
+    let tar = b.into_inner().expect("tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// What the reader must decide, written independently of it: the first
+/// entry that breaks a rule refuses the archive; otherwise the files,
+/// sorted, with normalised names.
+fn model(entries: &[(String, Kind, Vec<u8>)]) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    let mut total = 0usize;
+    for (n, (name, kind, data)) in entries.iter().enumerate() {
+        if n >= TAR_LIMITS.max_entries || name.contains('\\') {
+            return None;
+        }
+        let mut parts = Vec::new();
+        for p in name.split('/') {
+            match p {
+                "" | "." => {}
+                ".." => return None,
+                p if p.len() >= 2 && p.as_bytes()[1] == b':' => return None,
+                p => parts.push(p),
+            }
+        }
+        match kind {
+            Kind::Dir => continue,
+            Kind::File => {}
+            _ => return None,
+        }
+        if parts.is_empty() || data.len() as u64 > TAR_LIMITS.max_file_bytes {
+            return None;
+        }
+        total += data.len();
+        if total as u64 > TAR_LIMITS.max_total_bytes {
+            return None;
+        }
+        files.push((parts.join("/"), data.clone()));
+    }
+    files.sort();
+    if files.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    Some(files)
+}
+
+/// Names an accepted archive may hold.
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && !name.contains('\0')
+        && name
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Random archives (traversal, absolute and drive-prefixed names,
+    /// backslashes, links, FIFOs, duplicates, sizes over the limits) are
+    /// accepted exactly when the model accepts them, with the same files.
+    #[test]
+    fn bundle_tarballs_follow_the_rules(entries in prop::collection::vec(tar_entry(), 0..10)) {
+        let got = read_tar_gz(&tarball(&entries), &TAR_LIMITS);
+        match model(&entries) {
+            Some(files) => prop_assert_eq!(got, Ok(files)),
+            None => prop_assert!(got.is_err(), "accepted {:?}", entries),
+        }
+    }
+
+    /// A damaged archive (bytes flipped or cut, in the tar stream or the
+    /// gzip stream) never panics, and whatever it yields keeps the rules.
+    #[test]
+    fn damaged_tarballs_never_panic(
+        entries in prop::collection::vec(tar_entry(), 1..6),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+        in_gzip in any::<bool>(),
+    ) {
+        let good = tarball(&entries);
+        let mut bytes = if in_gzip {
+            good
+        } else {
+            let mut tar = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&good[..]), &mut tar).expect("gunzip");
+            tar
+        };
+        for (at, b) in &flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= b | 1;
+        }
+        bytes.truncate(cut.index(bytes.len() + 1).max(2));
+        let gz = if in_gzip {
+            bytes
+        } else {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, &bytes).expect("gzip");
+            gz.finish().expect("gzip")
+        };
+        if let Ok(files) = read_tar_gz(&gz, &TAR_LIMITS) {
+            prop_assert!(files.len() <= TAR_LIMITS.max_entries);
+            prop_assert!(files.iter().map(|f| f.1.len() as u64).sum::<u64>() <= TAR_LIMITS.max_total_bytes);
+            for (name, data) in &files {
+                prop_assert!(safe_name(name), "{:?}", name);
+                prop_assert!(data.len() as u64 <= TAR_LIMITS.max_file_bytes);
+            }
+        }
+    }
+
+    /// Anything after a gzip magic number is refused or read, never a panic.
+    #[test]
+    fn arbitrary_bytes_as_a_tarball(tail in prop::collection::vec(any::<u8>(), 0..600)) {
+        let mut bytes = vec![0x1f, 0x8b];
+        bytes.extend(tail);
+        let _ = read_tar_gz(&bytes, &TAR_LIMITS);
+    }
+}
