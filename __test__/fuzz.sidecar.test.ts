@@ -209,6 +209,18 @@ describe('sidecar fuzz (raw HTTP/2 over mutual TLS)', () => {
     await stillServing();
   });
 
+  it('deeply nested literals in a query are refused before the parser (its cost doubles per level)', async () => {
+    const deep = `x := ${'['.repeat(40)}1${']'.repeat(40)}`;
+    await expect(client.evaluatePolicy(deep)).rejects.toMatchObject({ code: 'ERR_QUERY_INVALID' });
+    const objects = `x := ${'{"a": '.repeat(40)}1${'}'.repeat(40)}`;
+    const batch = await client.evaluatePolicies([{ query: objects }, { query: 'data.authz.allow', input: { user: 'alice' } }]);
+    expect(batch[0]).toMatchObject({ ok: false, error: { code: 'ERR_QUERY_INVALID' } });
+    expect(batch[1]).toMatchObject({ ok: true, allowed: true });
+    // Eight levels are fine.
+    expect((await client.evaluatePolicy(`x := ${'['.repeat(8)}1${']'.repeat(8)}`)).defined).toBe(true);
+    await stillServing();
+  });
+
   it('oversized metadata is refused on its own stream or connection', async () => {
     for (const size of [8 * 1024, 64 * 1024, 1024 * 1024]) {
       const s = connect();

@@ -184,6 +184,16 @@ describe('coresdk-sidecar check', () => {
     expect(checkPolicies([examplePolicies]).ok).toBe(true);
   });
 
+  it('refuses literals nested deeper than 16 levels at once, with file:line:col', () => {
+    const t = tempDir();
+    writeFileSync(join(t.dir, 'deep.rego'), `package deep\n\nok := ${'['.repeat(16)}1${']'.repeat(16)}\n\nbad := ${'{"a": '.repeat(40)}1${'}'.repeat(40)}\n`);
+    const c = checkPolicies([t.dir], { bundle: false });
+    expect(c.ok).toBe(false);
+    expect(c.errors[0]?.location).toMatchObject({ row: 5 });
+    expect(c.errors[0]?.message).toMatch(/nest more than 16 levels/);
+    t.cleanup();
+  });
+
   it('reports every module that does not parse, and compile errors, with file:line:col', () => {
     const t = tempDir();
     writeFileSync(join(t.dir, 'a.rego'), 'package a\n\nallow if {\n');

@@ -45,6 +45,7 @@ mod engine;
 mod error;
 mod fastpath;
 pub mod input;
+mod nesting;
 pub mod pii;
 mod pool;
 pub mod query;

@@ -33,6 +33,7 @@ pub fn classify(query: &str) -> Result<QueryKind> {
             message: format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
         });
     }
+    crate::nesting::check_query(q)?;
     Ok(if is_data_ref(q) {
         QueryKind::Ref
     } else {

@@ -111,6 +111,7 @@ impl Revision {
             max_lines: std::num::NonZeroUsize::new(1_000_000).expect("non-zero"),
         });
         for (name, source) in &files.modules {
+            crate::nesting::check_module(name, source)?;
             let package = engine
                 .add_policy(name.clone(), source.clone())
                 .map_err(|e| EngineError::parse(&e, source))?;

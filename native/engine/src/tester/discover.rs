@@ -53,6 +53,7 @@ pub(crate) struct TestCase {
 pub(crate) fn parse_all(modules: &[(String, String)], rego_v0: bool) -> Result<regorus::Engine> {
     let mut engine = parser(rego_v0);
     for (name, source) in modules {
+        crate::nesting::check_module(name, source)?;
         engine
             .add_policy(name.clone(), source.clone())
             .map_err(|e| EngineError::parse(&e, source))?;
@@ -66,6 +67,9 @@ pub(crate) fn parse_each(modules: &[(String, String)], rego_v0: bool) -> Vec<Eng
     modules
         .iter()
         .filter_map(|(name, source)| {
+            if let Err(e) = crate::nesting::check_module(name, source) {
+                return Some(e);
+            }
             parser(rego_v0)
                 .add_policy(name.clone(), source.clone())
                 .err()
