@@ -283,14 +283,19 @@ describe('soak', () => {
       if (served === reloads) break;
       await sleep(100);
     }
-    const presented = await new Promise<string>((resolve, reject) => {
-      const sock = tlsConnect({ host: '::1', port, servername: 'localhost', ca: readFileSync(mtls.caFile), cert: readFileSync(mtls.clientCert), key: readFileSync(mtls.clientKey), ALPNProtocols: ['h2'] }, () => {
-        resolve(sock.getPeerX509Certificate()?.serialNumber ?? '');
-        sock.destroy();
-      });
-      sock.once('error', reject);
-    });
+    // A rotation may have landed just before the end: give the certificate watcher its moment.
     const latest = new X509Certificate(readFileSync(mtls.serverCert)).serialNumber;
+    let presented = '';
+    for (let tries = 0; tries < 50 && presented !== latest; tries++) {
+      if (tries > 0) await sleep(200);
+      presented = await new Promise<string>((resolve, reject) => {
+        const sock = tlsConnect({ host: '::1', port, servername: 'localhost', ca: readFileSync(mtls.caFile), cert: readFileSync(mtls.clientCert), key: readFileSync(mtls.clientKey), ALPNProtocols: ['h2'] }, () => {
+          resolve(sock.getPeerX509Certificate()?.serialNumber ?? '');
+          sock.destroy();
+        });
+        sock.once('error', reject);
+      });
+    }
     const lastKey = await client.authorize(token, { query: 'data.authz.allow' });
 
     // Memory and descriptors per process life, after a warm-up of a fifth of it.
