@@ -16,7 +16,7 @@ const report = process.env.SOAK_REPORT ?? join(root, 'bench', 'results', 'soak-r
 mkdirSync(dirname(report), { recursive: true })
 const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-ts.mjs')], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1)
-const env = { ...process.env, SOAK_SECONDS: process.env.SOAK_SECONDS ?? '600', SOAK_RATE: process.env.SOAK_RATE ?? '2000', SOAK_REPORT: report }
+const env = { ...process.env, CORESDK_SOAK: '1', SOAK_SECONDS: process.env.SOAK_SECONDS ?? '600', SOAK_RATE: process.env.SOAK_RATE ?? '2000', SOAK_REPORT: report }
 const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '__test__/soak.test.ts'], { cwd: root, env, stdio: 'inherit' })
 process.stdout.write(`\nreport: ${report}\n`)
 process.exit(r.status ?? 1)

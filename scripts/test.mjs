@@ -30,6 +30,8 @@ const steps = [
   // The AuthZEN second-opinion test runs OPA's server: installed once (go install), not inside a test's timeout.
   ['ensure opa', process.execPath, ['bench/tools/ensure-opa.mjs']],
   ['vitest', 'npx', ['vitest', 'run']],
+  // The 30-s soak runs alone: its load would slow the other suites' process starts (npm run soak: 10 minutes).
+  ['soak', 'npx', ['vitest', 'run', '__test__/soak.test.ts'], { env: { ...process.env, CORESDK_SOAK: '1' } }],
   // The Python SDK (clients/python): lint, types, stub drift, then pytest against the real sidecar (needs dist/).
   ['python venv', process.execPath, ['clients/python/scripts/bootstrap.mjs']],
   ['python ruff', py, ['-m', 'ruff', 'check', '.', '../../examples/fastapi-app', '../../bench/python'], inPy],
