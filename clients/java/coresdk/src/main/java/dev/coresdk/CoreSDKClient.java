@@ -21,6 +21,7 @@ import dev.coresdk.v1.VerifyTokenRequest;
 import dev.coresdk.v1.VerifyTokenResponse;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
@@ -28,6 +29,7 @@ import io.grpc.ForwardingClientCall;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -35,6 +37,8 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NegotiationType;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettySslContextChannelCredentials;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ClientCalls;
@@ -43,7 +47,6 @@ import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -111,9 +114,10 @@ public final class CoreSDKClient implements AutoCloseable {
   private static volatile ScheduledExecutorService scheduler;
 
   private final SDKConfig config;
-  private final SslContext ssl;
+  private final SidecarAddress addr;
   private final CircuitBreaker breaker;
   private final Object lock = new Object();
+  private ManagedChannelBuilder<?> builder;
   private ManagedChannel managed;
   private Channel channel;
   private volatile boolean closed;
@@ -124,7 +128,9 @@ public final class CoreSDKClient implements AutoCloseable {
 
   private CoreSDKClient(SDKConfig config) {
     this.config = config;
+    this.addr = config.address();
     this.breaker = new CircuitBreaker(config.breakerFailureThreshold(), config.breakerResetMs(), System::nanoTime);
+    SslContext ssl;
     if (config.usesTls()) {
       if (config.tlsCaFile() == null || config.tlsCertFile() == null || config.tlsKeyFile() == null) {
         throw new CoreSDKException(
@@ -136,7 +142,7 @@ public final class CoreSDKClient implements AutoCloseable {
       readable(config.tlsCertFile(), "CORESDK_TLS_CERT_FILE");
       readable(config.tlsKeyFile(), "CORESDK_TLS_KEY_FILE");
       try {
-        this.ssl =
+        ssl =
             GrpcSslContexts.forClient()
                 .trustManager(new File(config.tlsCaFile()))
                 .keyManager(new File(config.tlsCertFile()), new File(config.tlsKeyFile()))
@@ -149,14 +155,15 @@ public final class CoreSDKClient implements AutoCloseable {
                 + e.getClass().getSimpleName());
       }
     } else {
-      this.ssl = null;
-      if (!isLocal(config.sidecarAddr())) {
+      ssl = null;
+      if (!addr.isLocal()) {
         throw new CoreSDKException(
             "ERR_CONFIG",
             "CORESDK_SIDECAR_ADDR: " + config.sidecarAddr() + " is not loopback; the sidecar there needs mutual TLS"
                 + " (set CORESDK_TLS_CA_FILE, CORESDK_TLS_CERT_FILE, CORESDK_TLS_KEY_FILE)");
       }
     }
+    this.builder = channelBuilder(ssl);
   }
 
   /**
@@ -197,63 +204,89 @@ public final class CoreSDKClient implements AutoCloseable {
     }
   }
 
-  static boolean isLocal(String addr) {
-    if (addr.startsWith("unix:")) {
-      return true;
-    }
-    String host;
-    if (addr.startsWith("[")) {
-      int end = addr.indexOf(']');
-      host = end < 0 ? addr : addr.substring(1, end);
+  // ------------------------------------------------------------------ channel and calls
+
+  /**
+   * The channel's builder, made here so that an address grpc-java cannot reach fails when the client is created;
+   * nothing connects (or starts a thread) until the first call builds the channel.
+   *
+   * <p>An IP literal is connected to directly ({@code forAddress(InetSocketAddress)}: no name resolution, and no
+   * target string for grpc-java to parse; {@code dns:///[::1]:50051} is not a URI it accepts); a host name goes
+   * through grpc-java's DNS resolver ({@code dns:///name:port}); a Unix socket through whatever transport grpc-java
+   * has for {@code unix:///path} (Netty epoll, bundled by grpc-netty-shaded for Linux x86_64 and aarch64).
+   */
+  private ManagedChannelBuilder<?> channelBuilder(SslContext ssl) {
+    ManagedChannelBuilder<?> b;
+    if (addr.kind == SidecarAddress.Kind.UNIX) {
+      ChannelCredentials creds =
+          ssl == null ? InsecureChannelCredentials.create() : NettySslContextChannelCredentials.create(ssl);
+      try {
+        b = Grpc.newChannelBuilder(addr.target(), creds);
+      } catch (RuntimeException e) {
+        throw noUnixTransport(e);
+      }
+      b.overrideAuthority(config.tlsServerName() != null ? config.tlsServerName() : "localhost");
     } else {
-      int colon = addr.lastIndexOf(':');
-      host = colon < 0 ? addr : addr.substring(0, colon);
+      NettyChannelBuilder n =
+          addr.kind == SidecarAddress.Kind.IP
+              ? NettyChannelBuilder.forAddress(addr.socketAddress())
+              : NettyChannelBuilder.forTarget(addr.target());
+      if (ssl != null) {
+        n.sslContext(ssl).negotiationType(NegotiationType.TLS);
+        if (config.tlsServerName() != null) {
+          n.overrideAuthority(config.tlsServerName());
+        }
+      } else {
+        n.negotiationType(NegotiationType.PLAINTEXT);
+      }
+      b = n;
     }
-    if (host.equals("localhost")) {
-      return true;
-    }
-    if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) {
-      return false;
-    }
-    try {
-      return InetAddress.getByName(host).isLoopbackAddress();
-    } catch (IOException e) {
-      return false;
-    }
+    return b.keepAliveTime(30, TimeUnit.SECONDS)
+        .keepAliveTimeout(10, TimeUnit.SECONDS)
+        .maxInboundMessageSize(MAX_MESSAGE)
+        .disableRetry();
   }
 
-  // ------------------------------------------------------------------ channel and calls
+  /** No transport for a {@code unix:} address: say which address, why, and what would make it work. */
+  private CoreSDKException noUnixTransport(RuntimeException e) {
+    String why;
+    try {
+      Throwable cause = Epoll.isAvailable() ? null : Epoll.unavailabilityCause();
+      why = cause == null ? e.getMessage() : "Netty epoll is unavailable: " + rootMessage(cause);
+    } catch (LinkageError le) {
+      why = "Netty epoll is missing: " + le;
+    }
+    return new CoreSDKException(
+        "ERR_CONFIG",
+        "sidecar_addr: " + quoted(addr.text) + ": this JVM cannot open Unix domain sockets. grpc-java reaches them only through"
+            + " Netty's native epoll transport, which io.grpc:grpc-netty-shaded (a coresdk dependency) bundles for"
+            + " Linux x86_64 and aarch64; here (" + System.getProperty("os.name") + " " + System.getProperty("os.arch")
+            + ") " + why + ". Use a loopback address such as [::1]:50051 (the sidecar's default), or, on Linux"
+            + " x86_64/aarch64, keep grpc-netty-shaded's META-INF/native epoll library in the application (a fat jar"
+            + " must not drop it) and give Netty a temporary directory that allows executables"
+            + " (-Dio.grpc.netty.shaded.io.netty.native.workdir=DIR)");
+  }
+
+  private static String quoted(String s) {
+    StringBuilder sb = new StringBuilder();
+    Json.quote(sb, s);
+    return sb.toString();
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c.getMessage() != null ? c.getMessage() : c.toString();
+  }
 
   private Channel channel() {
     synchronized (lock) {
       check();
       if (channel == null) {
-        String addr = config.sidecarAddr();
-        ManagedChannel ch;
-        if (addr.startsWith("unix:")) {
-          ch =
-              Grpc.newChannelBuilder(addr, InsecureChannelCredentials.create())
-                  .overrideAuthority("localhost")
-                  .maxInboundMessageSize(MAX_MESSAGE)
-                  .disableRetry()
-                  .build();
-        } else {
-          NettyChannelBuilder b =
-              NettyChannelBuilder.forTarget("dns:///" + addr)
-                  .keepAliveTime(30, TimeUnit.SECONDS)
-                  .keepAliveTimeout(10, TimeUnit.SECONDS)
-                  .maxInboundMessageSize(MAX_MESSAGE)
-                  .disableRetry();
-          if (ssl != null) {
-            b.sslContext(ssl).negotiationType(NegotiationType.TLS);
-            if (config.tlsServerName() != null) {
-              b.overrideAuthority(config.tlsServerName());
-            }
-          } else {
-            b.negotiationType(NegotiationType.PLAINTEXT);
-          }
-          ch = b.build();
-        }
+        ManagedChannel ch = builder.build();
+        builder = null;
         managed = ch;
         channel = ClientInterceptors.intercept(ch, new TraceInterceptor());
       }
@@ -308,17 +341,28 @@ public final class CoreSDKClient implements AutoCloseable {
 
   private CoreSDKException timeout(long budget) {
     return new CoreSDKException(
-        "ERR_SIDECAR_TIMEOUT", "the sidecar did not answer within " + millis(budget) + " ms");
+        "ERR_SIDECAR_TIMEOUT", "the sidecar at " + addr + " did not answer within " + millis(budget) + " ms");
   }
 
-  private static CoreSDKException unavailable(StatusRuntimeException e) {
+  /** {@code the sidecar at [::1]:50051 is unreachable: io exception (Connection refused: ...)}. */
+  private CoreSDKException unavailable(StatusRuntimeException e) {
     String d = e.getStatus().getDescription();
-    return new CoreSDKException("ERR_SIDECAR_UNAVAILABLE", "the sidecar is unreachable: " + (d == null ? "" : d));
+    StringBuilder msg = new StringBuilder("the sidecar at ").append(addr).append(" is unreachable: ");
+    msg.append(d == null ? e.getStatus().getCode() : d);
+    Throwable cause = e.getStatus().getCause();
+    if (cause != null) {
+      String why = rootMessage(cause);
+      if (d == null || !d.contains(why)) {
+        msg.append(" (").append(why).append(')');
+      }
+    }
+    return new CoreSDKException("ERR_SIDECAR_UNAVAILABLE", msg.toString());
   }
 
-  private static CoreSDKException breakerOpen() {
+  private CoreSDKException breakerOpen() {
     return new CoreSDKException(
-        "ERR_SIDECAR_UNAVAILABLE", "the sidecar is unreachable (circuit open after repeated failures)");
+        "ERR_SIDECAR_UNAVAILABLE",
+        "the sidecar at " + addr + " is unreachable (circuit open after repeated failures)");
   }
 
   /** The sidecar's ErrorInfo in a failed call's status details, or null. */
@@ -629,8 +673,8 @@ public final class CoreSDKClient implements AutoCloseable {
       }
       if (warn) {
         String msg =
-            "coresdk: sidecar unreachable (" + e.code() + "); fail_mode \"open\" is allowing requests with null"
-                + " claims (" + n + " so far)";
+            "coresdk: sidecar at " + addr + " unreachable (" + e.code() + "); fail_mode \"open\" is allowing"
+                + " requests with null claims (" + n + " so far)";
         try {
           if (config.warn() != null) {
             config.warn().accept(msg);

@@ -56,6 +56,7 @@ public final class SDKConfig {
           "offline_cache_key");
 
   private final String sidecarAddr;
+  private final SidecarAddress address;
   private final String tenantId;
   private final FailMode failMode;
   private final int timeoutMs;
@@ -72,6 +73,11 @@ public final class SDKConfig {
   private SDKConfig(Builder b) {
     if (b.sidecarAddr == null || b.sidecarAddr.isBlank()) {
       throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: must be a non-empty string");
+    }
+    try {
+      this.address = SidecarAddress.parse(b.sidecarAddr);
+    } catch (IllegalArgumentException e) {
+      throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: " + badAddress(b.sidecarAddr, e));
     }
     if (b.tenantId == null || !(b.tenantId.isEmpty() || validTenantId(b.tenantId))) {
       throw new CoreSDKException(
@@ -102,6 +108,11 @@ public final class SDKConfig {
     this.breakerFailureThreshold = b.breakerFailureThreshold;
     this.breakerResetMs = b.breakerResetMs;
     this.warn = b.warn;
+  }
+
+  /** {@code "x" is not an address (why): use ...}: the sidecar's words for its own {@code --addr}. */
+  private static String badAddress(String value, IllegalArgumentException e) {
+    return debug(value) + " is not an address (" + e.getMessage() + "): " + SidecarAddress.FORMS;
   }
 
   private static void range(String name, int v, int lo, int hi) {
@@ -255,6 +266,11 @@ public final class SDKConfig {
           String s = r.string();
           if (s.isBlank()) {
             throw err(r.name, "must not be empty");
+          }
+          try {
+            SidecarAddress.parse(s);
+          } catch (IllegalArgumentException bad) {
+            throw err(r.name, badAddress(s, bad));
           }
           b.sidecarAddr(s);
           break;
@@ -415,12 +431,19 @@ public final class SDKConfig {
   }
 
   /**
-   * The sidecar's address: {@code host:port}, {@code [v6]:port} or {@code unix:/path}.
+   * The sidecar's address: {@code [v6]:port}, {@code a.b.c.d:port}, {@code name:port}, or a Unix socket as
+   * {@code unix:/path} or {@code unix:///path}.
    *
-   * @return the address ({@code sidecar_addr} / {@code CORESDK_SIDECAR_ADDR}; default {@code [::1]:50051})
+   * @return the address as configured ({@code sidecar_addr} / {@code CORESDK_SIDECAR_ADDR}; default
+   *     {@code [::1]:50051})
    */
   public String sidecarAddr() {
     return sidecarAddr;
+  }
+
+  /** The parsed {@link #sidecarAddr()}. */
+  SidecarAddress address() {
+    return address;
   }
 
   /**
@@ -570,9 +593,11 @@ public final class SDKConfig {
     private Builder() {}
 
     /**
-     * Sets the sidecar's address.
+     * Sets the sidecar's address; {@link #build()} refuses a malformed one ({@code ERR_CONFIG}: no port, a port
+     * outside 1-65535, unbalanced brackets, an IPv6 address without brackets).
      *
-     * @param v {@code host:port}, {@code [v6]:port} or {@code unix:/path}
+     * @param v {@code [v6]:port} (e.g. {@code [::1]:50051}), {@code a.b.c.d:port}, {@code name:port},
+     *     {@code unix:/path} or {@code unix:///path}
      * @return this builder
      */
     public Builder sidecarAddr(String v) {

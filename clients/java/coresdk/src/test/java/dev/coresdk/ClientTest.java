@@ -456,6 +456,41 @@ class ClientTest {
   }
 
   @Test
+  void aHostNameGoesThroughDns() {
+    // localhost resolves (at least) to 127.0.0.1, where the shared sidecar listens; mutual TLS as usual.
+    String port = W.sidecar.addr.substring(W.sidecar.addr.lastIndexOf(':') + 1);
+    try (CoreSDKClient sdk = CoreSDKClient.create(W.config("up", FailMode.CLOSED).sidecarAddr("localhost:" + port).build())) {
+      AuthorizeResult r = sdk.authorize(W.tokens.get("valid"), null, Map.of("action", "read"));
+      assertTrue(r.allowed(), r.reason() + ": " + r.error());
+      assertEquals("user-1", r.claims().get("sub"));
+    }
+  }
+
+  @Test
+  void unixSocketFormsAndMutualTlsOverAUnixSocket(@TempDir Path tmp) throws Exception {
+    Path sock = Files.createDirectories(tmp.resolve("a dir")).resolve("tls.sock");
+    try (Sidecar s = W.startSidecar(Map.of("CORESDK_SIDECAR_ADDR", "unix:" + sock))) {
+      for (String addr : List.of("unix:" + sock, "unix://" + sock)) {
+        try (CoreSDKClient sdk = CoreSDKClient.create(W.config("up", FailMode.CLOSED).sidecarAddr(addr).build())) {
+          AuthorizeResult r = sdk.authorize(W.tokens.get("valid"), null, Map.of("action", "read"));
+          assertTrue(r.allowed(), addr + ": " + r.reason() + ": " + r.error());
+          assertEquals("user-1", r.claims().get("sub"));
+          assertEquals(HealthStatus.SERVING, sdk.health());
+        }
+      }
+      // Plaintext to the TLS socket: nothing answered, so unreachable (never an allow in CLOSED), naming the socket.
+      SDKConfig plain = SDKConfig.builder().sidecarAddr("unix:" + sock).failMode(FailMode.CLOSED).retries(0).build();
+      try (CoreSDKClient sdk = CoreSDKClient.create(plain)) {
+        AuthorizeResult r = sdk.authorize(W.tokens.get("valid"));
+        assertFalse(r.allowed());
+        assertTrue(r.error().isTransportFailure(), r.error().toString());
+        assertTrue(r.error().getMessage().contains("unix:" + sock), r.error().getMessage());
+      }
+      assertTrue(s.alive());
+    }
+  }
+
+  @Test
   void recoversWhenTheSidecarComesBack(@TempDir Path tmp) throws Exception {
     Files.writeString(tmp.resolve("jwks.json"), Tokens.jwks(W.key));
     int port = dev.coresdk.support.BlackHole.deadPort();

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.coresdk.support.DevSidecar;
 import dev.coresdk.support.RawHttp;
 import dev.coresdk.support.Repo;
 import dev.coresdk.support.Sidecar;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
@@ -30,25 +30,12 @@ import org.springframework.boot.web.servlet.context.ServletWebServerApplicationC
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * The example app and the README's Java sample against a real {@code coresdk-sidecar --dev}: 200 for the printed
- * development token, 401 without a token, 403 for a token the policy denies, and 200 with null claims once the
- * sidecar is gone (fail-open).
+ * The example app, the README's Java sample and docs/java.md's client sample against a real
+ * {@code coresdk-sidecar --dev} on its default address, {@code [::1]:50051}, with the app's and the samples' default
+ * settings (no address configured anywhere; issue 27): 200 with the claims for the printed development token, 401
+ * without a token, 403 for a token the policy denies, and 200 with null claims once the sidecar is gone (fail-open).
  */
 class ExampleAppTest {
-  private static String devToken(Sidecar s) throws InterruptedException {
-    for (int tries = 0; tries < 200; tries++) {
-      synchronized (s.stdout) {
-        for (int i = 0; i + 1 < s.stdout.size(); i++) {
-          if (s.stdout.get(i).startsWith("Development token")) {
-            return s.stdout.get(i + 1).strip();
-          }
-        }
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("the --dev sidecar printed no development token");
-  }
-
   /** A token for another user, from the example's DevToken.java helper (run as a single-file program). */
   private static String devTokenFor(Path cwd, String sub, String role) throws Exception {
     Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
@@ -68,13 +55,22 @@ class ExampleAppTest {
   @Test
   @SuppressWarnings("unchecked")
   void exampleAppAnswers200401403AndFailsOpen(@TempDir Path cwd) throws Exception {
-    Sidecar sidecar = new Sidecar(Map.of(), List.of("--dev", "--addr", "127.0.0.1:0"), cwd, true);
+    // `coresdk-sidecar --dev` serves AuthZEN on [::1]:8080, so the app's own port must be another one.
+    java.util.Properties props = new java.util.Properties();
+    try (var in = ExampleAppTest.class.getResourceAsStream("/application.properties")) {
+      props.load(in);
+    }
+    assertEquals("8081", props.getProperty("server.port"));
+    Sidecar sidecar = DevSidecar.start(cwd);
+    // The app's own settings (application.properties, no coresdk.* address), on a free HTTP port.
     try (ConfigurableApplicationContext app = new SpringApplicationBuilder(ExampleApplication.class)
-        .properties("server.port=0", "server.address=127.0.0.1", "logging.level.root=WARN",
-            "coresdk.sidecar-addr=" + sidecar.addr)
+        .properties("server.port=0", "server.address=127.0.0.1", "logging.level.root=WARN")
         .run()) {
+      dev.coresdk.CoreSDKClient client = app.getBean(dev.coresdk.CoreSDKClient.class);
+      assertEquals("[::1]:50051", client.config().sidecarAddr());
+      DevSidecar.awaitServing(client);
       int port = ((ServletWebServerApplicationContext) app).getWebServer().getPort();
-      String token = devToken(sidecar);
+      String token = DevSidecar.token(sidecar);
       String viewer = devTokenFor(cwd, "carol", "viewer");
 
       RawHttp.Response r = RawHttp.request(port, "GET", "/documents/doc-1", bearer(token));
@@ -104,7 +100,8 @@ class ExampleAppTest {
       assertEquals(Boolean.TRUE, decided.get("allowed"));
       assertNotNull(decided.get("revision"));
 
-      readmeSample(cwd, sidecar.addr, token);
+      readmeSample(cwd, token);
+      docsClientSample(cwd, token);
 
       sidecar.close();
       r = RawHttp.request(port, "GET", "/me", bearer(token));
@@ -117,34 +114,67 @@ class ExampleAppTest {
     }
   }
 
-  /** Compiles the README's Java sample as written (the address aside) and runs it against the dev sidecar. */
-  private static void readmeSample(Path tmp, String addr, String token) throws Exception {
-    String readme = Files.readString(Repo.root().resolve("README.md"));
-    String section = readme.substring(readme.indexOf("## Use it from Java"));
-    Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(section);
-    assertTrue(m.find(), "README.md: no java block under 'Use it from Java'");
-    String sample = m.group(1);
-    assertTrue(sample.contains(".sidecarAddr(\"[::1]:50051\")"));
-    assertTrue(sample.contains(".failMode(FailMode.OPEN)"));
-    Path src = Files.createDirectories(tmp.resolve("readme-src")).resolve("Quickstart.java");
-    Files.writeString(src, sample.replace("[::1]:50051", addr));
-    Path out = Files.createDirectories(tmp.resolve("readme-out"));
+  /** The first {@code java} block after {@code heading} in {@code file}. */
+  private static String javaBlock(String file, String heading) throws Exception {
+    String text = Files.readString(Repo.root().resolve(file));
+    assertTrue(text.contains(heading), file + ": no '" + heading + "'");
+    Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(text.substring(text.indexOf(heading)));
+    assertTrue(m.find(), file + ": no java block under '" + heading + "'");
+    return m.group(1);
+  }
+
+  /** Compiles {@code source} as {@code className} and runs its {@code method(String)}; returns what it printed. */
+  private static String compileAndRun(Path tmp, String className, String source, String method, String arg)
+      throws Exception {
+    Path src = Files.createDirectories(tmp.resolve(className + "-src")).resolve(className + ".java");
+    Files.writeString(src, source);
+    Path out = Files.createDirectories(tmp.resolve(className + "-out"));
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     int rc = javac.run(null, null, null, "-d", out.toString(), "-cp", System.getProperty("java.class.path"),
         src.toString());
-    assertEquals(0, rc, "the README sample compiles");
+    assertEquals(0, rc, className + " compiles");
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     PrintStream old = System.out;
     try (URLClassLoader cl = new URLClassLoader(new URL[] {out.toUri().toURL()}, ExampleAppTest.class.getClassLoader())) {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-      Method main = cl.loadClass("Quickstart").getMethod("main", String[].class);
-      main.invoke(null, (Object) new String[] {token});
+      Class<?> c = cl.loadClass(className);
+      if (method.equals("main")) {
+        c.getMethod("main", String[].class).invoke(null, (Object) new String[] {arg});
+      } else {
+        c.getMethod(method, String.class).invoke(null, arg);
+      }
     } finally {
       System.setOut(old);
     }
     String printed = captured.toString(StandardCharsets.UTF_8);
-    assertTrue(printed.contains("allowed=true"), printed);
+    old.println(className + " printed:\n" + printed);
+    return printed;
+  }
+
+  /** Compiles the README's Java sample exactly as written and runs it against the dev sidecar. */
+  private static void readmeSample(Path tmp, String token) throws Exception {
+    String sample = javaBlock("README.md", "## Use it from Java");
+    assertTrue(sample.contains(".sidecarAddr(\"[::1]:50051\")"));
+    assertTrue(sample.contains(".failMode(FailMode.OPEN)"));
+    String printed = compileAndRun(tmp, "Quickstart", sample, "main", token);
+    assertTrue(printed.startsWith("allowed=true revision="), printed);
+    assertTrue(printed.contains("authorized=true claims={"), printed);
     assertTrue(printed.contains("sub=dev-user"), printed);
     assertFalse(printed.contains(token), "the sample prints no token");
+  }
+
+  /** docs/java.md's client sample, exactly as written, as the body of a method given the dev token. */
+  private static void docsClientSample(Path tmp, String token) throws Exception {
+    String sample = javaBlock("docs/java.md", "## The client");
+    assertTrue(sample.contains(".sidecarAddr(\"[::1]:50051\")"));
+    String source = "import dev.coresdk.*;\nimport java.util.*;\n\npublic class DocsClient {\n"
+        + "  public static void run(String token) {\n" + sample
+        + "    System.out.println(\"allowed=\" + r.allowed() + \" sub=\" + r.claims().get(\"sub\") + \" degraded=\""
+        + " + r.degraded() + \" decision.defined=\" + d.defined() + \" decision.allowed=\" + d.allowed());\n"
+        + "    sdk.close();\n  }\n}\n";
+    String printed = compileAndRun(tmp, "DocsClient", source, "run", token);
+    // The sample's evaluatePolicy input has no claims: the example policy answers, and denies.
+    assertEquals(
+        "allowed=true sub=dev-user degraded=false decision.defined=true decision.allowed=false", printed.strip());
   }
 }
