@@ -128,6 +128,29 @@ describe('decisions', () => {
   });
 });
 
+describe('which evaluator answers (fastPathPlan)', () => {
+  it('names the tree evaluator for a proven query and the reason otherwise', () => {
+    const e = inline('package t\nallow if input.role == "admin"\nwild if to_number(input.n) > 3\n');
+    expect(e.fastPathPlan('data.t.allow')).toEqual({ evaluator: 'tree', guards: 0, indexed: false });
+    const wild = e.fastPathPlan('data.t.wild');
+    expect(wild.evaluator).toBe('interpreter');
+    expect(wild.reason).toMatch(/to_number/);
+    expect(e.fastPathPlan('x := data.t.allow')).toMatchObject({ evaluator: 'interpreter', reason: 'a general query' });
+  });
+
+  it('answers the former fast-path bypasses as OPA does', () => {
+    // Two values of `role`: OPA raises eval_conflict_error, so the decision is never an allow.
+    const conflict = inline('package t\nrole := "admin" if input.a\nrole := "guest" if input.b\nallow if role = "admin"\n');
+    expect(conflict.decideSync('data.t.allow', { a: true, b: true }).allowed).toBe(false);
+    expect(conflict.decideSync('data.t.allow', { a: true }).allowed).toBe(true);
+    // A call's missing argument fails the body outside the `not`, as in OPA.
+    const negated = inline('package t\nallow if not startswith(input.path, "/admin")\n');
+    expect(negated.evaluatePolicySync('data.t.allow', {}).defined).toBe(false);
+    expect(negated.evaluatePolicySync('data.t.allow', { path: '/docs' }).value).toBe(true);
+    expect(negated.fastPathPlan('data.t.allow').evaluator).toBe('tree');
+  });
+});
+
 describe('bad input gets a typed error and the next call is served', () => {
   const e = (): Engine => inline('package t\nallow := true\n');
 

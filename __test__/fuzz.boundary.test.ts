@@ -128,7 +128,7 @@ describe('napi boundary: random JS values into every exported function', () => {
   });
 
   it('every NativeEngine and NativeMasker method', async () => {
-    const engineMethods = ['evaluateJson', 'evaluateJsonPacked', 'evaluateValue', 'evaluateJsonAsync', 'verifyToken', 'verifyTokenAsync', 'authorize', 'authorizeAsync', 'maskPii', 'keyStatus', 'decisionCacheStats', 'fastPathStats', 'fastPathRoute', 'onReload'];
+    const engineMethods = ['evaluateJson', 'evaluateJsonPacked', 'evaluateValue', 'evaluateJsonAsync', 'verifyToken', 'verifyTokenAsync', 'authorize', 'authorizeAsync', 'maskPii', 'keyStatus', 'decisionCacheStats', 'fastPathStats', 'fastPathRoute', 'fastPathPlan', 'onReload'];
     const maskerMethods = ['mask', 'maskAttributes', 'maskAttributesJoined', 'isSensitiveName', 'takeCounts'];
     for (const m of [...engineMethods, ...maskerMethods]) {
       const target = engineMethods.includes(m) ? nativeEngine : nativeMasker;

@@ -229,10 +229,22 @@ export interface DecisionCacheStats {
  * interpreter. See docs/engine.md.
  */
 export interface FastPathStats {
-  /** Evaluations the register VM answered. */
+  /** Evaluations the fast path (CoreSDK's tree evaluator) answered. */
   readonly vm: number;
   /** Evaluations the interpreter answered. */
   readonly interpreter: number;
+}
+
+/** How one rule query is evaluated on the revision now serving (docs/engine.md, "The fast path"). */
+export interface FastPathPlan {
+  /** `'tree'`: CoreSDK's tree evaluator answers inputs that pass the guards; `'interpreter'`: regorus's interpreter answers every call. */
+  readonly evaluator: 'tree' | 'interpreter';
+  /** Why the interpreter answers every call; absent on the fast path. */
+  readonly reason?: string;
+  /** Input guards each call checks before the tree evaluator may answer. */
+  readonly guards: number;
+  /** Whether many-bodied rules were indexed. */
+  readonly indexed: boolean;
 }
 
 /**
@@ -754,14 +766,28 @@ export class Engine {
     return this.#native.decisionCacheStats();
   }
 
-  /** How the revision now serving answered its evaluations: VM or interpreter (docs/engine.md). */
+  /** How the revision now serving answered its evaluations: fast path or interpreter (docs/engine.md). */
   fastPathStats(): FastPathStats {
     return this.#native.fastPathStats();
   }
 
   /**
-   * `null` when the register VM may answer rule query `query` on the revision
-   * now serving (for inputs that pass its guards); otherwise why the
+   * Which evaluator answers rule query `query` on the revision now serving:
+   * the tree evaluator (for inputs that pass its guards, with how many guards
+   * and whether rules were indexed) or the interpreter (and why). Plans the
+   * query on first use.
+   */
+  fastPathPlan(query: string): FastPathPlan {
+    const p = this.#native.fastPathPlan(query);
+    const evaluator = p.evaluator === 'tree' ? 'tree' : 'interpreter';
+    return p.reason == null
+      ? { evaluator, guards: p.guards, indexed: p.indexed }
+      : { evaluator, reason: p.reason, guards: p.guards, indexed: p.indexed };
+  }
+
+  /**
+   * `null` when the tree evaluator may answer rule query `query` on the
+   * revision now serving (for inputs that pass its guards); otherwise why the
    * interpreter answers it. Plans the query on first use.
    */
   fastPathRoute(query: string): string | null {

@@ -19,6 +19,7 @@ export type {
   AuthorizeResult,
   Decision,
   DecisionCacheStats,
+  FastPathPlan,
   FastPathStats,
   EngineOptions,
   KeyStatus,

@@ -72,11 +72,19 @@ export declare class NativeEngine {
   keyStatus(): NativeKeyStatus | null
   /** Decision cache counters of the revision now serving. */
   decisionCacheStats(): NativeDecisionCacheStats
-  /** How the serving revision answered its evaluations (VM or interpreter). */
+  /**
+   * How the serving revision answered its evaluations (fast path or
+   * interpreter).
+   */
   fastPathStats(): NativeFastPathStats
   /**
-   * `null` when the register VM may answer rule query `query`, else why
-   * the interpreter answers it.
+   * Which evaluator answers rule query `query`, and why when it is the
+   * interpreter. Plans the query if needed.
+   */
+  fastPathPlan(query: string): NativeFastPathPlan
+  /**
+   * `null` when the tree evaluator may answer rule query `query`, else
+   * why the interpreter answers it.
    */
   fastPathRoute(query: string): string | null
   /** Stops the watcher and refuses further evaluations. */
@@ -292,9 +300,24 @@ export interface NativeEngineOptions {
   remoteBundle?: NativeRemoteBundleOptions
 }
 
+/** How one rule query is evaluated on the serving revision. */
+export interface NativeFastPathPlan {
+  /**
+   * `"tree"` (CoreSDK's own evaluator of proven queries) or
+   * `"interpreter"`.
+   */
+  evaluator: string
+  /** Why the interpreter answers every call; absent on the fast path. */
+  reason?: string
+  /** Input guards each call checks before the tree evaluator may answer. */
+  guards: number
+  /** Whether many-bodied rules were indexed. */
+  indexed: boolean
+}
+
 /** How the serving revision answered its evaluations. */
 export interface NativeFastPathStats {
-  /** Evaluations the register VM answered. */
+  /** Evaluations the fast path (the tree evaluator) answered. */
   vm: number
   /** Evaluations the interpreter answered. */
   interpreter: number

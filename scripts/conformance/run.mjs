@@ -493,6 +493,9 @@ export function renderMarkdown(s, meta) {
   // The load-time compile checks, written by hand: the cases cannot show them (OPA compiles every case).
   L.push(fs.readFileSync(path.join(ROOT, 'scripts', 'conformance', 'compile-checks.md'), 'utf8').trimEnd());
   L.push('');
+  // Where regorus answers differently from OPA and what the engine does (rewrites, own builtins, refusals).
+  L.push(fs.readFileSync(path.join(ROOT, 'scripts', 'conformance', 'divergences.md'), 'utf8').trimEnd());
+  L.push('');
   L.push('## Reproduce');
   L.push('');
   L.push('```sh');

@@ -54,6 +54,16 @@ struct Builtin {
 }
 
 fn builtin(name: &str) -> Option<Builtin> {
+    // The arithmetic operators as the front end writes them
+    // (crate::frontend): OPA's `plus`, `minus`, `mul`, `div`, `rem`.
+    if let Some(args) = crate::builtins::internal_arity(name) {
+        return Some(Builtin {
+            args,
+            result: true,
+            variadic: false,
+            deprecated: false,
+        });
+    }
     static TABLE: OnceLock<BTreeMap<&'static str, Builtin>> = OnceLock::new();
     TABLE
         .get_or_init(|| {

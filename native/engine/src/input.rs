@@ -2,7 +2,9 @@
 //!
 //! Size is measured in bytes of JSON text; depth counts nested arrays and
 //! objects (a scalar has depth 0, `{}` depth 1). Both are checked in one
-//! linear pass without recursion, so a hostile input costs at most one scan.
+//! linear pass without recursion, so a hostile input costs at most one scan,
+//! which also refuses a number the engine cannot evaluate exactly (a
+//! decimal with more precision than a double holds: see `numbers.rs`).
 
 use crate::error::{EngineError, Result};
 
@@ -17,7 +19,22 @@ pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
-    for &b in text.as_bytes() {
+    // A number can start at the beginning and after `[`, `{`, `,`, `:`
+    // (and whitespace, which keeps the flag).
+    let mut number_start = true;
+    let mut number_at: Option<usize> = None;
+    let inexact = |t: &str, at: usize| -> Result<()> {
+        if crate::numbers::is_exact(t) {
+            Ok(())
+        } else {
+            Err(EngineError::InputInvalid {
+                message: format!(
+                    "the number {t} (byte {at}) has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA compares decimals exactly: send it as a string or round it"
+                ),
+            })
+        }
+    };
+    for (i, &b) in text.as_bytes().iter().enumerate() {
         if in_string {
             if escaped {
                 escaped = false;
@@ -27,6 +44,19 @@ pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result
                 in_string = false;
             }
             continue;
+        }
+        if number_start {
+            number_start = false;
+            if b == b'-' || b.is_ascii_digit() {
+                number_at = Some(i);
+            }
+        }
+        if let Some(start) = number_at {
+            if matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                continue;
+            }
+            number_at = None;
+            inexact(&text[start..i], start)?;
         }
         match b {
             b'"' => in_string = true,
@@ -39,6 +69,11 @@ pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        number_start = matches!(b, b'[' | b'{' | b',' | b':' | b' ' | b'\t' | b'\n' | b'\r')
+            || (number_start && b.is_ascii_whitespace());
+    }
+    if let Some(start) = number_at {
+        inexact(&text[start..], start)?;
     }
     Ok(())
 }
@@ -94,6 +129,31 @@ mod tests {
             Err(EngineError::InputTooDeep { limit: 3 })
         ));
         assert!(check_json_text(r#"{"a":"[[[[[[\"[["}"#, 100, 1).is_ok());
+    }
+
+    #[test]
+    fn numbers_a_double_cannot_hold_are_refused() {
+        for t in [
+            r#"{"a": 100.0000000000000001}"#,
+            r#"[1, 9007199254740993.0]"#,
+            "1e-400",
+            r#"{"x":{"y":[1e400]}}"#,
+        ] {
+            assert!(
+                matches!(
+                    check_json_text(t, 1000, 10),
+                    Err(EngineError::InputInvalid { .. })
+                ),
+                "{t}"
+            );
+        }
+        for t in [
+            r#"{"a": 0.1, "b": -2.5e3, "c": "100.0000000000000001", "d": 12345678901234567890}"#,
+            "-0.0",
+            r#"[1,2,3]"#,
+        ] {
+            assert!(check_json_text(t, 1000, 10).is_ok(), "{t}");
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod authzen_config;
+mod builtins;
 mod bundle;
 pub mod cache;
 mod compile_check;
@@ -44,8 +45,10 @@ mod decision;
 mod engine;
 mod error;
 mod fastpath;
+mod frontend;
 pub mod input;
 mod nesting;
+mod numbers;
 pub mod pii;
 mod pool;
 pub mod query;

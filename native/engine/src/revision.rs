@@ -34,7 +34,6 @@ pub struct Revision {
     /// separate cache, so no plain-evaluation key can ever reach one.
     pub authorize_cache: Option<DecisionCache>,
     fast_path: bool,
-    rego_v0: bool,
     timer: ExecutionTimerConfig,
     routes: Mutex<HashMap<String, Route>>,
     answers: Box<[AnswerShard]>,
@@ -54,15 +53,15 @@ struct AnswerShard {
 /// How one rule query is evaluated (see [`crate::Engine::fast_path_plan`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FastPathPlan {
-    /// `None` when the register VM answers (inputs that pass the guards);
-    /// otherwise why the interpreter answers every call.
+    /// `None` when the tree evaluator answers (inputs that pass the
+    /// guards); otherwise why the interpreter answers every call.
     pub reason: Option<String>,
-    /// Input guards each call checks before the VM may answer.
+    /// Input guards each call checks before the tree evaluator may answer.
     pub guards: usize,
-    /// Whether many-bodied rules were indexed in the VM's program.
+    /// Whether many-bodied rules were indexed in the program.
     pub indexed: bool,
     /// Which evaluator answers: `"tree"` (CoreSDK's own evaluator of
-    /// proven queries), `"rvm"` (regorus's register VM) or `"interpreter"`.
+    /// proven queries) or `"interpreter"`.
     pub evaluator: &'static str,
 }
 
@@ -87,6 +86,17 @@ impl std::fmt::Debug for Revision {
 impl Revision {
     /// Compiles bundle files into a revision, with the engine's limits applied.
     pub fn compile(files: BundleFiles, config: &EngineConfig) -> Result<Self> {
+        Self::compile_with(files, config, true)
+    }
+
+    /// [`Revision::compile`]; `strict_builtin_errors: false` makes CoreSDK's
+    /// own builtins ([`crate::builtins`]) answer undefined on an error, as
+    /// regorus's do then (the policy test runner's default, as `opa test`).
+    pub(crate) fn compile_with(
+        files: BundleFiles,
+        config: &EngineConfig,
+        strict_builtin_errors: bool,
+    ) -> Result<Self> {
         if files.rego_version == Some(0) && !config.rego_v0 {
             return Err(EngineError::PolicyCompile {
                 location: Some(crate::error::SourceLocation {
@@ -103,6 +113,10 @@ impl Revision {
         // never silently undefined: an allow rule that errors must deny.
         engine.set_strict_builtin_errors(true);
         engine.set_execution_timer_config(timer(config));
+        // CoreSDK's implementations where regorus's builtins answer
+        // differently from OPA (crate::builtins).
+        crate::builtins::register(&mut engine, strict_builtin_errors)
+            .map_err(|e| EngineError::compile(&e))?;
         // OPA has no line-length limit, and policies embedding certificates
         // or JWTs on one line are common; the loader caps file sizes.
         engine.set_policy_length_config(PolicyLengthConfig {
@@ -112,6 +126,11 @@ impl Revision {
         });
         for (name, source) in &files.modules {
             crate::nesting::check_module(name, source)?;
+        }
+        // OPA's meaning where regorus's differs: rewrites and refusals
+        // (crate::frontend), on modules whose nesting is already bounded.
+        let modules = crate::frontend::prepare(&files.modules, &files.data, config.rego_v0)?;
+        for (name, source) in &modules {
             let package = engine
                 .add_policy(name.clone(), source.clone())
                 .map_err(|e| EngineError::parse(&e, source))?;
@@ -164,7 +183,6 @@ impl Revision {
             cache,
             authorize_cache,
             fast_path: config.fast_path,
-            rego_v0: config.rego_v0,
             timer: timer(config),
             routes: Mutex::new(HashMap::new()),
             answers: (0..ANSWER_SHARDS).map(|_| AnswerShard::default()).collect(),
@@ -184,7 +202,7 @@ impl Revision {
             return r.clone();
         }
         // Plan outside the lock: compiling a large policy takes a while.
-        let route = fastpath::plan(&self.instantiate(), query, self.rego_v0);
+        let route = fastpath::plan(&self.instantiate(), query);
         let mut routes = lock(&self.routes);
         if routes.len() < MAX_ROUTES {
             routes.insert(query.to_string(), route.clone());

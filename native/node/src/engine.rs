@@ -415,10 +415,24 @@ pub struct NativeDecisionCacheStats {
 /// How the serving revision answered its evaluations.
 #[napi(object)]
 pub struct NativeFastPathStats {
-    /// Evaluations the register VM answered.
+    /// Evaluations the fast path (the tree evaluator) answered.
     pub vm: f64,
     /// Evaluations the interpreter answered.
     pub interpreter: f64,
+}
+
+/// How one rule query is evaluated on the serving revision.
+#[napi(object)]
+pub struct NativeFastPathPlan {
+    /// `"tree"` (CoreSDK's own evaluator of proven queries) or
+    /// `"interpreter"`.
+    pub evaluator: String,
+    /// Why the interpreter answers every call; absent on the fast path.
+    pub reason: Option<String>,
+    /// Input guards each call checks before the tree evaluator may answer.
+    pub guards: u32,
+    /// Whether many-bodied rules were indexed.
+    pub indexed: bool,
 }
 
 /// One evaluation result.
@@ -839,7 +853,8 @@ impl NativeEngine {
         }
     }
 
-    /// How the serving revision answered its evaluations (VM or interpreter).
+    /// How the serving revision answered its evaluations (fast path or
+    /// interpreter).
     #[napi]
     pub fn fast_path_stats(&self) -> NativeFastPathStats {
         let s = self.engine.fast_path_stats();
@@ -849,8 +864,21 @@ impl NativeEngine {
         }
     }
 
-    /// `null` when the register VM may answer rule query `query`, else why
-    /// the interpreter answers it.
+    /// Which evaluator answers rule query `query`, and why when it is the
+    /// interpreter. Plans the query if needed.
+    #[napi]
+    pub fn fast_path_plan(&self, query: String) -> NativeFastPathPlan {
+        let p = self.engine.fast_path_plan(&query);
+        NativeFastPathPlan {
+            evaluator: p.evaluator.to_string(),
+            reason: p.reason,
+            guards: u32::try_from(p.guards).unwrap_or(u32::MAX),
+            indexed: p.indexed,
+        }
+    }
+
+    /// `null` when the tree evaluator may answer rule query `query`, else
+    /// why the interpreter answers it.
     #[napi]
     pub fn fast_path_route(&self, query: String) -> Option<String> {
         self.engine.fast_path_route(&query)

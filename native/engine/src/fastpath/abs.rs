@@ -247,9 +247,6 @@ fn children(vs: &[Value]) -> Vec<Value> {
 pub(crate) struct Guard {
     pub(crate) path: Vec<Step>,
     pub(crate) kinds: Ty,
-    /// Strings must not contain NUL (regorus's `glob.match` with delimiters
-    /// refuses them).
-    pub(crate) no_nul: bool,
     /// The value must be defined (an undefined call argument under `not`
     /// is where regorus's two evaluators part ways).
     pub(crate) required: bool,
@@ -267,7 +264,6 @@ fn holds_at(v: &Value, path: &[Step], g: &Guard) -> bool {
     let Some((step, rest)) = path.split_first() else {
         return match v {
             Value::Undefined => !g.required,
-            Value::String(s) if g.no_nul && s.contains('\0') => false,
             _ => Ty::of(v).within(g.kinds),
         };
     };

@@ -37,6 +37,7 @@ use regorus::unstable::{
 use regorus::Value;
 
 use super::abs::{Abs, Guard, Ty};
+use super::names::{resolve, Resolved};
 
 /// Why a query cannot use the VM.
 pub(crate) type Ineligible = String;
@@ -385,7 +386,11 @@ impl Pass<'_> {
                     match p.as_ref() {
                         Expr::Var { span, .. } if span.text() == "_" => {}
                         Expr::Var { span, .. } => {
-                            env.vars.insert(span.text().to_string(), a.clone());
+                            if env.vars.contains_key(span.text()) {
+                                // `f(x, x)` unifies its arguments.
+                                return Err(format!("{name}: a parameter is repeated"));
+                            }
+                            bind_name(span.text(), a.clone(), &mut env);
                         }
                         _ => return Err(format!("{name}: a parameter is a pattern")),
                     }
@@ -406,7 +411,7 @@ impl Pass<'_> {
     }
 
     fn query(&mut self, q: &Query, env: &mut Env) -> R<()> {
-        for stmt in &q.stmts {
+        for stmt in super::names::schedule(&q.stmts) {
             self.stmt(stmt, env)?;
         }
         Ok(())
@@ -418,7 +423,10 @@ impl Pass<'_> {
         }
         match &stmt.literal {
             Literal::SomeVars { vars, .. } => {
+                // `some x` declares a fresh local: it shadows an outer
+                // local and a rule of the same name.
                 for v in vars {
+                    env.vars.remove(v.text());
                     env.declared.insert(v.text().to_string());
                 }
                 Ok(())
@@ -456,9 +464,9 @@ impl Pass<'_> {
                 self.need(&dom, Ty::COLLECTION)?;
                 let mut inner = env.clone();
                 if let Some(k) = key {
-                    inner.vars.insert(k.text().to_string(), dom.keys());
+                    bind_name(k.text(), dom.keys(), &mut inner);
                 }
-                inner.vars.insert(value.text().to_string(), dom.index(None));
+                bind_name(value.text(), dom.index(None), &mut inner);
                 self.query(query, &mut inner)
             }
         }
@@ -466,8 +474,10 @@ impl Pass<'_> {
 
     fn statement_expr(&mut self, e: &Expr, env: &mut Env) -> R<()> {
         if let Expr::AssignExpr { op, lhs, rhs, .. } = e {
-            let lhs_free = is_free_var(lhs, env);
-            let rhs_free = is_free_var(rhs, env);
+            // `x := e` always declares `x`; `=` binds only an unbound name.
+            let lhs_free = (*op == AssignOp::ColEq && matches!(lhs.as_ref(), Expr::Var { .. }))
+                || self.is_free_var(lhs, env);
+            let rhs_free = self.is_free_var(rhs, env);
             return match (op, lhs_free, rhs_free) {
                 (AssignOp::ColEq, true, false) | (AssignOp::Eq, true, false) => {
                     let v = self.expr(rhs, env)?;
@@ -592,21 +602,37 @@ impl Pass<'_> {
         }
     }
 
+    /// What `name` denotes here ([`resolve`]).
+    fn resolve(&self, name: &str, env: &Env) -> Resolved {
+        resolve(
+            name,
+            |n| env.vars.contains_key(n),
+            |n| env.declared.contains(n),
+            |n| {
+                self.rules
+                    .contains_key(&(env.package.clone(), n.to_string()))
+            },
+        )
+    }
+
+    /// Whether `e` is a name a statement would bind here.
+    fn is_free_var(&self, e: &Expr, env: &Env) -> bool {
+        match e {
+            Expr::Var { span, .. } => self.resolve(span.text(), env).is_unbound(),
+            _ => false,
+        }
+    }
+
     fn var(&mut self, name: &str, env: &mut Env) -> R<Abs> {
-        if let Some(v) = env.vars.get(name) {
-            return Ok(v.clone());
+        match self.resolve(name, env) {
+            Resolved::Local => Ok(env.vars.get(name).cloned().unwrap_or(Abs::Kinds(Ty::NONE))),
+            Resolved::Input => Ok(Abs::Input(Vec::new())),
+            Resolved::Rule => {
+                let package = env.package.clone();
+                self.rule_value(&package, name)
+            }
+            Resolved::Data | Resolved::Wildcard | Resolved::Fresh => Err(format!("name `{name}`")),
         }
-        if name == "input" {
-            return Ok(Abs::Input(Vec::new()));
-        }
-        let package = env.package.clone();
-        if self
-            .rules
-            .contains_key(&(package.clone(), name.to_string()))
-        {
-            return self.rule_value(&package, name);
-        }
-        Err(format!("name `{name}`"))
     }
 
     fn reference(&mut self, e: &Expr, env: &mut Env) -> R<Abs> {
@@ -636,7 +662,8 @@ impl Pass<'_> {
             _ => None,
         };
         let mut i = 0;
-        let mut value = if root_name == Some("data") && !env.vars.contains_key("data") {
+        let root_is_data = root_name.is_some_and(|n| self.resolve(n, env) == Resolved::Data);
+        let mut value = if root_is_data {
             // Follow static components to a rule, or into the base document.
             let mut path = vec!["data".to_string()];
             let mut found = None;
@@ -678,7 +705,7 @@ impl Pass<'_> {
             let key = match (&fields[i], steps[i]) {
                 (Some(k), _) => Some(k.clone()),
                 (None, Expr::RefBrack { index, .. }) => {
-                    if is_free_var(index, env) {
+                    if self.is_free_var(index, env) {
                         env.multi = true;
                         bind_pattern(index, value.keys(), env)?;
                         None
@@ -749,6 +776,41 @@ impl Pass<'_> {
                 self.need(&args[0], Ty::STRING)?;
                 Ok(Abs::Kinds(Ty::STRING))
             }
+            // The arithmetic operators (crate::builtins::arith): numbers;
+            // `minus` of two sets is their difference. Inexact results
+            // raise, and the interpreter then answers.
+            "__coresdk.plus" | "__coresdk.mul" | "__coresdk.div" | "__coresdk.rem" => {
+                arity(2)?;
+                self.need(&args[0], Ty::NUMBER)?;
+                self.need(&args[1], Ty::NUMBER)?;
+                Ok(Abs::Kinds(Ty::NUMBER))
+            }
+            // `some .. in` over a collection or nothing: guarded as a
+            // collection here (a scalar goes to the interpreter, which
+            // iterates nothing), so it is its argument.
+            "__coresdk.iter" => {
+                arity(1)?;
+                self.need(&args[0], Ty::COLLECTION)?;
+                Ok(args[0].clone())
+            }
+            // Keys into base data as OPA's storage reads them; never raise.
+            "__coresdk.key" | "__coresdk.index" => {
+                arity(1)?;
+                Ok(Abs::Kinds(Ty::ANY))
+            }
+            "__coresdk.minus" => {
+                arity(2)?;
+                let (ka, kb) = (args[0].kinds(), args[1].kinds());
+                if ka.within(Ty::SET) || kb.within(Ty::SET) {
+                    self.need(&args[0], Ty::SET)?;
+                    self.need(&args[1], Ty::SET)?;
+                    Ok(Abs::Kinds(Ty::SET))
+                } else {
+                    self.need(&args[0], Ty::NUMBER)?;
+                    self.need(&args[1], Ty::NUMBER)?;
+                    Ok(Abs::Kinds(Ty::NUMBER))
+                }
+            }
             "is_string" | "is_number" | "is_boolean" | "is_array" | "is_set" | "is_object"
             | "is_null" => {
                 arity(1)?;
@@ -787,11 +849,6 @@ impl Pass<'_> {
                     self.validator.glob(p, &delimiters)?;
                 }
                 self.need(&args[2], Ty::STRING)?;
-                if delimiters != Value::Null {
-                    // regorus refuses a matched text containing NUL when
-                    // delimiters are given.
-                    self.need_no_nul(&args[2])?;
-                }
                 Ok(bool_)
             }
             "regex.match" => {
@@ -835,7 +892,6 @@ impl Pass<'_> {
                         self.guards.push(Guard {
                             path: path.clone(),
                             kinds: Ty::ANY,
-                            no_nul: false,
                             required: true,
                         });
                     }
@@ -909,7 +965,6 @@ impl Pass<'_> {
                 self.guards.push(Guard {
                     path: path.clone(),
                     kinds,
-                    no_nul: false,
                     required: false,
                 });
                 Ok(())
@@ -920,34 +975,6 @@ impl Pass<'_> {
                 other.kinds(),
                 kinds
             )),
-        }
-    }
-
-    fn need_no_nul(&mut self, a: &Abs) -> R<()> {
-        match a {
-            Abs::Union(alts) => {
-                for alt in alts {
-                    self.need_no_nul(alt)?;
-                }
-                Ok(())
-            }
-            Abs::Input(path) => {
-                self.guards.push(Guard {
-                    path: path.clone(),
-                    kinds: Ty::STRING,
-                    no_nul: true,
-                    required: false,
-                });
-                Ok(())
-            }
-            Abs::Values(vs)
-                if vs
-                    .iter()
-                    .all(|v| v.as_string().is_ok_and(|s| !s.contains('\0'))) =>
-            {
-                Ok(())
-            }
-            _ => Err("glob.match on a text that may contain NUL".into()),
         }
     }
 
@@ -981,23 +1008,18 @@ fn static_key(step: &Expr, field: &Option<Value>) -> Option<String> {
     }
 }
 
-fn is_free_var(e: &Expr, env: &Env) -> bool {
-    match e {
-        Expr::Var { span, .. } => {
-            let n = span.text();
-            n == "_" || (!env.vars.contains_key(n) && n != "input" && n != "data")
-        }
-        _ => false,
+/// Binds local `name` (nothing for `_`); it is no longer only declared.
+fn bind_name(name: &str, v: Abs, env: &mut Env) {
+    if name != "_" {
+        env.declared.remove(name);
+        env.vars.insert(name.to_string(), v);
     }
 }
 
 fn bind_pattern(p: &Expr, v: Abs, env: &mut Env) -> R<()> {
     match p {
         Expr::Var { span, .. } => {
-            let n = span.text();
-            if n != "_" {
-                env.vars.insert(n.to_string(), v);
-            }
+            bind_name(span.text(), v, env);
             Ok(())
         }
         _ => Err(format!("pattern `{}`", p.span().text())),
@@ -1007,19 +1029,17 @@ fn bind_pattern(p: &Expr, v: Abs, env: &mut Env) -> R<()> {
 /// What a body requires of the input, for telling definitions apart.
 #[derive(Debug, PartialEq)]
 enum Test {
-    /// `input.a` (`negated`: `not input.a`) as a statement.
-    Truth(String, bool),
+    /// `input.a` (`negated`: `not input.a`) as a statement. Paths are key
+    /// sequences: `input["a.b"]` and `input.a.b` are different paths.
+    Truth(Vec<String>, bool),
     /// `input.a == <constant>`.
-    Equals(String, Value),
+    Equals(Vec<String>, Value),
 }
 
 /// The tests a body's statements make on static input paths.
 fn tests_of(q: &Query) -> Vec<Test> {
-    let input_path = |e: &Expr| {
-        ref_path(e)
-            .filter(|p| p.first().map(String::as_str) == Some("input"))
-            .map(|p| p.join("."))
-    };
+    let input_path =
+        |e: &Expr| ref_path(e).filter(|p| p.first().map(String::as_str) == Some("input"));
     let mut out = Vec::new();
     for stmt in &q.stmts {
         if !stmt.with_mods.is_empty() {
@@ -1096,8 +1116,9 @@ fn conflict_free(name: &str, values: &[(Abs, bool)], chains: usize) -> R<Abs> {
     Ok(out.unwrap_or(Abs::Kinds(Ty::NONE)))
 }
 
-/// Checks constant glob and regex patterns once, with regorus itself, so a
-/// pattern the builtin would refuse is never admitted.
+/// Checks constant glob and regex patterns once, with the builtins'
+/// own compilers ([`crate::builtins`]), so a pattern the builtin would
+/// refuse is never admitted.
 #[derive(Default)]
 struct PatternValidator {
     checked: HashMap<String, bool>,
@@ -1105,44 +1126,52 @@ struct PatternValidator {
 
 impl PatternValidator {
     fn glob(&mut self, pattern: &Value, delimiters: &Value) -> R<()> {
-        let q = format!(
-            "x := glob.match({}, {}, \"\")",
-            json(pattern)?,
-            json(delimiters)?
-        );
-        self.check(q, "glob pattern")
+        let Value::String(p) = pattern else {
+            return Err("a glob pattern that is not a string".into());
+        };
+        let delims: Vec<char> = match delimiters {
+            Value::Null => Vec::new(),
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for d in items.iter() {
+                    let mut cs = d.as_string().map_err(|e| e.to_string())?.chars();
+                    match (cs.next(), cs.next()) {
+                        (Some(c), None) => out.push(c),
+                        _ => return Err("glob delimiters that are not single characters".into()),
+                    }
+                }
+                if out.is_empty() {
+                    out.push('.');
+                }
+                out
+            }
+            _ => return Err("glob delimiters that are not an array or null".into()),
+        };
+        let key = format!("glob {delims:?} {p}");
+        self.check(
+            key,
+            || crate::builtins::glob_pattern_ok(p, &delims),
+            "glob pattern",
+        )
     }
 
     fn regex(&mut self, pattern: &Value) -> R<()> {
-        let q = format!("x := regex.match({}, \"\")", json(pattern)?);
-        self.check(q, "regex pattern")
+        let Value::String(p) = pattern else {
+            return Err("a regex pattern that is not a string".into());
+        };
+        self.check(
+            format!("regex {p}"),
+            || crate::builtins::regex_pattern_ok(p),
+            "regex pattern",
+        )
     }
 
-    fn check(&mut self, query: String, what: &str) -> R<()> {
-        if let Some(ok) = self.checked.get(&query) {
-            return if *ok {
-                Ok(())
-            } else {
-                Err(format!("{what} that the builtin refuses"))
-            };
-        }
-        let mut engine = regorus::Engine::new();
-        engine.set_strict_builtin_errors(true);
-        let ok = engine
-            .eval_query(query.clone(), false)
-            .is_ok_and(|r| !r.result.is_empty());
-        self.checked.insert(query, ok);
+    fn check(&mut self, key: String, ok: impl FnOnce() -> bool, what: &str) -> R<()> {
+        let ok = *self.checked.entry(key).or_insert_with(ok);
         if ok {
             Ok(())
         } else {
             Err(format!("{what} that the builtin refuses"))
         }
     }
-}
-
-fn json(v: &Value) -> R<String> {
-    if !matches!(v, Value::String(_) | Value::Null | Value::Array(_)) {
-        return Err("a pattern argument that is not a string".into());
-    }
-    v.to_json_str().map_err(|e| e.to_string())
 }

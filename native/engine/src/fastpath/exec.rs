@@ -19,7 +19,7 @@ use std::time::Instant;
 use regorus::unstable::{comparison, numbers, sets, ArithOp, BinOp};
 use regorus::Value;
 
-use super::ir::{Arith, Body, Call, Chain, Ex, Program, RuleIr, SetOp, St};
+use super::ir::{Arith, Body, Call, Chain, Ex, Fcn, FuncIr, Program, RuleIr, SetOp, St};
 use super::shape::Place;
 
 /// Why a run stopped without a value.
@@ -296,6 +296,10 @@ impl<'p> Exec<'p> {
                 coll,
             } => {
                 if let (Some(v), Some(c)) = (self.peek(value, base), self.peek(coll, base)) {
+                    // An undefined operand: undefined, as in OPA.
+                    if *v == Value::Undefined || *c == Value::Undefined {
+                        return Ok(None);
+                    }
                     return Ok(Some(match c {
                         Value::Array(a) => a.contains(v),
                         Value::Object(o) => o.values().any(|item| item == v),
@@ -334,32 +338,13 @@ impl<'p> Exec<'p> {
                 chains,
                 default,
                 index,
+                uniform,
             } => {
-                let mut out = None;
-                match index {
-                    Some(ix) => {
-                        let cur = self.input_ref(ix.path.0);
-                        let candidates = ix.by_value.get(cur).unwrap_or(&ix.other);
-                        for &c in candidates {
-                            out = self.chain(&chains[c], None)?;
-                            if out.is_some() {
-                                break;
-                            }
-                        }
-                    }
-                    None => {
-                        for chain in chains {
-                            out = self.chain(chain, None)?;
-                            if out.is_some() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                match out {
-                    Some(v) => v,
-                    None => default.clone().unwrap_or(Value::Undefined),
-                }
+                let candidates = index.as_ref().map(|ix| {
+                    let cur = self.input_ref(ix.path.0);
+                    ix.by_value.get(cur).unwrap_or(&ix.other).as_slice()
+                });
+                return self.complete(id, chains, candidates, default.as_ref(), *uniform);
             }
             RuleIr::Set { defs } => {
                 let mut set = std::collections::BTreeSet::new();
@@ -384,11 +369,48 @@ impl<'p> Exec<'p> {
         Ok(value)
     }
 
+    /// A complete rule's value from the chains `candidates` (indices into
+    /// `chains`; `None`: all of them), memoised as rule `id`.
+    fn complete(
+        &mut self,
+        id: usize,
+        chains: &'p [Chain],
+        candidates: Option<&'p [usize]>,
+        default: Option<&Value>,
+        uniform: bool,
+    ) -> X<Value> {
+        let mut out: Option<Value> = None;
+        let count = candidates.map_or(chains.len(), <[usize]>::len);
+        for i in 0..count {
+            let c = candidates.map_or(i, |cs| cs[i]);
+            if let Some(v) = self.chain(&chains[c], None, !uniform)? {
+                match &out {
+                    // Two values: OPA's conflict error, the interpreter's
+                    // to raise.
+                    Some(prev) if *prev != v => return Err(Stop::Fallback),
+                    Some(_) => {}
+                    None => out = Some(v),
+                }
+                if uniform {
+                    break;
+                }
+            }
+        }
+        let value = match out {
+            Some(v) => v,
+            None => default.cloned().unwrap_or(Value::Undefined),
+        };
+        self.memo[id] = Some(value.clone());
+        Ok(value)
+    }
+
     /// The value of the first body of `chain` that succeeds, with the
-    /// function arguments `args` bound to `params` in its frame.
-    fn chain(&mut self, chain: &'p Chain, args: Option<usize>) -> X<Option<Value>> {
+    /// function arguments `args` bound to `params` in its frame; `all`:
+    /// every solution of that body is computed, and two different values
+    /// stop the run.
+    fn chain(&mut self, chain: &'p Chain, args: Option<usize>, all: bool) -> X<Option<Value>> {
         for body in &chain.bodies {
-            let (found, succeeded) = self.body(body, args)?;
+            let (found, succeeded) = self.body(body, args, all)?;
             if found.is_some() {
                 return Ok(found);
             }
@@ -404,7 +426,7 @@ impl<'p> Exec<'p> {
         Ok(None)
     }
 
-    fn body(&mut self, body: &'p Body, args: Option<usize>) -> X<(Option<Value>, bool)> {
+    fn body(&mut self, body: &'p Body, args: Option<usize>, all: bool) -> X<(Option<Value>, bool)> {
         // A function body's frame starts at its arguments.
         let (base, keep) = match args {
             Some(at) => {
@@ -418,7 +440,7 @@ impl<'p> Exec<'p> {
                 (base, base)
             }
         };
-        let mut found = None;
+        let mut found: Option<Value> = None;
         let mut succeeded = false;
         let value = &body.value;
         let r = self.query(&body.stmts, base, &mut |ex, base| {
@@ -427,8 +449,15 @@ impl<'p> Exec<'p> {
             if v == Value::Undefined {
                 return Ok(Flow::More);
             }
+            if let Some(prev) = &found {
+                if *prev != v {
+                    // Two solutions, two values: a conflict.
+                    return Err(Stop::Fallback);
+                }
+                return Ok(Flow::More);
+            }
             found = Some(v);
-            Ok(Flow::Enough)
+            Ok(if all { Flow::More } else { Flow::Enough })
         });
         self.stack.truncate(keep);
         r?;
@@ -447,25 +476,33 @@ impl<'p> Exec<'p> {
             self.stack.push(v);
         }
         let program = self.program;
-        let mut out = Ok(Value::Undefined);
-        'defs: for def in &program.funcs[id].defs {
+        let func = &program.funcs[id];
+        let out = self.func_value(func, args.len(), at);
+        self.stack.truncate(at);
+        out
+    }
+
+    /// A function's value for the arguments on the stack at `at`: the
+    /// first value found when every body yields one constant, else every
+    /// chain's, and two different values stop the run (OPA raises).
+    fn func_value(&mut self, func: &'p FuncIr, arity: usize, at: usize) -> X<Value> {
+        let mut out: Option<Value> = None;
+        for def in &func.defs {
+            debug_assert_eq!(def.arity, arity);
             for chain in &def.chains {
-                debug_assert_eq!(def.arity, args.len());
-                match self.chain(chain, Some(at)) {
-                    Ok(Some(v)) => {
-                        out = Ok(v);
-                        break 'defs;
+                if let Some(v) = self.chain(chain, Some(at), !func.uniform)? {
+                    match &out {
+                        Some(prev) if *prev != v => return Err(Stop::Fallback),
+                        Some(_) => {}
+                        None => out = Some(v),
                     }
-                    Ok(None) => {}
-                    Err(e) => {
-                        out = Err(e);
-                        break 'defs;
+                    if func.uniform {
+                        return Ok(out.unwrap_or(Value::Undefined));
                     }
                 }
             }
         }
-        self.stack.truncate(at);
-        out
+        Ok(out.unwrap_or(Value::Undefined))
     }
 
     fn eval(&mut self, e: &'p Ex, base: usize) -> X<Value> {
@@ -520,6 +557,10 @@ impl<'p> Exec<'p> {
             Ex::Member { key, value, coll } => {
                 let v = self.eval(value, base)?;
                 let c = self.eval(coll, base)?;
+                // An undefined operand: undefined, as in OPA.
+                if v == Value::Undefined || c == Value::Undefined {
+                    return Ok(Value::Undefined);
+                }
                 Value::Bool(match &c {
                     Value::Array(a) => match key {
                         Some(k) => {
@@ -611,8 +652,12 @@ impl<'p> Exec<'p> {
             }
             self.stack.push(v);
         }
-        let out = (call.fcn.0)(&call.span, &call.params, &self.stack[at..], true)
-            .map_err(|_| Stop::Fallback);
+        let args = &self.stack[at..];
+        let out = match call.fcn {
+            Fcn::Regorus(f) => (f.0)(&call.span, &call.params, args, true),
+            Fcn::Own(f) => f(args),
+        }
+        .map_err(|_| Stop::Fallback);
         self.stack.truncate(at);
         out
     }

@@ -31,13 +31,18 @@ impl Program {
 
 /// A rule, evaluated at most once per evaluation.
 pub(crate) enum RuleIr {
-    /// A complete rule: the first value any chain produces (the static
-    /// pass proved that all agree), else the default.
+    /// A complete rule: the value its chains produce, else the default.
+    /// Two different values are a conflict: the run stops and the
+    /// interpreter answers (and raises OPA's `eval_conflict_error`).
     Complete {
         chains: Vec<Chain>,
         default: Option<Value>,
         /// An index over the chains' bodies (single-body chains only).
         index: Option<Index>,
+        /// Every body yields the same constant, so the first value found
+        /// is the rule's value and no conflict is possible; otherwise
+        /// every chain and every solution is evaluated and compared.
+        uniform: bool,
     },
     /// A partial set: the set of every key any body produces.
     Set { defs: Vec<SetDef> },
@@ -48,6 +53,8 @@ pub(crate) enum RuleIr {
 /// A user function.
 pub(crate) struct FuncIr {
     pub(crate) defs: Vec<FuncDef>,
+    /// Every body yields the same constant (see [`RuleIr::Complete`]).
+    pub(crate) uniform: bool,
 }
 
 /// One definition of a function: its bodies, whose frames start with the
@@ -146,9 +153,17 @@ pub(crate) enum Ex {
     SetCompr(Box<Ex>, Vec<St>),
 }
 
+/// A builtin's implementation: regorus's, or CoreSDK's own where
+/// regorus's answers differently from OPA ([`crate::builtins`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Fcn {
+    Regorus(BuiltinFcn),
+    Own(crate::builtins::Fcn),
+}
+
 /// A builtin call, with what regorus's builtin needs for its messages.
 pub(crate) struct Call {
-    pub(crate) fcn: BuiltinFcn,
+    pub(crate) fcn: Fcn,
     pub(crate) span: Span,
     pub(crate) params: Vec<Ref<Expr>>,
     pub(crate) args: Vec<Ex>,

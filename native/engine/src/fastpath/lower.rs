@@ -16,8 +16,9 @@ use regorus::unstable::{
 use regorus::Value;
 
 use super::ir::{
-    Arith, Body, Call, Chain, Ex, FuncDef, FuncIr, Program, RuleIr, SetDef, SetOp, Slot, St,
+    Arith, Body, Call, Chain, Ex, Fcn, FuncDef, FuncIr, Program, RuleIr, SetDef, SetOp, Slot, St,
 };
+use super::names::{resolve, Resolved};
 
 type R<T> = Result<T, String>;
 
@@ -43,6 +44,13 @@ const BUILTINS_ADMITTED: &[&str] = &[
     "graph.reachable",
     "glob.match",
     "regex.match",
+    "__coresdk.plus",
+    "__coresdk.minus",
+    "__coresdk.mul",
+    "__coresdk.div",
+    "__coresdk.rem",
+    "__coresdk.key",
+    "__coresdk.index",
 ];
 
 #[derive(Default)]
@@ -352,10 +360,12 @@ impl Lower<'_> {
             return Err(format!("no rule {}", key.1));
         }
         let index = build_index(&chains);
+        let uniform = uniform(chains.iter());
         Ok(RuleIr::Complete {
             chains,
             default,
             index,
+            uniform,
         })
     }
 
@@ -446,13 +456,14 @@ impl Lower<'_> {
                 chains,
             });
         }
-        self.out_funcs[id] = Some(FuncIr { defs });
+        let uniform = uniform(defs.iter().flat_map(|d| d.chains.iter()));
+        self.out_funcs[id] = Some(FuncIr { defs, uniform });
         Ok(id)
     }
 
     fn query(&mut self, q: &Query, scope: &mut Scope) -> R<Vec<St>> {
         let mut out = Vec::new();
-        for stmt in &q.stmts {
+        for stmt in super::names::schedule(&q.stmts) {
             self.stmt(stmt, scope, &mut out)?;
         }
         Ok(out)
@@ -534,25 +545,26 @@ impl Lower<'_> {
         }
     }
 
-    /// A plain name that is neither a local, `input`, `data` nor a rule.
+    /// What `name` denotes here ([`resolve`]).
+    fn resolve(&self, name: &str, scope: &Scope) -> Resolved {
+        resolve(
+            name,
+            |n| scope.vars.contains_key(n),
+            |n| scope.declared.contains(n),
+            |n| self.is_rule(&scope.package, n),
+        )
+    }
+
+    /// A plain name a statement would bind here.
     fn is_free(&self, e: &Expr, scope: &Scope) -> bool {
-        match var_name(e) {
-            Some("_") => true,
-            Some(n) => {
-                !scope.vars.contains_key(n)
-                    && n != "input"
-                    && n != "data"
-                    && !self.is_rule(&scope.package, n)
-            }
-            None => false,
-        }
+        var_name(e).is_some_and(|n| self.resolve(n, scope).is_unbound())
     }
 
     fn statement_expr(&mut self, e: &Expr, scope: &mut Scope, out: &mut Vec<St>) -> R<()> {
         if let Expr::AssignExpr { op, lhs, rhs, .. } = e {
-            let lhs_free = self.is_free(lhs, scope)
-                || (*op == AssignOp::ColEq
-                    && var_name(lhs).is_some_and(|n| !scope.vars.contains_key(n)));
+            // `x := e` always declares `x`; `=` binds only an unbound name.
+            let lhs_free =
+                (*op == AssignOp::ColEq && var_name(lhs).is_some()) || self.is_free(lhs, scope);
             let rhs_free = self.is_free(rhs, scope);
             let (target, source) = match (op, lhs_free, rhs_free) {
                 (AssignOp::ColEq, true, false) | (AssignOp::Eq, true, false) => (lhs, rhs),
@@ -702,17 +714,19 @@ impl Lower<'_> {
     }
 
     fn var(&mut self, name: &str, scope: &Scope) -> R<Ex> {
-        if let Some(&s) = scope.vars.get(name) {
-            return Ok(Ex::Local(s));
+        match self.resolve(name, scope) {
+            Resolved::Local => scope
+                .vars
+                .get(name)
+                .map(|&s| Ex::Local(s))
+                .ok_or_else(|| format!("name `{name}`")),
+            Resolved::Input => Ok(self.input(Vec::new())),
+            Resolved::Rule => {
+                let package = scope.package.clone();
+                Ok(Ex::Rule(self.rule(&package, name)?))
+            }
+            Resolved::Data | Resolved::Wildcard | Resolved::Fresh => Err(format!("name `{name}`")),
         }
-        if name == "input" {
-            return Ok(self.input(Vec::new()));
-        }
-        if self.is_rule(&scope.package, name) {
-            let package = scope.package.clone();
-            return Ok(Ex::Rule(self.rule(&package, name)?));
-        }
-        Err(format!("name `{name}`"))
     }
 
     fn reference(&mut self, e: &Expr, scope: &mut Scope, pre: &mut Vec<St>) -> R<Ex> {
@@ -734,7 +748,8 @@ impl Lower<'_> {
             }
         };
         let mut i = 0;
-        let mut base = if var_name(cur) == Some("data") && !scope.vars.contains_key("data") {
+        let root = var_name(cur).map(|n| self.resolve(n, scope));
+        let mut base = if root == Some(Resolved::Data) {
             let mut path = vec!["data".to_string()];
             let mut found = None;
             while i < steps.len() {
@@ -769,7 +784,7 @@ impl Lower<'_> {
                     Ex::Const(node)
                 }
             }
-        } else if var_name(cur) == Some("input") && !scope.vars.contains_key("input") {
+        } else if root == Some(Resolved::Input) {
             // Registered once its static keys are known (by `flush`), so
             // that only the path actually read is recorded.
             Ex::Input(PENDING_INPUT, Vec::new())
@@ -878,12 +893,22 @@ impl Lower<'_> {
             return Ok(Ex::Func(id, args));
         }
         let name = path.join(".");
+        if name == "__coresdk.iter" {
+            // The pass guarded the collection: it is its own iteration.
+            let [arg] = <[Ex; 1]>::try_from(args).map_err(|_| "__coresdk.iter: arity")?;
+            return Ok(arg);
+        }
         if !BUILTINS_ADMITTED.contains(&name.as_str()) {
             return Err(format!("builtin {name}"));
         }
-        let fcn = *BUILTINS
-            .get(name.as_str())
-            .ok_or_else(|| format!("builtin {name}"))?;
+        let fcn = match crate::builtins::lookup(&name) {
+            Some(own) => Fcn::Own(own),
+            None => Fcn::Regorus(
+                *BUILTINS
+                    .get(name.as_str())
+                    .ok_or_else(|| format!("builtin {name}"))?,
+            ),
+        };
         Ok(Ex::Builtin(Call {
             fcn,
             span: span.clone(),
@@ -891,6 +916,24 @@ impl Lower<'_> {
             args,
         }))
     }
+}
+
+/// Whether every body of `chains` yields one and the same constant, so
+/// that no two solutions can conflict.
+fn uniform<'a>(chains: impl Iterator<Item = &'a Chain>) -> bool {
+    let mut seen: Option<&Value> = None;
+    for chain in chains {
+        for body in &chain.bodies {
+            let Ex::Const(v) = &body.value else {
+                return false;
+            };
+            if *v == Value::Undefined || seen.is_some_and(|s| s != v) {
+                return false;
+            }
+            seen = Some(v);
+        }
+    }
+    true
 }
 
 /// The values of `items` when all are defined constants.

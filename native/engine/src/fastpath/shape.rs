@@ -90,6 +90,7 @@ impl Node {
 
 impl Shape {
     /// The shape that keeps the whole input (one slot).
+    #[cfg(test)]
     pub(crate) fn whole() -> Self {
         let mut s = Shape::default();
         s.root.set_whole();

@@ -113,7 +113,7 @@ pub fn run_tests(paths: &[PathBuf], options: &TestOptions) -> Result<TestReport>
     config.eval_timeout = options.timeout;
     config.fast_path = false;
     config.decision_cache_entries = 0;
-    let revision = Revision::compile(files, &config)?;
+    let revision = Revision::compile_with(files, &config, options.strict_builtin_errors)?;
     let fresh = || {
         let mut engine = revision.instantiate();
         engine.set_strict_builtin_errors(options.strict_builtin_errors);

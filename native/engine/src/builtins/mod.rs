@@ -1,0 +1,185 @@
+//! CoreSDK's own implementations of the builtins where regorus 0.14.1
+//! answers differently from OPA, registered in place of regorus's (an
+//! extension of the same name is found before a builtin) and called by the
+//! fast path's tree evaluator too, so every evaluator answers as OPA does.
+//!
+//! | builtin | regorus 0.14.1 | here (OPA) |
+//! |---|---|---|
+//! | `count(string)` | UTF-16 units | code points |
+//! | `lower`, `upper` | full Unicode mappings, final sigma | simple mapping, rune by rune |
+//! | `glob.match` | `":"` is never a delimiter | gobwas/glob's syntax and delimiters |
+//! | `glob.quote_meta` | escapes only `*` | every metacharacter |
+//! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
+//! | `+ - * / %` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
+//!
+//! A builtin error is an evaluation error (strict builtin errors, as the
+//! engine always evaluates).
+
+pub(crate) mod arith;
+mod glob;
+mod regex;
+mod strings;
+
+use anyhow::{bail, Result};
+use regorus::Value;
+
+/// A builtin's implementation: its arguments, all defined.
+pub(crate) type Fcn = fn(&[Value]) -> Result<Value>;
+
+/// The builtins implemented here: name, arity, function.
+const TABLE: &[(&str, u8, Fcn)] = &[
+    ("count", 1, strings::count),
+    ("lower", 1, strings::lower),
+    ("upper", 1, strings::upper),
+    ("glob.match", 3, glob::glob_match),
+    ("glob.quote_meta", 1, glob::quote_meta),
+    ("regex.match", 2, regex::regex_match),
+    ("regex.is_valid", 1, regex::is_valid),
+    ("regex.split", 2, regex::split),
+    ("regex.find_n", 3, regex::find_n),
+    (
+        "regex.find_all_string_submatch_n",
+        3,
+        regex::find_all_string_submatch_n,
+    ),
+    ("regex.replace", 3, regex::replace),
+    // The arithmetic operators, as the front end writes them.
+    ("__coresdk.plus", 2, arith::plus),
+    ("__coresdk.minus", 2, arith::minus),
+    ("__coresdk.mul", 2, arith::mul),
+    ("__coresdk.div", 2, arith::div),
+    ("__coresdk.rem", 2, arith::rem),
+    // A computed key into base data, as OPA's storage reads it.
+    ("__coresdk.key", 1, data_key),
+    ("__coresdk.index", 1, data_index),
+    // The collection of `some .. in`: a scalar has no elements, as in OPA.
+    ("__coresdk.iter", 1, iter),
+];
+
+/// The implementation of builtin `name`, when CoreSDK has its own.
+pub(crate) fn lookup(name: &str) -> Option<Fcn> {
+    TABLE
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, f)| *f)
+}
+
+/// Registers every builtin of [`TABLE`] on `engine`, in place of regorus's;
+/// `strict: false` turns their errors into undefined (OPA's behaviour
+/// without strict builtin errors; the engine always evaluates strictly).
+pub(crate) fn register(engine: &mut regorus::Engine, strict: bool) -> Result<()> {
+    for (name, arity, fcn) in TABLE {
+        let f = *fcn;
+        let ext: Box<dyn regorus::Extension> = if strict {
+            Box::new(move |args: Vec<Value>| f(&args))
+        } else {
+            Box::new(move |args: Vec<Value>| Ok(f(&args).unwrap_or(Value::Undefined)))
+        };
+        engine.add_extension((*name).to_string(), *arity, ext)?;
+    }
+    Ok(())
+}
+
+/// Whether `name` is one of the builtins the front end writes
+/// (`__coresdk.plus`... and `__coresdk.key`), with their arity.
+pub(crate) fn internal_arity(name: &str) -> Option<usize> {
+    match name.strip_prefix(arith::NAMESPACE)?.strip_prefix('.')? {
+        "plus" | "minus" | "mul" | "div" | "rem" => Some(2),
+        "key" | "index" | "iter" => Some(1),
+        _ => None,
+    }
+}
+
+/// `__coresdk.iter(c)`: what `some .. in c` iterates: `c` when it is a
+/// collection, else nothing (OPA finds no element in a scalar; regorus
+/// raises).
+fn iter(args: &[Value]) -> Result<Value> {
+    Ok(match &args[0] {
+        Value::Array(_) | Value::Set(_) | Value::Object(_) => args[0].clone(),
+        _ => Value::new_array(),
+    })
+}
+
+/// `__coresdk.index(k)`: the index OPA's storage reads for `data.list[k]`
+/// in a base-data array: a text that reads as an integer is that integer
+/// (`"1"`, `"01"`, `"+1"`); anything else is unchanged.
+fn data_index(args: &[Value]) -> Result<Value> {
+    Ok(match &args[0] {
+        Value::String(s) => match s.parse::<i64>() {
+            Ok(i) => Value::from(i),
+            Err(_) => args[0].clone(),
+        },
+        other => other.clone(),
+    })
+}
+
+/// `__coresdk.key(k)`: the key OPA's storage looks up for `data.x[k]` in
+/// base data. OPA turns a number into its text (`3` finds `"3"`, `3.0`
+/// finds `"3.0"`); regorus renders the double (`3.0` finds `"3"`). A
+/// number held as a double is given as its text with a fraction (`3.0`,
+/// `2.5`), an integer as its digits; anything else is unchanged.
+fn data_key(args: &[Value]) -> Result<Value> {
+    Ok(match &args[0] {
+        Value::Number(n) => {
+            // Only a double renders a fixed-width fraction.
+            let double = n.format_decimal_with_width(1).contains('.');
+            match n.as_f64() {
+                Some(f) if double => Value::String(format!("{f:?}").into()),
+                _ => Value::String(n.format_decimal().into()),
+            }
+        }
+        other => other.clone(),
+    })
+}
+
+/// Whether a pattern is one the regex builtins accept (RE2's syntax, as
+/// OPA compiles it).
+pub(crate) fn regex_pattern_ok(pattern: &str) -> bool {
+    regex::compile(pattern).is_ok()
+}
+
+/// Whether `glob.match` accepts a pattern with these delimiters.
+pub(crate) fn glob_pattern_ok(pattern: &str, delimiters: &[char]) -> bool {
+    glob::compile(pattern, delimiters).is_ok()
+}
+
+/// OPA's name for a value's type, for error messages.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Set(_) => "set",
+        Value::Object(_) => "object",
+        Value::Undefined => "undefined",
+    }
+}
+
+/// Operand `pos` of `name` as a string, or OPA's operand type error.
+fn string_operand<'a>(name: &str, pos: usize, v: &'a Value) -> Result<&'a str> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => bail!(
+            "{name}: operand {pos} must be string but got {}",
+            type_name(other)
+        ),
+    }
+}
+
+/// Operand `pos` of `name` as an integer, or OPA's operand error.
+fn int_operand(name: &str, pos: usize, v: &Value) -> Result<i64> {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ok(i),
+            None => {
+                bail!("{name}: operand {pos} must be integer number but got floating-point number")
+            }
+        },
+        other => bail!(
+            "{name}: operand {pos} must be number but got {}",
+            type_name(other)
+        ),
+    }
+}

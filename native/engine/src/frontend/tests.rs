@@ -1,0 +1,166 @@
+//! The front end's rewrites and refusals, on source text.
+
+use super::prepare;
+use crate::error::EngineError;
+
+fn rewrite(src: &str) -> String {
+    rewrite_with(src, &serde_json::json!({}))
+}
+
+fn rewrite_with(src: &str, data: &serde_json::Value) -> String {
+    prepare(&[("p.rego".into(), src.into())], data, false)
+        .unwrap()
+        .remove(0)
+        .1
+}
+
+fn refusal(src: &str) -> (u32, u32, String) {
+    match prepare(
+        &[("p.rego".into(), src.into())],
+        &serde_json::json!({}),
+        false,
+    ) {
+        Err(EngineError::PolicyCompile {
+            location: Some(l),
+            message,
+        }) => (l.line, l.column, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn policies_without_divergent_constructs_are_untouched() {
+    let src = "package p\nallow if { input.a == 1; not input.b; startswith(input.c, \"x\") }\nis_admin if \"admin\" in input.roles\n";
+    assert_eq!(rewrite(src), src);
+}
+
+#[test]
+fn a_negated_call_binds_its_references_first_keeping_positions() {
+    let src = "package p\nallow if not startswith(input.path, \"/admin\")\nz := 1\n";
+    let out = rewrite(src);
+    assert_eq!(
+        out,
+        "package p\nallow if{not startswith(__c0_     , \"/admin\"); __c0_ = input.path}\nz := 1\n"
+    );
+    // Same line count, and the rest of each line keeps its columns.
+    assert_eq!(out.lines().count(), src.lines().count());
+    let braced = "package p\nallow if {\n  not lower(input.u) == \"a\"\n  input.x\n}\n";
+    assert_eq!(
+        rewrite(braced),
+        "package p\nallow if {\n  not __c0_          == \"a\"; __c0_ = lower(input.u)\n  input.x\n}\n"
+    );
+}
+
+#[test]
+fn equality_under_not_keeps_its_references_but_binds_calls_and_computed_keys() {
+    let src = "package p\nallow if not input.a == 1\n";
+    assert_eq!(rewrite(src), src);
+    let out = rewrite("package p\nallow if not input.a[input.k] == 1\n");
+    assert!(out.contains("__c0_ = input.k"), "{out}");
+}
+
+#[test]
+fn membership_as_a_value_binds_its_operands() {
+    let out = rewrite("package p\nallow if { v := input.r in {\"a\"}; not v }\n");
+    assert!(
+        out.contains("v := __c0_   in {\"a\"}; __c0_ = input.r"),
+        "{out}"
+    );
+    let head = rewrite("package p\nis_admin := \"admin\" in input.roles\n");
+    assert_eq!(
+        head,
+        "package p\nis_admin := \"admin\" in __c0_       if{__c0_ = input.roles}\n"
+    );
+    let negated = rewrite("package p\nallow if not input.r in {\"a\"}\n");
+    assert!(
+        negated.contains("not __c0_   in {\"a\"}; __c0_ = input.r"),
+        "{negated}"
+    );
+}
+
+#[test]
+fn data_lookups_by_number_read_keys_as_opa_s_storage_does() {
+    let data = serde_json::json!({"perms": {"3": true}, "names": {"a": 1}});
+    let out = rewrite_with("package p\nallow if data.perms[input.n]\n", &data);
+    assert!(out.contains("data.perms[__coresdk.key(input.n)]"), "{out}");
+    let lit = rewrite_with(
+        "package p\nallow if data.perms[3.0]\nz if data.perms[3]\n",
+        &data,
+    );
+    assert!(
+        lit.contains("data.perms[\"3.0\"]") && lit.contains("data.perms[3]"),
+        "{lit}"
+    );
+    let plain = "package p\nallow if data.names[input.n]\n";
+    assert_eq!(rewrite_with(plain, &data), plain);
+    let rule = rewrite_with(
+        "package p\nperms[k] := true if some k in input.ks\nallow if data.p.perms[input.n]\n",
+        &data,
+    );
+    assert!(rule.contains("[data.p.perms][0][input.n]"), "{rule}");
+}
+
+#[test]
+fn constructs_regorus_evaluates_differently_are_refused_with_their_position() {
+    let (line, col, msg) = refusal("package p\nsame(x, x) := true\n");
+    assert_eq!((line, col), (2, 9));
+    assert!(msg.contains("repeats parameter `x`"), "{msg}");
+    let (line, _, msg) = refusal("package p\ni := 0\nallow if { some i; input.r[i] == 1 }\n");
+    assert_eq!(line, 3);
+    assert!(msg.contains("`some i`"), "{msg}");
+    let (line, col, msg) = refusal("package p\nallow if not input.roles[_] == \"banned\"\n");
+    assert_eq!((line, col), (2, 26));
+    assert!(msg.contains("var _ is unsafe"), "{msg}");
+    let (_, _, msg) = refusal("package p\nallow if { not input.roles[i] == \"b\" }\n");
+    assert!(msg.contains("var i is unsafe"), "{msg}");
+    let (_, _, msg) = refusal("package p\nallow if {\"a\": 1} == [1]\n");
+    assert!(msg.contains("match error"), "{msg}");
+    let (_, _, msg) = refusal("package p\nallow if __c1_ == 1\n");
+    assert!(msg.contains("reserved"), "{msg}");
+}
+
+#[test]
+fn safe_negations_are_accepted() {
+    for src in [
+        "package p\nallow if { some r in input.roles; not r == \"banned\" }\n",
+        "package p\nallow if { x := input.a; not x }\n",
+        "package p\nallow if not count([r | some r in input.roles; r == \"x\"]) > 0\n",
+        "package p\nbanned if input.roles[_] == \"banned\"\nallow if not banned\n",
+    ] {
+        prepare(
+            &[("p.rego".into(), src.into())],
+            &serde_json::json!({}),
+            false,
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn bindings_carry_the_statement_s_with_modifiers() {
+    let out = rewrite(
+        "package p\ntest_x if not startswith(input.p, \"/a\") with input as {\"p\": \"/b\"}\n",
+    );
+    assert!(
+        out.contains("; __c0_ = input.p with input as {\"p\": \"/b\"}}"),
+        "{out}"
+    );
+}
+
+#[test]
+fn with_future_keywords_not_a_negation_keeps_its_references_inside() {
+    for import in [
+        "import future.keywords.not",
+        "import future.keywords",
+        "import rego.v2",
+    ] {
+        let src = format!("package p\n{import}\nallow if not startswith(input.path, \"/admin\")\n");
+        if let Ok(out) = prepare(
+            &[("p.rego".into(), src.clone())],
+            &serde_json::json!({}),
+            false,
+        ) {
+            assert_eq!(out[0].1, src, "{import}");
+        }
+    }
+}
