@@ -6,13 +6,13 @@
  * Every decision, and every search result set, must be the same.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { azClient, baseUrl, type AzClient } from './support/authzen.js';
+import { freePort } from './support/opa-oracle.js';
 import { ROOT, startSidecar, type SidecarProc } from './support/sidecar.js';
 
 const BUNDLE = join(ROOT, 'examples', 'policies');
@@ -22,19 +22,6 @@ let opaBase: string;
 let sc: SidecarProc;
 let az: AzClient;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 async function opaData(path: string, input: unknown): Promise<unknown> {
   const r = await fetch(`${opaBase}/v1/data/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });

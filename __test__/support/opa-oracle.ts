@@ -94,7 +94,8 @@ export function canonicalJsonText(text: string, sortTop = false): string {
   return canonicalValue(parse(text), sortTop);
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

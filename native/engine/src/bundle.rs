@@ -207,14 +207,8 @@ pub(crate) fn assemble(
         } else {
             if name == "data.json" {
                 if let Some((at, t)) = crate::numbers::first_inexact(&text) {
-                    let line = text[..at].matches('\n').count() as u32 + 1;
-                    let column = (at - text[..at].rfind('\n').map_or(0, |n| n + 1)) as u32 + 1;
                     return Err(EngineError::PolicyCompile {
-                        location: Some(crate::error::SourceLocation {
-                            file: rel_str.clone(),
-                            line,
-                            column,
-                        }),
+                        location: Some(crate::error::location_at(&rel_str, &text, at)),
                         message: format!("the number {t} has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA compares decimals exactly"),
                     });
                 }

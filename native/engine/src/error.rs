@@ -122,6 +122,17 @@ pub enum EngineError {
     Token(#[from] crate::token::TokenError),
 }
 
+/// The `file:line:col` (1-based, columns in bytes) of byte `at` of `text`.
+pub(crate) fn location_at(file: &str, text: &str, at: usize) -> SourceLocation {
+    let before = &text[..at.min(text.len())];
+    SourceLocation {
+        file: file.to_string(),
+        line: u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX),
+        column: u32::try_from(before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1)
+            .unwrap_or(u32::MAX),
+    }
+}
+
 impl EngineError {
     /// The stable error code, shared with the TypeScript package.
     pub fn code(&self) -> &'static str {

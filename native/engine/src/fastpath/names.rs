@@ -134,55 +134,18 @@ pub(crate) fn schedule(stmts: &[LiteralStmt]) -> Vec<&LiteralStmt> {
 /// The front end's variables a statement mentions (outside nested
 /// queries, which hold their own bindings).
 fn hoisted_uses_in(stmt: &LiteralStmt, out: &mut Vec<String>) {
-    fn walk(e: &Expr, out: &mut Vec<String>) {
-        match e {
-            Expr::Var { span, .. } if crate::frontend::is_hoisted(span.text()) => {
-                out.push(span.text().to_string());
-            }
-            Expr::Array { items, .. } | Expr::Set { items, .. } => {
-                items.iter().for_each(|i| walk(i, out));
-            }
-            Expr::Object { fields, .. } => {
-                for (_, k, v) in fields {
-                    walk(k, out);
-                    walk(v, out);
-                }
-            }
-            Expr::Call { params, .. } => params.iter().for_each(|p| walk(p, out)),
-            Expr::UnaryExpr { expr, .. } => walk(expr, out),
-            Expr::RefDot { refr, .. } => walk(refr, out),
-            Expr::RefBrack { refr, index, .. } => {
-                walk(refr, out);
-                walk(index, out);
-            }
-            Expr::BinExpr { lhs, rhs, .. }
-            | Expr::BoolExpr { lhs, rhs, .. }
-            | Expr::ArithExpr { lhs, rhs, .. }
-            | Expr::AssignExpr { lhs, rhs, .. } => {
-                walk(lhs, out);
-                walk(rhs, out);
-            }
-            Expr::Membership {
-                key,
-                value,
-                collection,
-                ..
-            } => {
-                if let Some(k) = key {
-                    walk(k, out);
-                }
-                walk(value, out);
-                walk(collection, out);
-            }
-            _ => {}
+    let mut add = |_: &regorus::unstable::Span, n: &str| {
+        if crate::frontend::is_hoisted(n) {
+            out.push(n.to_string());
         }
-    }
-    match &stmt.literal {
-        Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => walk(expr, out),
-        Literal::SomeIn { collection, .. } => walk(collection, out),
-        Literal::Every { domain, .. } => walk(domain, out),
-        Literal::SomeVars { .. } => {}
-    }
+    };
+    let e = match &stmt.literal {
+        Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => expr,
+        Literal::SomeIn { collection, .. } => collection,
+        Literal::Every { domain, .. } => domain,
+        Literal::SomeVars { .. } => return,
+    };
+    crate::frontend::visit_vars(e, &mut add, &mut |_: &Expr| {});
 }
 
 #[cfg(test)]

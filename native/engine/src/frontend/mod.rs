@@ -26,6 +26,8 @@
 mod syntax;
 mod walk;
 
+pub(crate) use syntax::visit_vars;
+
 use std::collections::{HashMap, HashSet};
 
 use regorus::unstable::{Expr, Module, Parser, Rule, RuleHead, Source};

@@ -75,7 +75,7 @@ pub(super) fn operands(e: &Expr) -> Vec<&Expr> {
 /// Calls `f` with every variable name in `e` outside comprehension bodies
 /// and terms (a comprehension binds its own), and not in a call's function
 /// position; `compr` is called with each comprehension met.
-pub(super) fn visit_vars<'a>(
+pub(crate) fn visit_vars<'a>(
     e: &'a Expr,
     f: &mut dyn FnMut(&'a Span, &'a str),
     compr: &mut dyn FnMut(&'a Expr),

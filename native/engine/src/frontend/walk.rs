@@ -107,14 +107,8 @@ impl<'w, 's> Walker<'w, 's> {
             if before.is_some_and(ident) || after.is_some_and(ident) {
                 continue;
             }
-            let line = src[..at].matches('\n').count() as u32 + 1;
-            let col = (at - src[..at].rfind('\n').map_or(0, |n| n + 1)) as u32 + 1;
             return Err(crate::error::EngineError::PolicyCompile {
-                location: Some(crate::error::SourceLocation {
-                    file: self.file.to_string(),
-                    line,
-                    column: col,
-                }),
+                location: Some(crate::error::location_at(self.file, src, at)),
                 message: format!("`{ns}` is a name reserved by CoreSDK"),
             });
         }
@@ -127,14 +121,8 @@ impl<'w, 's> Walker<'w, 's> {
                 .map_or(src.len(), |n| at + n);
             let name = &src[at..end];
             if super::is_hoisted(name) {
-                let line = src[..at].matches('\n').count() as u32 + 1;
-                let col = (at - src[..at].rfind('\n').map_or(0, |n| n + 1)) as u32 + 1;
                 return Err(crate::error::EngineError::PolicyCompile {
-                    location: Some(crate::error::SourceLocation {
-                        file: self.file.to_string(),
-                        line,
-                        column: col,
-                    }),
+                    location: Some(crate::error::location_at(self.file, src, at)),
                     message: format!("`{name}`: names of the form __cN_ are reserved by CoreSDK"),
                 });
             }
@@ -677,7 +665,8 @@ impl<'w, 's> Walker<'w, 's> {
             index,
             Expr::String { .. } | Expr::RawString { .. } | Expr::Number { .. }
         );
-        if !literal && !(static_ref(index) && !matches!(index, Expr::Var { .. })) {
+        let plain_ref = static_ref(index) && !matches!(index, Expr::Var { .. });
+        if !(literal || plain_ref) {
             return Ok(());
         }
         let path = parts.join(".");
