@@ -722,12 +722,35 @@ impl<'w, 's> Walker<'w, 's> {
         if literal_key {
             return Ok(());
         }
-        let numeric_keys = node.as_object().is_some_and(|o| {
-            o.keys()
-                .any(|k| serde_json::from_str::<serde_json::Number>(k.trim()).is_ok())
-        });
-        if !numeric_keys {
+        let numeric = |k: &str| serde_json::from_str::<serde_json::Number>(k.trim()).is_ok();
+        let Some(object) = node.as_object() else {
             return Ok(());
+        };
+        if !object.keys().any(|k| numeric(k)) {
+            return Ok(());
+        }
+        // A key that reads as a number but is not an integer's digits
+        // (`"3.0"`, `"-0"`, `"1e2"`) is found by OPA only for a number
+        // written exactly so, and regorus keeps no number's text: refused.
+        let canonical = |k: &str| {
+            let digits = k.strip_prefix('-').unwrap_or(k);
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (digits == "0" || !digits.starts_with('0'))
+                && k != "-0"
+        };
+        let computed = !matches!(index, Expr::Number { .. });
+        if let Some(k) = object
+            .keys()
+            .find(|k| computed && numeric(k) && !canonical(k))
+        {
+            return Err(refuse(
+                self.file,
+                index.span(),
+                format!(
+                    "{path} is indexed with a computed key and holds the key {k:?}: OPA finds it only for a number written exactly so, and CoreSDK cannot tell how an input number was written; use text keys or integer digits"
+                ),
+            ));
         }
         match index {
             Expr::Number { span, .. } => {
