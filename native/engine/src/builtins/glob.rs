@@ -350,29 +350,51 @@ pub(crate) fn compile(pattern: &str, delimiters: &[char]) -> Result<Regex> {
         .map_err(|e| anyhow!("glob.match: {e}"))
 }
 
+/// Compiled patterns by pattern, then by delimiters.
+type Compiled = HashMap<String, Vec<(Vec<char>, Regex)>>;
+
 thread_local! {
-    /// Compiled patterns by (pattern, delimiters), per evaluator thread:
-    /// no lock on the call path.
-    static CACHE: RefCell<HashMap<(String, Vec<char>), Regex>> = RefCell::new(HashMap::new());
+    /// The compiled patterns of one evaluator thread: no lock and no
+    /// allocation on a hit.
+    static CACHE: RefCell<Compiled> = RefCell::new(HashMap::new());
 }
 
 /// Most patterns kept per thread before the cache is emptied.
 const CACHE_MAX: usize = 1024;
 
-fn matcher(pattern: &str, delimiters: Vec<char>) -> Result<Regex> {
-    let key = (pattern.to_string(), delimiters);
-    if let Some(re) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
-        return Ok(re);
+/// Whether `text` matches `pattern` with `delimiters`, compiling the pattern
+/// once per thread.
+fn matches(pattern: &str, delimiters: &[char], text: &str) -> Result<bool> {
+    let hit = CACHE.with(|c| {
+        c.borrow().get(pattern).and_then(|entries| {
+            entries
+                .iter()
+                .find(|(d, _)| d.as_slice() == delimiters)
+                .map(|(_, re)| re.is_match(text))
+        })
+    });
+    if let Some(m) = hit {
+        return Ok(m);
     }
-    let re = compile(&key.0, &key.1)?;
+    let re = compile(pattern, delimiters)?;
+    let m = re.is_match(text);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CACHE_MAX {
             c.clear();
         }
-        c.insert(key, re.clone());
+        c.entry(pattern.to_string())
+            .or_default()
+            .push((delimiters.to_vec(), re));
     });
-    Ok(re)
+    Ok(m)
+}
+
+/// The matcher of a `glob.match` whose pattern and delimiters are known
+/// before evaluation (the fast path compiles it once per revision).
+pub(crate) fn compile_call(pattern: &Value, delimiters: &Value) -> Result<Regex> {
+    let pattern = string_operand("glob.match", 1, pattern)?;
+    compile(pattern, &self::delimiters(delimiters)?)
 }
 
 /// The delimiters argument: `null` (none), or an array of one-character
@@ -413,8 +435,7 @@ pub(super) fn glob_match(args: &[Value]) -> Result<Value> {
     let pattern = string_operand("glob.match", 1, &args[0])?;
     let delims = delimiters(&args[1])?;
     let text = string_operand("glob.match", 3, &args[2])?;
-    let re = matcher(pattern, delims)?;
-    Ok(Value::Bool(re.is_match(text)))
+    Ok(Value::Bool(matches(pattern, &delims, text)?))
 }
 
 /// `glob.quote_meta(pattern)`: every glob metacharacter escaped.

@@ -132,6 +132,17 @@ fn data_key(args: &[Value]) -> Result<Value> {
     })
 }
 
+/// The compiled matcher of a `glob.match(pattern, delimiters, _)` or
+/// `regex.match(pattern, _)` whose pattern (and delimiters) are constants:
+/// the fast path runs it on the text alone.
+pub(crate) fn constant_matcher(name: &str, args: &[Value]) -> Option<::regex::Regex> {
+    match (name, args) {
+        ("glob.match", [p, d]) => glob::compile_call(p, d).ok(),
+        ("regex.match", [Value::String(p)]) => regex::compile(p).ok(),
+        _ => None,
+    }
+}
+
 /// Whether a pattern is one the regex builtins accept (RE2's syntax, as
 /// OPA compiles it).
 pub(crate) fn regex_pattern_ok(pattern: &str) -> bool {

@@ -653,9 +653,13 @@ impl<'p> Exec<'p> {
             self.stack.push(v);
         }
         let args = &self.stack[at..];
-        let out = match call.fcn {
+        let out = match &call.fcn {
             Fcn::Regorus(f) => (f.0)(&call.span, &call.params, args, true),
             Fcn::Own(f) => f(args),
+            Fcn::Matcher(re) => match args {
+                [Value::String(s)] => Ok(Value::Bool(re.is_match(s))),
+                _ => Err(anyhow::anyhow!("the matched text must be a string")),
+            },
         }
         .map_err(|_| Stop::Fallback);
         self.stack.truncate(at);

@@ -155,10 +155,13 @@ pub(crate) enum Ex {
 
 /// A builtin's implementation: regorus's, or CoreSDK's own where
 /// regorus's answers differently from OPA ([`crate::builtins`]).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) enum Fcn {
     Regorus(BuiltinFcn),
     Own(crate::builtins::Fcn),
+    /// `glob.match`/`regex.match` with constant pattern (and delimiters),
+    /// compiled once: its one argument is the text.
+    Matcher(std::sync::Arc<regex::Regex>),
 }
 
 /// A builtin call, with what regorus's builtin needs for its messages.

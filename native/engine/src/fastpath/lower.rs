@@ -901,6 +901,24 @@ impl Lower<'_> {
         if !BUILTINS_ADMITTED.contains(&name.as_str()) {
             return Err(format!("builtin {name}"));
         }
+        // A glob or regex with constant pattern: compiled once, here.
+        let constant = |a: &Ex| match a {
+            Ex::Const(v) => Some(v.clone()),
+            _ => None,
+        };
+        let lead = &args[..args.len().saturating_sub(1)];
+        if let Some(consts) = lead.iter().map(constant).collect::<Option<Vec<_>>>() {
+            if let Some(re) = crate::builtins::constant_matcher(&name, &consts) {
+                let mut args = args;
+                let text = args.pop().ok_or("a matcher without its text")?;
+                return Ok(Ex::Builtin(Call {
+                    fcn: Fcn::Matcher(std::sync::Arc::new(re)),
+                    span: span.clone(),
+                    params: params[params.len().saturating_sub(1)..].to_vec(),
+                    args: vec![text],
+                }));
+            }
+        }
         let fcn = match crate::builtins::lookup(&name) {
             Some(own) => Fcn::Own(own),
             None => Fcn::Regorus(
