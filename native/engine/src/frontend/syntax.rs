@@ -223,6 +223,15 @@ pub(super) fn extent(e: &Expr) -> (usize, usize) {
     (start, end)
 }
 
+/// Where a statement's text starts (before a leading string's quote).
+pub(super) fn stmt_start(stmt: &regorus::unstable::LiteralStmt) -> usize {
+    let start = stmt.span.start as usize;
+    match &stmt.literal {
+        Literal::Expr { expr, .. } => start.min(extent(expr).0),
+        _ => start,
+    }
+}
+
 /// Where a statement's text ends (after a trailing string's quote).
 pub(super) fn stmt_end(stmt: &regorus::unstable::LiteralStmt) -> usize {
     let last: Option<&Expr> = match stmt.with_mods.last() {

@@ -47,7 +47,7 @@ fn a_negated_call_binds_its_references_first_keeping_positions() {
     let braced = "package p\nallow if {\n  not lower(input.u) == \"a\"\n  input.x\n}\n";
     assert_eq!(
         rewrite(braced),
-        "package p\nallow if {\n  not __c0_          == \"a\"; __c0_ = lower(input.u)\n  input.x\n}\n"
+        "package p\nallow if {\n  __c0_ = lower(input.u); not __c0_          == \"a\"\n  input.x\n}\n"
     );
 }
 
@@ -63,7 +63,7 @@ fn equality_under_not_keeps_its_references_but_binds_calls_and_computed_keys() {
 fn membership_as_a_value_binds_its_operands() {
     let out = rewrite("package p\nallow if { v := input.r in {\"a\"}; not v }\n");
     assert!(
-        out.contains("v := __c0_   in {\"a\"}; __c0_ = input.r"),
+        out.contains("__c0_ = input.r; v := __c0_   in {\"a\"}"),
         "{out}"
     );
     let head = rewrite("package p\nis_admin := \"admin\" in input.roles\n");
@@ -163,4 +163,17 @@ fn with_future_keywords_not_a_negation_keeps_its_references_inside() {
             assert_eq!(out[0].1, src, "{import}");
         }
     }
+}
+
+#[test]
+fn bindings_keep_opa_s_statement_order() {
+    // The binding goes at the end of the statement before, so the negation
+    // is evaluated before `input.n > 5`, as in OPA.
+    let out = rewrite(
+        "package p\nr if {\n  input.a\n  not endswith(input.path, \"x\")\n  input.n > 5\n}\n",
+    );
+    assert_eq!(
+        out,
+        "package p\nr if {\n  input.a; __c0_ = input.path\n  not endswith(__c0_     , \"x\")\n  input.n > 5\n}\n"
+    );
 }

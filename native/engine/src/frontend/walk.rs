@@ -9,7 +9,7 @@ use regorus::unstable::{
 
 use super::syntax::{
     collection_kind, ends_with_string, extent, is_call_like, is_collection, is_equality,
-    names_outside_negation, operands, stmt_end, visit_vars,
+    names_outside_negation, operands, stmt_end, stmt_start, visit_vars,
 };
 use super::{padded, ref_parts, refuse, Bundle, Text, HOIST_PREFIX};
 use crate::error::Result;
@@ -257,14 +257,47 @@ impl<'w, 's> Walker<'w, 's> {
                     h.push_str(&with);
                 }
             }
-            if i == last {
-                hoists.extend(extra.take().unwrap_or_default());
+            let after = if i == last {
+                extra.take().unwrap_or_default()
+            } else {
+                Hoists::new()
+            };
+            let braced = self.text.source[q.span.start as usize..].starts_with('{');
+            if rule_body && !braced {
+                // `allow if cond`: one statement, so nothing can be
+                // reordered around it; the bindings go after it, in braces.
+                hoists.extend(after);
+                if !hoists.is_empty() {
+                    self.append_after(q, stmt, true, &hoists);
+                }
+                continue;
             }
             if !hoists.is_empty() {
-                self.append_after(q, stmt, rule_body, &hoists);
+                // Before the statement, in OPA's order: regorus's
+                // scheduler keeps the order of statements that are ready,
+                // so a binding placed after would let a later statement run
+                // first (and fail the body where OPA raises).
+                self.insert_before(q, i, &hoists);
+            }
+            if !after.is_empty() {
+                self.append_after(q, stmt, false, &after);
             }
         }
         Ok(())
+    }
+
+    /// Adds `hoists` before statement `i` of `q`: at the end of the
+    /// statement before it (so the line of statement `i` keeps its
+    /// columns), or at the start of the first statement.
+    fn insert_before(&mut self, q: &Query, i: usize, hoists: &[String]) {
+        if i > 0 {
+            let end = stmt_end(&q.stmts[i - 1]);
+            self.text.edit(end, end, format!("; {}", hoists.join("; ")));
+        } else {
+            let start = stmt_start(&q.stmts[0]);
+            self.text
+                .edit(start, start, format!("{}; ", hoists.join("; ")));
+        }
     }
 
     /// Adds `hoists` after `stmt` of `q`, wrapping a brace-less rule body
