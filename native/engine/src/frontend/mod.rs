@@ -19,9 +19,13 @@
 //! | `{"a": 1} == [1]` | undefined | `rego_type_error` | refused, as OPA does |
 //!
 //! Positions are kept: a replaced term is padded to its own length (and
-//! line count), and the bindings go after the statement (regorus, like OPA,
-//! orders statements by what they bind), so every `file:line:col` after
-//! the rewrite is the user's.
+//! line count), and a statement's bindings go at the end of the statement
+//! before it (after the statement of a one-statement `if` body, which has
+//! nothing to reorder), so the statement's line keeps its columns and
+//! regorus's scheduler, which keeps the order of statements that are
+//! ready, evaluates them in OPA's order. Only a binding before the first
+//! statement of a brace body on one line, and an arithmetic operator
+//! written as a call, move what follows them on their line.
 
 mod syntax;
 mod walk;
