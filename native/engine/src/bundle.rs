@@ -206,7 +206,7 @@ pub(crate) fn assemble(
             modules.push((rel_str, text));
         } else {
             if name == "data.json" {
-                if let Some((at, t)) = crate::numbers::first_inexact(&text) {
+                if let Some((at, t)) = crate::input::first_inexact_number(&text) {
                     return Err(EngineError::PolicyCompile {
                         location: Some(crate::error::location_at(&rel_str, &text, at)),
                         message: format!("the number {t} has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA compares decimals exactly"),

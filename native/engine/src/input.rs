@@ -8,14 +8,18 @@
 
 use crate::error::{EngineError, Result};
 
-/// Checks the size and nesting depth of JSON text.
-pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result<()> {
-    if text.len() > max_bytes {
-        return Err(EngineError::InputTooLarge {
-            size: text.len(),
-            limit: max_bytes,
-        });
-    }
+/// Why a scan of JSON text stopped.
+enum Stop<'a> {
+    /// Nested deeper than allowed.
+    TooDeep,
+    /// A number the engine does not evaluate exactly: its byte offset and
+    /// text.
+    Inexact(usize, &'a str),
+}
+
+/// One linear pass over JSON text outside its strings: nesting depth
+/// (at most `max_depth`) and every number token (exact, `numbers.rs`).
+fn scan(text: &str, max_depth: usize) -> std::result::Result<(), Stop<'_>> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -23,15 +27,12 @@ pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result
     // (and whitespace, which keeps the flag).
     let mut number_start = true;
     let mut number_at: Option<usize> = None;
-    let inexact = |t: &str, at: usize| -> Result<()> {
+    let number = |start: usize, end: usize| {
+        let t = &text[start..end];
         if crate::numbers::is_exact(t) {
             Ok(())
         } else {
-            Err(EngineError::InputInvalid {
-                message: format!(
-                    "the number {t} (byte {at}) has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA compares decimals exactly: send it as a string or round it"
-                ),
-            })
+            Err(Stop::Inexact(start, t))
         }
     };
     for (i, &b) in text.as_bytes().iter().enumerate() {
@@ -56,26 +57,54 @@ pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result
                 continue;
             }
             number_at = None;
-            inexact(&text[start..i], start)?;
+            number(start, i)?;
         }
         match b {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max_depth {
-                    return Err(EngineError::InputTooDeep { limit: max_depth });
+                    return Err(Stop::TooDeep);
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        number_start = matches!(b, b'[' | b'{' | b',' | b':' | b' ' | b'\t' | b'\n' | b'\r')
-            || (number_start && b.is_ascii_whitespace());
+        number_start = matches!(b, b'[' | b'{' | b',' | b':' | b' ' | b'\t' | b'\n' | b'\r');
     }
-    if let Some(start) = number_at {
-        inexact(&text[start..], start)?;
+    match number_at {
+        Some(start) => number(start, text.len()),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Checks the size and nesting depth of JSON text, and that every number
+/// in it is one the engine evaluates exactly.
+pub fn check_json_text(text: &str, max_bytes: usize, max_depth: usize) -> Result<()> {
+    if text.len() > max_bytes {
+        return Err(EngineError::InputTooLarge {
+            size: text.len(),
+            limit: max_bytes,
+        });
+    }
+    match scan(text, max_depth) {
+        Ok(()) => Ok(()),
+        Err(Stop::TooDeep) => Err(EngineError::InputTooDeep { limit: max_depth }),
+        Err(Stop::Inexact(at, t)) => Err(EngineError::InputInvalid {
+            message: format!(
+                "the number {t} (byte {at}) has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA compares decimals exactly: send it as a string or round it"
+            ),
+        }),
+    }
+}
+
+/// The first number in JSON text that the engine does not evaluate
+/// exactly: its byte offset and text.
+pub(crate) fn first_inexact_number(text: &str) -> Option<(usize, &str)> {
+    match scan(text, usize::MAX) {
+        Err(Stop::Inexact(at, t)) => Some((at, t)),
+        _ => None,
+    }
 }
 
 /// Checks the size (as JSON text would be) and depth of a JSON value,
@@ -154,6 +183,15 @@ mod tests {
         ] {
             assert!(check_json_text(t, 1000, 10).is_ok(), "{t}");
         }
+    }
+
+    #[test]
+    fn the_scan_skips_strings_and_reports_the_first_inexact_number() {
+        let text = r#"{"a": "1e-400", "b": [0.1, 2], "c": 100.0000000000000001, "d": 1e-400}"#;
+        let (at, t) = first_inexact_number(text).unwrap();
+        assert_eq!(t, "100.0000000000000001");
+        assert_eq!(&text[at..at + t.len()], t);
+        assert!(first_inexact_number(r#"{"x": "9007199254740993.0", "y": -0.5}"#).is_none());
     }
 
     #[test]

@@ -88,49 +88,6 @@ fn canonical(t: &str) -> Option<(bool, String, i64)> {
     Some((neg, significant.to_string(), power))
 }
 
-/// The first number in JSON text that is not exact: its byte offset and
-/// text.
-pub(crate) fn first_inexact(text: &str) -> Option<(usize, &str)> {
-    let bytes = text.as_bytes();
-    let mut i = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            i += 1;
-            continue;
-        }
-        if b == b'"' {
-            in_string = true;
-            i += 1;
-            continue;
-        }
-        if b == b'-' || b.is_ascii_digit() {
-            let start = i;
-            while i < bytes.len()
-                && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-            {
-                i += 1;
-            }
-            let t = &text[start..i];
-            if !is_exact(t) {
-                return Some((start, t));
-            }
-            continue;
-        }
-        i += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,14 +135,5 @@ mod tests {
         ] {
             assert!(!is_exact(t), "{t}");
         }
-    }
-
-    #[test]
-    fn the_scan_skips_strings_and_reports_the_first_offender() {
-        let text = r#"{"a": "1e-400", "b": [0.1, 2], "c": 100.0000000000000001, "d": 1e-400}"#;
-        let (at, t) = first_inexact(text).unwrap();
-        assert_eq!(t, "100.0000000000000001");
-        assert_eq!(&text[at..at + t.len()], t);
-        assert!(first_inexact(r#"{"x": "9007199254740993.0", "y": -0.5}"#).is_none());
     }
 }
