@@ -248,6 +248,45 @@ pub(super) fn div(args: &[Value]) -> Result<Value> {
     float_value(name, q, q.mul_add(y, -x))
 }
 
+/// The numbers of `sum`/`product`'s operand, an array or set.
+fn elements<'a>(name: &str, v: &'a Value) -> Result<Vec<&'a Value>> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Set(s) => s.iter().collect(),
+        other => bail!(
+            "{name}: operand 1 must be one of {{array, set}} but got {}",
+            type_name(other)
+        ),
+    };
+    if let Some(bad) = items.iter().find(|i| !matches!(i, Value::Number(_))) {
+        bail!(
+            "{name}: operand 1 must be one of {{array, set}} of numbers but got an element of type {}",
+            type_name(bad)
+        );
+    }
+    Ok(items)
+}
+
+/// `sum(collection)`: the elements added as `+` adds them (exact, or an
+/// error where a double is not; regorus adds doubles, so `sum([0.1, 0.2])`
+/// was `0.30000000000000004` where OPA answers `0.3`).
+pub(super) fn sum(args: &[Value]) -> Result<Value> {
+    let mut acc = Value::from(0);
+    for v in elements("sum", &args[0])? {
+        acc = plus(&[acc, v.clone()])?;
+    }
+    Ok(acc)
+}
+
+/// `product(collection)`: the elements multiplied as `*` multiplies them.
+pub(super) fn product(args: &[Value]) -> Result<Value> {
+    let mut acc = Value::from(1);
+    for v in elements("product", &args[0])? {
+        acc = mul(&[acc, v.clone()])?;
+    }
+    Ok(acc)
+}
+
 /// `__coresdk.rem(a, b)`: `a % b`, integers only (as OPA).
 pub(super) fn rem(args: &[Value]) -> Result<Value> {
     let name = "rem";
@@ -323,6 +362,18 @@ mod tests {
         assert!(plus(&[i(9_007_199_254_740_993), n(0.5)]).is_err());
         assert!(rem(&[n(7.5), i(2)]).is_err());
         assert!(plus(&[Value::from("a"), i(1)]).is_err());
+    }
+
+    #[test]
+    fn sum_and_product_are_exact_or_raise() {
+        let arr = |xs: Vec<Value>| Value::from(xs);
+        assert_eq!(sum(&[arr(vec![i(1), i(2), n(0.5)])]).unwrap(), n(3.5));
+        assert_eq!(sum(&[arr(vec![])]).unwrap(), i(0));
+        assert!(sum(&[arr(vec![n(0.1), n(0.2)])]).is_err());
+        assert_eq!(product(&[arr(vec![i(2), i(3)])]).unwrap(), i(6));
+        assert!(product(&[arr(vec![n(0.1), i(3)])]).is_err());
+        assert!(sum(&[arr(vec![Value::from("a")])]).is_err());
+        assert!(sum(&[i(1)]).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | `glob.match` | `":"` is never a delimiter | gobwas/glob's syntax and delimiters |
 //! | `glob.quote_meta` | escapes only `*` | every metacharacter |
 //! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
-//! | `+ - * / %` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
+//! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
 //!
 //! A builtin error is an evaluation error (strict builtin errors, as the
 //! engine always evaluates).
@@ -30,6 +30,8 @@ pub(crate) type Fcn = fn(&[Value]) -> Result<Value>;
 const TABLE: &[(&str, u8, Fcn)] = &[
     ("count", 1, strings::count),
     ("lower", 1, strings::lower),
+    ("sum", 1, arith::sum),
+    ("product", 1, arith::product),
     ("upper", 1, strings::upper),
     ("glob.match", 3, glob::glob_match),
     ("glob.quote_meta", 1, glob::quote_meta),
