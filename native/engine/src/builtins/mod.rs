@@ -9,6 +9,7 @@
 //! | `lower`, `upper` | full Unicode mappings, final sigma | simple mapping, rune by rune |
 //! | `glob.match` | `":"` is never a delimiter | gobwas/glob's syntax and delimiters |
 //! | `glob.quote_meta` | escapes only `*` | every metacharacter |
+//! | `net.cidr_contains` | an IPv4-mapped IPv6 address is not its IPv4 address | Go's `net` ([`net`]) |
 //! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
 //! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
 //!
@@ -17,6 +18,7 @@
 
 pub(crate) mod arith;
 mod glob;
+mod net;
 mod regex;
 mod strings;
 
@@ -34,6 +36,7 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("product", 1, arith::product),
     ("upper", 1, strings::upper),
     ("glob.match", 3, glob::glob_match),
+    ("net.cidr_contains", 2, net::cidr_contains),
     ("glob.quote_meta", 1, glob::quote_meta),
     ("regex.match", 2, regex::regex_match),
     ("regex.is_valid", 1, regex::is_valid),
