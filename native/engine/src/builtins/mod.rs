@@ -9,6 +9,7 @@
 //! | `lower`, `upper` | full Unicode mappings, final sigma | simple mapping, rune by rune |
 //! | `glob.match` | `":"` is never a delimiter | gobwas/glob's syntax and delimiters |
 //! | `glob.quote_meta` | escapes only `*` | every metacharacter |
+//! | `sprintf` `%v` of a double | every digit (`1000000`) | Go's shortest `%g` (`1e+06`, [`sprintf`]) |
 //! | `net.cidr_contains` | an IPv4-mapped IPv6 address is not its IPv4 address | Go's `net` ([`net`]) |
 //! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
 //! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
@@ -20,6 +21,7 @@ pub(crate) mod arith;
 mod glob;
 mod net;
 mod regex;
+mod sprintf;
 mod strings;
 
 use anyhow::{bail, Result};
@@ -37,6 +39,7 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("upper", 1, strings::upper),
     ("glob.match", 3, glob::glob_match),
     ("net.cidr_contains", 2, net::cidr_contains),
+    ("sprintf", 2, sprintf::sprintf),
     ("glob.quote_meta", 1, glob::quote_meta),
     ("regex.match", 2, regex::regex_match),
     ("regex.is_valid", 1, regex::is_valid),
