@@ -36,7 +36,7 @@ function startSidecar() {
   return new Promise((resolve, reject) => {
     let buf = '';
     let addr;
-    const timer = setTimeout(() => reject(new Error('the sidecar did not start within 20 s')), 20_000);
+    const timer = setTimeout(() => reject(new Error('the sidecar did not start within 45 s')), 45_000);
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       buf += chunk;
       for (;;) {
