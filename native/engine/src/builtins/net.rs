@@ -85,6 +85,11 @@ fn contains(net: &Net, ip: &[u8]) -> bool {
     ip.len() == nn.len() && (0..ip.len()).all(|i| nn[i] & m[i] == ip[i] & m[i])
 }
 
+/// Go's `isPlainIPv6Net`: a 16-byte network that is not IPv4-mapped.
+fn plain_v6(n: &Net) -> bool {
+    n.ip.len() == 16 && n.mask.len() == 16 && to4(&n.ip).is_none()
+}
+
 /// The last address of `net`: every host bit set (its address and mask
 /// have one length, from [`parse_cidr`]).
 fn last(net: &Net) -> Vec<u8> {
@@ -106,6 +111,18 @@ pub(super) fn cidr_contains(args: &[Value]) -> Result<Value> {
             "net.cidr_contains: not a valid textual representation of an IP address or CIDR: {b}"
         );
     };
+    if plain_v6(&net) && plain_v6(&inner) {
+        // OPA's ipv6NetContainsNet: the last address of `::/80` reads as
+        // IPv4-mapped, so the general test below would miss it.
+        let ones = |n: &Net| n.mask.iter().map(|m| m.count_ones()).sum::<u32>();
+        let same = inner
+            .ip
+            .iter()
+            .zip(&net.mask)
+            .zip(&net.ip)
+            .all(|((b, m), a)| b & m == *a);
+        return Ok(Value::Bool(ones(&net) <= ones(&inner) && same));
+    }
     Ok(Value::Bool(
         contains(&net, &inner.ip) && contains(&net, &last(&inner)),
     ))
@@ -137,6 +154,9 @@ mod tests {
         assert!(!c("10.1.0.0/16", "10.0.0.0/8").unwrap());
         assert!(c("10.0.0.0/8", "10.0.0.0/8").unwrap());
         assert!(c("2001:db8::/32", "2001:db8:1::/48").unwrap());
+        assert!(c("::/80", "::/80").unwrap());
+        assert!(c("::/79", "::/80").unwrap());
+        assert!(!c("::/81", "::/80").unwrap());
         assert!(c("0.0.0.0/0", "255.255.255.255").unwrap());
     }
 
