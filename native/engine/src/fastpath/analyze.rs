@@ -38,6 +38,7 @@ use regorus::Value;
 
 use super::abs::{Abs, Guard, Ty};
 use super::names::{resolve, Resolved};
+use crate::frontend::ref_path;
 
 /// Why a query cannot use the VM.
 pub(crate) type Ineligible = String;
@@ -111,27 +112,6 @@ pub(crate) fn prove(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
     guards.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     guards.dedup();
     Ok(Proof { guards })
-}
-
-/// The components of a plain reference (`a.b["c"]`), or `None`.
-fn ref_path(e: &Expr) -> Option<Vec<String>> {
-    match e {
-        Expr::Var { span, .. } => Some(vec![span.text().to_string()]),
-        Expr::RefDot { refr, field, .. } => {
-            let mut p = ref_path(refr)?;
-            p.push(field.0.text().to_string());
-            Some(p)
-        }
-        Expr::RefBrack { refr, index, .. } => {
-            let Expr::String { value, .. } = index.as_ref() else {
-                return None;
-            };
-            let mut p = ref_path(refr)?;
-            p.push(value.as_string().ok()?.to_string());
-            Some(p)
-        }
-        _ => None,
-    }
 }
 
 fn head_name(refr: &Expr) -> R<String> {

@@ -19,6 +19,7 @@ use super::ir::{
     Arith, Body, Call, Chain, Ex, Fcn, FuncDef, FuncIr, Program, RuleIr, SetDef, SetOp, Slot, St,
 };
 use super::names::{resolve, Resolved};
+use crate::frontend::ref_path;
 
 type R<T> = Result<T, String>;
 
@@ -156,26 +157,6 @@ pub(crate) fn lower(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
 
 /// The id of an input reference whose path is not yet registered.
 const PENDING_INPUT: u32 = u32::MAX;
-
-fn ref_path(e: &Expr) -> Option<Vec<String>> {
-    match e {
-        Expr::Var { span, .. } => Some(vec![span.text().to_string()]),
-        Expr::RefDot { refr, field, .. } => {
-            let mut p = ref_path(refr)?;
-            p.push(field.0.text().to_string());
-            Some(p)
-        }
-        Expr::RefBrack { refr, index, .. } => {
-            let Expr::String { value, .. } = index.as_ref() else {
-                return None;
-            };
-            let mut p = ref_path(refr)?;
-            p.push(value.as_string().ok()?.to_string());
-            Some(p)
-        }
-        _ => None,
-    }
-}
 
 fn head_name(refr: &Expr) -> R<String> {
     match refr {

@@ -30,7 +30,7 @@
 mod syntax;
 mod walk;
 
-pub(crate) use syntax::visit_vars;
+pub(crate) use syntax::{ref_path, visit_vars};
 
 use std::collections::{HashMap, HashSet};
 
@@ -223,32 +223,11 @@ fn parse(file: &str, source: &str, rego_v0: bool) -> Option<Module> {
 
 /// `data.a.b` for `package a.b`.
 fn package_path(m: &Module) -> Option<String> {
-    let mut parts = Vec::new();
-    ref_parts(&m.package.refr, &mut parts)?;
+    let mut parts = ref_path(&m.package.refr)?;
     if parts.first().map(String::as_str) != Some("data") {
         parts.insert(0, "data".into());
     }
     Some(parts.join("."))
-}
-
-/// The static components of a plain reference (`a.b["c"]`).
-fn ref_parts(e: &Expr, out: &mut Vec<String>) -> Option<()> {
-    match e {
-        Expr::Var { span, .. } => out.push(span.text().to_string()),
-        Expr::RefDot { refr, field, .. } => {
-            ref_parts(refr, out)?;
-            out.push(field.0.text().to_string());
-        }
-        Expr::RefBrack { refr, index, .. } => {
-            ref_parts(refr, out)?;
-            let Expr::String { value, .. } = index.as_ref() else {
-                return None;
-            };
-            out.push(value.as_string().ok()?.to_string());
-        }
-        _ => return None,
-    }
-    Some(())
 }
 
 /// The first component of a rule's head (`allow`, `deny`, `f`).

@@ -3,6 +3,27 @@
 
 use regorus::unstable::{AssignOp, BoolOp, Expr, Literal, Query, Span};
 
+/// The components of a plain reference (`a.b["c"]`), or `None`.
+pub(crate) fn ref_path(e: &Expr) -> Option<Vec<String>> {
+    match e {
+        Expr::Var { span, .. } => Some(vec![span.text().to_string()]),
+        Expr::RefDot { refr, field, .. } => {
+            let mut p = ref_path(refr)?;
+            p.push(field.0.text().to_string());
+            Some(p)
+        }
+        Expr::RefBrack { refr, index, .. } => {
+            let Expr::String { value, .. } = index.as_ref() else {
+                return None;
+            };
+            let mut p = ref_path(refr)?;
+            p.push(value.as_string().ok()?.to_string());
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
 /// Whether `e` is a call in OPA's sense (a builtin or function call, an
 /// operator other than `==`/`=`, a membership test): OPA hoists such terms
 /// out of the expression that contains them.

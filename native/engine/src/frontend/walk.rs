@@ -11,7 +11,7 @@ use super::syntax::{
     collection_kind, ends_with_string, extent, is_call_like, is_collection, is_equality,
     names_outside_negation, operands, stmt_end, stmt_start, visit_vars,
 };
-use super::{padded, ref_parts, refuse, Bundle, Text, HOIST_PREFIX};
+use super::{padded, ref_path, refuse, Bundle, Text, HOIST_PREFIX};
 use crate::error::Result;
 
 /// The names bound where the walk is.
@@ -68,10 +68,9 @@ impl<'w, 's> Walker<'w, 's> {
     pub(super) fn module(&mut self) -> Result<()> {
         self.reserved_names()?;
         for import in &self.module.imports {
-            let mut parts = Vec::new();
-            if ref_parts(&import.refr, &mut parts).is_none() {
+            let Some(parts) = ref_path(&import.refr) else {
                 continue;
-            }
+            };
             let p: Vec<&str> = parts.iter().map(String::as_str).collect();
             if matches!(
                 p.as_slice(),
@@ -685,11 +684,10 @@ impl<'w, 's> Walker<'w, 's> {
     /// - a rule's value that may hold such keys: the lookup is written
     ///   `[data.a.b][0][k]`, which regorus indexes without converting.
     fn numeric_key(&mut self, refr: &Expr, index: &Expr, scope: &Scope) -> Result<()> {
-        let mut parts = Vec::new();
-        if ref_parts(refr, &mut parts).is_none()
-            || parts.first().map(String::as_str) != Some("data")
-            || scope.bound.contains("data")
-        {
+        let Some(parts) = ref_path(refr) else {
+            return Ok(());
+        };
+        if parts.first().map(String::as_str) != Some("data") || scope.bound.contains("data") {
             return Ok(());
         }
         // Only a key that binds nothing is rewritten: `data.a[k]` with `k`
