@@ -132,6 +132,8 @@ beforeAll(async () => {
     CORESDK_SIDECAR_TLS_CERT_FILE: pki.serverCert,
     CORESDK_SIDECAR_TLS_KEY_FILE: pki.serverKey,
     CORESDK_SIDECAR_TLS_CLIENT_CA_FILE: pki.caFile,
+    // General queries are what these tests feed the parser (off by default outside --dev).
+    CORESDK_SIDECAR_ALLOWED_QUERIES: '*',
   });
   port = Number(/:(\d+)$/.exec(sidecar.addr)?.[1]);
   client = new CoreSDKClient({ sidecarAddr: sidecar.addr, tls: { caFile: pki.caFile, certFile: pki.clientCert, keyFile: pki.clientKey, serverName: 'localhost' } });

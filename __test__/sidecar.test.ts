@@ -327,6 +327,97 @@ describe('tenants', () => {
   });
 });
 
+describe('query allow-lists (least privilege)', () => {
+  type Answer = { valueJson: string; defined: boolean; allowed: boolean };
+  const SECRETS = { secrets: { hmac: 'topsecret-hmac-key' }, authz_data: { admins: ['alice'] } };
+  let qdir: string;
+  beforeAll(() => {
+    qdir = join(dir, 'queries');
+    writeBundle(join(qdir, 'bundle'), `${POLICY}roles.admin := ["alice"]\n`);
+    writeFileSync(join(qdir, 'bundle', 'data.json'), JSON.stringify(SECRETS));
+  });
+
+  it('outside --dev, general queries, packages and base documents are refused; rules answer', async () => {
+    const sc = await startSidecar([], tlsEnv({ CORESDK_POLICY_DIR: join(qdir, 'bundle') }));
+    try {
+      const c = clients(sc.addr, mtlsCredentials(pki, 'client'));
+      for (const query of ['x := data', 'data', 'data.authz', 'data.secrets.hmac', 'data.secrets', 'data.authz.allow == true', 'data.authz.roles']) {
+        const r = await call(c.core, 'evaluatePolicy', { query, inputJson: '{}' });
+        expect(r.err?.code, query).toBe(grpc.status.PERMISSION_DENIED);
+        expect(r.err?.info, query).toMatchObject({ reason: 'ERR_QUERY_NOT_ALLOWED', domain: 'coresdk.dev' });
+        expect(r.err?.details, query).not.toContain('topsecret');
+      }
+      const general = await call(c.core, 'evaluatePolicy', { query: 'x := data.secrets.hmac', inputJson: '{}' });
+      expect(general.err?.details).toContain('general queries are off');
+      expect(general.err?.details).not.toContain('secrets');
+      const allow = await call<Answer>(c.core, 'evaluatePolicy', { query: 'data.authz.allow', inputJson: '{"claims":{"role":"admin"}}' });
+      expect(allow.ok).toMatchObject({ allowed: true, defined: true });
+      const inside = await call<Answer>(c.core, 'evaluatePolicy', { query: 'data.authz.roles.admin', inputJson: '{}' });
+      expect(JSON.parse(inside.ok?.valueJson ?? 'null')).toEqual(['alice']);
+      const viaAuthorize = await call(c.core, 'authorize', { token: await mint(key, 'ES256', claims({ role: 'admin' })), query: 'x := data' });
+      expect(viaAuthorize.err?.info?.reason).toBe('ERR_QUERY_NOT_ALLOWED');
+      const batch = await call<{ results: Array<{ allowed: boolean; errorCode: string; valueJson: string }> }>(c.core, 'evaluatePolicies', {
+        items: [{ query: 'x := data' }, { query: 'data.authz.allow', inputJson: '{"claims":{"role":"admin"}}' }, { query: 'data.secrets' }],
+      });
+      expect(batch.ok?.results.map((x) => [x.allowed, x.errorCode])).toEqual([
+        [false, 'ERR_QUERY_NOT_ALLOWED'],
+        [true, ''],
+        [false, 'ERR_QUERY_NOT_ALLOWED'],
+      ]);
+      expect(JSON.stringify(batch.ok)).not.toContain('topsecret');
+      c.close();
+    } finally {
+      sc.kill();
+      await sc.exited;
+    }
+  });
+
+  it('allowed_queries: rule paths and prefixes per tenant, * for everything, bad patterns exit 2 naming the key', async () => {
+    const toml = join(qdir, 'coresdk.toml');
+    writeFileSync(join(qdir, 'globex-jwks.json'), JSON.stringify(jwksOf(otherKey)));
+    writeFileSync(
+      toml,
+      [
+        '[sidecar]',
+        'allowed_queries = ["data.authz.allow", "data.authz_data.*"]',
+        '[tenants.globex]',
+        'policy_dir = "bundle"',
+        'jwks_file = "globex-jwks.json"',
+        'issuer = "https://globex.test"',
+        'allowed_queries = ["*"]',
+        '',
+      ].join('\n'),
+    );
+    const sc = await startSidecar(['--config', toml], tlsEnv({ CORESDK_POLICY_DIR: join(qdir, 'bundle') }));
+    try {
+      const c = clients(sc.addr, mtlsCredentials(pki, 'client'));
+      const q = (query: string, tenantId = ''): Promise<{ ok?: Answer; err?: { info?: { reason: string } } }> =>
+        call<Answer>(c.core, 'evaluatePolicy', { tenantId, query, inputJson: '{}' });
+      expect((await q('data.authz.allow')).ok?.defined).toBe(true);
+      expect(JSON.parse((await q('data.authz_data.admins')).ok?.valueJson ?? 'null')).toEqual(['alice']);
+      // Listed paths only: another rule, the prefix itself and other documents are refused.
+      for (const query of ['data.authz.roles.admin', 'data.authz_data', 'data.secrets.hmac', 'x := 1']) {
+        expect((await q(query)).err?.info?.reason, query).toBe('ERR_QUERY_NOT_ALLOWED');
+      }
+      // The tenant's own list replaces [sidecar]'s: globex allows any query.
+      expect(JSON.parse((await q('x := data.authz_data.admins', 'globex')).ok?.valueJson ?? 'null')).toEqual([{ x: ['alice'] }]);
+      c.close();
+    } finally {
+      sc.kill();
+      await sc.exited;
+    }
+    for (const value of ['data', 'authz.allow', 'data.a[x]']) {
+      const r = spawnSync(process.execPath, [BIN, '--check'], {
+        env: { ...process.env, ...tlsEnv({ CORESDK_POLICY_DIR: join(qdir, 'bundle'), CORESDK_SIDECAR_ALLOWED_QUERIES: value }) },
+        encoding: 'utf8',
+      });
+      expect(r.status, value).toBe(2);
+      expect(r.stderr, value).toContain('CORESDK_SIDECAR_ALLOWED_QUERIES');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
 describe('operations', () => {
   it('SIGTERM with calls in flight: every call answered, health NOT_SERVING, exit 0', async () => {
     const sc = await startSidecar([], tlsEnv({ CORESDK_SIDECAR_WORKER_THREADS: '2' }));

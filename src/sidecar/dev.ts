@@ -40,8 +40,13 @@ export function devAuthzenAddr(grpcAddr: string | undefined): string {
   return i > 0 ? `${grpcAddr.slice(0, i)}:0` : '[::1]:0';
 }
 
-/** AuthZEN search rules of `--dev` (the example policy's), which flags and the environment may override. */
+/**
+ * Defaults of `--dev` that flags and the environment may override: the AuthZEN search rules (the
+ * example policy's), and any query from clients, general queries included (outside `--dev` only
+ * the bundle's rules are served; docs/security.md).
+ */
 export const DEV_AUTHZEN_DEFAULTS: Readonly<Record<string, string>> = {
+  CORESDK_SIDECAR_ALLOWED_QUERIES: '*',
   CORESDK_SIDECAR_AUTHZEN_SEARCH_SUBJECT_QUERY: 'data.authzen.search_subjects',
   CORESDK_SIDECAR_AUTHZEN_SEARCH_RESOURCE_QUERY: 'data.authzen.search_resources',
   CORESDK_SIDECAR_AUTHZEN_SEARCH_ACTION_QUERY: 'data.authzen.search_actions',

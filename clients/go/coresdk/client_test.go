@@ -103,7 +103,9 @@ func TestEvaluatePolicyIsAllowedAndBatches(t *testing.T) {
 	if r := c.IsAllowed(ctx, "data.authz.allow", map[string]any{}); r.Allowed || r.Reason != "denied" {
 		t.Fatalf("%+v", r)
 	}
-	if r := c.IsAllowed(ctx, "data.authz.nothing_here", map[string]any{}); r.Allowed || r.Reason != string(coresdk.CodeUnknownRule) || r.Err == nil {
+	// Outside --dev a path that is not a rule is refused (the sidecar does not tell a
+	// missing document from a withheld one): an answer, never a fail-open.
+	if r := c.IsAllowed(ctx, "data.authz.nothing_here", map[string]any{}); r.Allowed || r.Reason != string(coresdk.CodeQueryNotAllowed) || r.Err == nil {
 		t.Fatalf("%+v", r)
 	}
 	items, err := c.EvaluatePolicies(ctx, []coresdk.PolicyQuery{
@@ -120,17 +122,21 @@ func TestEvaluatePolicyIsAllowedAndBatches(t *testing.T) {
 	if items[0].Decision.Revision != d.Revision {
 		t.Fatalf("revision %q vs %q", items[0].Decision.Revision, d.Revision)
 	}
-	if items[2].OK() || (items[2].Err.Code != coresdk.CodeQueryInvalid && items[2].Err.Code != coresdk.CodeUnknownRule) {
+	if items[2].OK() || items[2].Err.Code != coresdk.CodeQueryNotAllowed {
 		t.Fatalf("%+v", items[2])
 	}
 }
 
 func TestEvaluatePolicyErrorsAreTyped(t *testing.T) {
 	c := w.client(t, "up", coresdk.FailOpen)
-	_, err := c.EvaluatePolicy(ctx, "not a query ((", map[string]any{})
-	var e *coresdk.Error
-	if !errors.As(err, &e) || (e.Code != coresdk.CodeQueryInvalid && e.Code != coresdk.CodeUnknownRule) || e.Message == "" {
-		t.Fatalf("%v", err)
+	// Outside --dev the sidecar serves its bundle's rules only: a general
+	// query (malformed or not) is refused before it is parsed.
+	for _, q := range []string{"not a query ((", "x := data"} {
+		_, err := c.EvaluatePolicy(ctx, q, map[string]any{})
+		var e *coresdk.Error
+		if !errors.As(err, &e) || e.Code != coresdk.CodeQueryNotAllowed || e.Message == "" {
+			t.Fatalf("%q: %v", q, err)
+		}
 	}
 	d, err := c.EvaluatePolicy(ctx, "data.authz.allow", "a string input is JSON too")
 	if err != nil || !d.Defined || d.Value != false {

@@ -72,6 +72,9 @@ const (
 	CodeMessageTooLarge Code = "ERR_MESSAGE_TOO_LARGE"
 	// CodeBatchTooLarge means a batch has more items than the sidecar's max_batch.
 	CodeBatchTooLarge Code = "ERR_BATCH_TOO_LARGE"
+	// CodeQueryNotAllowed means the sidecar does not serve this query to its clients
+	// (outside --dev only the bundle's rules; allowed_queries widens it).
+	CodeQueryNotAllowed Code = "ERR_QUERY_NOT_ALLOWED"
 	// CodeTokensNotConfigured means the sidecar has no token verification configured.
 	CodeTokensNotConfigured Code = "ERR_TOKENS_NOT_CONFIGURED"
 	// CodePIIUnavailable means PII masking is not available.
@@ -119,6 +122,7 @@ var ErrorCodes = []Code{
 	CodeOverloaded,
 	CodeMessageTooLarge,
 	CodeBatchTooLarge,
+	CodeQueryNotAllowed,
 	CodeTokensNotConfigured,
 	CodePIIUnavailable,
 	CodeSidecarUnavailable,

@@ -128,7 +128,7 @@ func TestAPolicyErrorIsA500(t *testing.T) {
 		c := w.client(t, "up", fm)
 		h := coresdk.Middleware(c)(coresdk.RequirePolicy(c, "data.authz.no_such_rule", nil)(claimsHandler()))
 		res, body := get(t, h, "GET", "/orders/1", "Authorization", "Bearer "+w.tokens["admin"])
-		if res.StatusCode != 500 || body["code"] != "ERR_UNKNOWN_RULE" || body["type"] != "https://coresdk.dev/problems/authorization-error" ||
+		if res.StatusCode != 500 || body["code"] != "ERR_QUERY_NOT_ALLOWED" || body["type"] != "https://coresdk.dev/problems/authorization-error" ||
 			body["detail"] != "the authorization policy could not be evaluated" {
 			t.Fatalf("%s: %d %v", fm, res.StatusCode, body)
 		}

@@ -86,8 +86,13 @@ def test_evaluate_policy_errors_are_typed(world: World) -> None:
     with world.client() as sdk:
         with pytest.raises(CoreSDKError) as e:
             sdk.evaluate_policy("not a query ((", {})
-        assert e.value.code in ("ERR_QUERY_INVALID", "ERR_UNKNOWN_RULE")
-        assert e.value.message and "((" not in e.value.code
+        # Outside --dev the sidecar serves its bundle's rules only: a general
+        # query (malformed or not) is refused before it is parsed.
+        assert e.value.code == "ERR_QUERY_NOT_ALLOWED"
+        assert e.value.message and "((" not in e.value.message
+        with pytest.raises(CoreSDKError) as e:
+            sdk.evaluate_policy("x := data", {})
+        assert e.value.code == "ERR_QUERY_NOT_ALLOWED"
         d = sdk.evaluate_policy("data.authz.allow", "a string input is JSON too")
         assert d.defined and d.value is False
         assert sdk.health() == "SERVING"

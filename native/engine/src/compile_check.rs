@@ -163,15 +163,17 @@ struct Module<'a> {
 /// Runs the checks on regorus's AST of the whole bundle (the output of
 /// `regorus::Engine::get_ast_as_json`). The first problem found is the
 /// error, `ERR_POLICY_COMPILE` with its location. `rego_v0` allows the
-/// builtins Rego v1 deprecates.
-pub(crate) fn check(ast_json: &str, rego_v0: bool) -> Result<()> {
+/// builtins Rego v1 deprecates. Returns the paths of the bundle's rules
+/// that are not functions, below `data` (`["authz", "allow"]`; for a rule
+/// with a variable in its head, the constant part before it).
+pub(crate) fn check(ast_json: &str, rego_v0: bool) -> Result<BTreeSet<Vec<String>>> {
     let policies: Value =
         serde_json::from_str(ast_json).map_err(|e| EngineError::PolicyCompile {
             location: None,
             message: format!("cannot read the parsed policies: {e}"),
         })?;
     let Some(policies) = policies.as_array() else {
-        return Ok(());
+        return Ok(BTreeSet::new());
     };
     let modules: Vec<Module<'_>> = policies.iter().filter_map(module).collect();
     for p in policies {
@@ -221,7 +223,14 @@ pub(crate) fn check(ast_json: &str, rego_v0: bool) -> Result<()> {
             check_call(m, call, statement, &defs, rego_v0)?;
         }
     }
-    Ok(())
+    Ok(defs
+        .into_iter()
+        .filter(|(_, d)| d.value_rule.is_some())
+        .map(|(mut path, _)| {
+            path.remove(0); // "data"
+            path
+        })
+        .collect())
 }
 
 fn module(policy: &Value) -> Option<Module<'_>> {

@@ -53,7 +53,12 @@ pub const SIDECAR_KEYS: &[&str] = &[
     "keepalive_timeout_secs",
     "worker_threads",
     "health_addr",
+    "allowed_queries",
 ];
+
+/// How messages name `[sidecar] allowed_queries`, which a file or the
+/// environment may set.
+const SIDECAR_QUERIES_KEY: &str = "sidecar.allowed_queries (CORESDK_SIDECAR_ALLOWED_QUERIES)";
 
 /// The keys a `[tenants.<id>]` table may set: its bundle and its tokens.
 pub const TENANT_KEYS: &[&str] = &[
@@ -131,6 +136,12 @@ pub struct SidecarConfig {
     /// The OpenID AuthZEN 1.0 HTTPS listener (`[sidecar.authzen]`); off
     /// unless `addr` is set.
     pub authzen: AuthzenConfig,
+    /// Which queries clients may run (`allowed_queries`), for every tenant
+    /// without a list of its own: rule paths (`data.authz.allow`, which
+    /// also allows reading inside the rule's value), prefixes
+    /// (`data.authz.*`) or `*` (any query, general queries included).
+    /// `None`: the rules each tenant's bundle defines, nothing else.
+    pub allowed_queries: Option<Vec<String>>,
 }
 
 impl Default for SidecarConfig {
@@ -150,6 +161,7 @@ impl Default for SidecarConfig {
             worker_threads: crate::config::default_pool_size().min(4),
             health_addr: None,
             authzen: AuthzenConfig::default(),
+            allowed_queries: None,
         }
     }
 }
@@ -163,6 +175,12 @@ pub struct TenantConfig {
     pub origin: String,
     /// The tenant's engine: its bundle, its token settings, `[sdk]`'s limits.
     pub engine: EngineConfig,
+    /// The queries its clients may run: the tenant table's
+    /// `allowed_queries`, else `[sidecar] allowed_queries`; `None` means the
+    /// rules of its bundle (see [`SidecarConfig::allowed_queries`]).
+    pub allowed_queries: Option<Vec<String>>,
+    /// Where `allowed_queries` was set, for messages.
+    pub allowed_queries_key: String,
 }
 
 /// Everything `coresdk.toml` and the environment configure.
@@ -174,6 +192,8 @@ pub struct ConfigFile {
     pub sidecar: SidecarConfig,
     /// `[tenants.<id>]` tables, parsed but not yet merged with `[sdk]`.
     tenant_tables: BTreeMap<String, (SdkConfig, Option<PathBuf>)>,
+    /// `allowed_queries` of `[tenants.<id>]` tables that set it.
+    tenant_queries: BTreeMap<String, Vec<String>>,
 }
 
 impl ConfigFile {
@@ -201,6 +221,7 @@ impl ConfigFile {
         let mut authzen_raw: BTreeMap<String, (String, RawValue)> = BTreeMap::new();
         let mut tenant_raw: BTreeMap<String, BTreeMap<String, (String, RawValue)>> =
             BTreeMap::new();
+        let mut tenant_queries = BTreeMap::new();
         let mut base_dir = None;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -234,6 +255,15 @@ impl ConfigFile {
                                     name,
                                     "tenant ids are 1-128 characters of letters, digits, '-', '_' or '.'",
                                 ));
+                            }
+                            let mut t = t;
+                            // A serving setting, not an engine one: kept
+                            // beside the tenant's engine configuration.
+                            if let Some(q) =
+                                t.as_table_mut().and_then(|t| t.remove("allowed_queries"))
+                            {
+                                let key = format!("{name}.allowed_queries");
+                                tenant_queries.insert(id.clone(), RawValue::Toml(q).list(&key)?);
                             }
                             let entries = table(t, &name, TENANT_KEYS)?;
                             tenant_raw.insert(id, entries);
@@ -286,6 +316,7 @@ impl ConfigFile {
             sdk,
             sidecar,
             tenant_tables,
+            tenant_queries,
         })
     }
 
@@ -307,6 +338,8 @@ impl ConfigFile {
                 id: self.sdk.tenant_id.clone(),
                 origin: "sdk".into(),
                 engine: self.sdk.engine_config()?,
+                allowed_queries: self.sidecar.allowed_queries.clone(),
+                allowed_queries_key: SIDECAR_QUERIES_KEY.into(),
             });
         }
         for (id, (t, _)) in &self.tenant_tables {
@@ -317,10 +350,19 @@ impl ConfigFile {
                     "every tenant needs its own policy bundle (policy_dir or bundle_url)",
                 ));
             }
+            let (allowed_queries, allowed_queries_key) = match self.tenant_queries.get(id) {
+                Some(q) => (Some(q.clone()), format!("{origin}.allowed_queries")),
+                None => (
+                    self.sidecar.allowed_queries.clone(),
+                    SIDECAR_QUERIES_KEY.into(),
+                ),
+            };
             out.push(TenantConfig {
                 id: id.clone(),
                 origin,
                 engine: t.engine_config()?,
+                allowed_queries,
+                allowed_queries_key,
             });
         }
         if !out.iter().any(|t| t.id == self.sdk.tenant_id) {
@@ -421,6 +463,7 @@ fn parse_sidecar(
                 let a = v.string(&name)?;
                 c.health_addr = (!a.trim().is_empty()).then(|| a.trim().to_string());
             }
+            "allowed_queries" => c.allowed_queries = Some(v.list(&name)?),
             _ => unreachable!("keys are allow-listed by SIDECAR_KEYS"),
         }
     }

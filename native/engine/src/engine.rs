@@ -180,6 +180,16 @@ impl Engine {
         self.inner.current.load().id.clone()
     }
 
+    /// Whether `query` reads a rule of the revision serving now: a plain
+    /// reference into `data` naming a rule that is not a function
+    /// (`data.authz.allow`), or a path inside such a rule's value. `false`
+    /// for general queries, packages (`data.authz`), `data` itself and base
+    /// documents (`data.json`'s values). The sidecar's default query
+    /// allow-list.
+    pub fn serves_rule(&self, query: &str) -> bool {
+        crate::query::data_path(query).is_some_and(|p| self.inner.current.load().serves_rule(&p))
+    }
+
     /// Evaluates `query` against an input given as a JSON value.
     ///
     /// A plain reference into `data` (`data.authz.allow`) returns the
@@ -493,6 +503,21 @@ impl Engine {
         lock(&self.inner.listeners).clear();
     }
 
+    /// `ERR_BUNDLE_NOT_ACTIVE` until a remote bundle (or its verified
+    /// offline copy) has been activated; every evaluation answers so
+    /// meanwhile. Once active, an engine stays active.
+    pub fn check_active(&self) -> Result<()> {
+        if self.inner.active.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(EngineError::BundleNotActive {
+            message: self
+                .bundle_status()
+                .last_error
+                .unwrap_or_else(|| "no bundle fetched yet".into()),
+        })
+    }
+
     /// Whether [`Engine::close`] was called.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::SeqCst)
@@ -501,14 +526,7 @@ impl Engine {
     /// Evaluates on `current`: `input` is the parsed input (`None`: no
     /// input) and `text` its JSON text when the caller gave text.
     fn eval_on(&self, current: &Arc<Revision>, query: &str, input: Input<'_>) -> Result<Decision> {
-        if !self.inner.active.load(Ordering::Relaxed) {
-            return Err(EngineError::BundleNotActive {
-                message: self
-                    .bundle_status()
-                    .last_error
-                    .unwrap_or_else(|| "no bundle fetched yet".into()),
-            });
-        }
+        self.check_active()?;
         let kind = classify(query)?;
         let limit_ms = self.inner.config.eval_timeout.as_millis() as u64;
         let query = query.trim();

@@ -42,10 +42,17 @@ pub fn classify(query: &str) -> Result<QueryKind> {
 }
 
 fn is_data_ref(q: &str) -> bool {
-    let Some(mut rest) = q.strip_prefix("data") else {
-        return false;
-    };
-    let mut components = 0;
+    data_path(q).is_some_and(|p| !p.is_empty())
+}
+
+/// The path of a query that is a plain reference into `data`: the keys of
+/// `data.authz.allow` (`["authz", "allow"]`) or `data.pkg["some-rule"]`;
+/// `Some([])` for `data` itself; `None` for any other query (general
+/// queries, references with variables or non-string keys). Surrounding
+/// whitespace is ignored.
+pub fn data_path(query: &str) -> Option<Vec<&str>> {
+    let mut rest = query.trim().strip_prefix("data")?;
+    let mut path = Vec::new();
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix('.') {
             let len = r
@@ -53,23 +60,22 @@ fn is_data_ref(q: &str) -> bool {
                 .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
                 .count();
             if len == 0 || r.as_bytes()[0].is_ascii_digit() {
-                return false;
+                return None;
             }
+            path.push(&r[..len]);
             rest = &r[len..];
         } else if let Some(r) = rest.strip_prefix("[\"") {
-            let Some(end) = r.find("\"]") else {
-                return false;
-            };
+            let end = r.find("\"]")?;
             if r[..end].contains(['"', '\\']) {
-                return false;
+                return None;
             }
+            path.push(&r[..end]);
             rest = &r[end + 2..];
         } else {
-            return false;
+            return None;
         }
-        components += 1;
     }
-    components > 0
+    Some(path)
 }
 
 #[cfg(test)]
@@ -86,5 +92,20 @@ mod tests {
         assert_eq!(classify("data.a[x]").unwrap(), QueryKind::General);
         assert_eq!(classify("data.1a").unwrap(), QueryKind::General);
         assert!(classify("  ").is_err());
+    }
+
+    #[test]
+    fn data_paths() {
+        assert_eq!(
+            data_path(" data.authz.allow "),
+            Some(vec!["authz", "allow"])
+        );
+        assert_eq!(data_path("data.a[\"b.c\"].d"), Some(vec!["a", "b.c", "d"]));
+        assert_eq!(data_path("data"), Some(vec![]));
+        assert_eq!(data_path("x := data"), None);
+        assert_eq!(data_path("data.a[0]"), None);
+        assert_eq!(data_path("data.a[\"b\\\"\"]"), None);
+        assert_eq!(data_path("data.a.b == true"), None);
+        assert_eq!(data_path("datum.a"), None);
     }
 }

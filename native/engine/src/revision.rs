@@ -1,6 +1,6 @@
 //! A compiled policy revision: the template every pooled evaluator clones.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +37,7 @@ pub struct Revision {
     timer: ExecutionTimerConfig,
     routes: Mutex<HashMap<String, Route>>,
     answers: Box<[AnswerShard]>,
+    rule_paths: BTreeSet<Vec<String>>,
 }
 
 /// Shards of the answer counters, one cache line each: threads counting on
@@ -156,7 +157,7 @@ impl Revision {
         }
         // OPA's compile checks that regorus does not make (a rule called as
         // a function, a function called with the wrong number of arguments).
-        crate::compile_check::check(
+        let rule_paths = crate::compile_check::check(
             &engine
                 .get_ast_as_json()
                 .map_err(|e| EngineError::compile(&e))?,
@@ -188,7 +189,18 @@ impl Revision {
             answers: (0..ANSWER_SHARDS).map(|_| AnswerShard::default()).collect(),
             id: Arc::from(files.revision.as_str()),
             modules: files.modules.len(),
+            rule_paths,
             template: Mutex::new(engine),
+        })
+    }
+
+    /// Whether `path` (keys below `data`) is a rule of this revision that is
+    /// not a function, or a path inside such a rule's value.
+    pub fn serves_rule(&self, path: &[&str]) -> bool {
+        let mut prefix: Vec<String> = Vec::with_capacity(path.len());
+        path.iter().any(|k| {
+            prefix.push((*k).to_string());
+            self.rule_paths.contains(&prefix)
         })
     }
 

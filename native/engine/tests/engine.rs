@@ -443,3 +443,51 @@ fn nondeterministic_policies_are_not_cached() {
     assert!(e.is_allowed("data.t.allow", &json!({})));
     assert!(!e.decision_cache_stats().enabled);
 }
+
+/// `serves_rule` is the sidecar's default query allow-list: rules and
+/// paths inside their values, never packages, base documents, functions or
+/// general queries.
+#[test]
+fn serves_rule_names_rules_and_nothing_above_or_beside_them() {
+    let cfg = EngineConfig::inline(
+        vec![(
+            "t.rego".into(),
+            r#"package authz
+default allow := false
+allow if input.user == "alice"
+roles["admin"] := ["alice"]
+grants.read[x] := true if some x in input.xs
+f(x) := x
+"#
+            .into(),
+        )],
+        serde_json::json!({"authz_secrets": {"hmac": "s3cret"}}),
+    );
+    let e = Engine::new(cfg).unwrap();
+    for q in [
+        "data.authz.allow",
+        " data.authz.allow ",
+        "data.authz[\"allow\"]",
+        "data.authz.roles.admin",
+        "data.authz.roles.admin.x",
+        "data.authz.grants.read",
+        "data.authz.grants.read.x",
+    ] {
+        assert!(e.serves_rule(q), "{q}");
+    }
+    for q in [
+        "data",
+        "data.authz",
+        // Above a rule with a constant key: a prefix, not a rule.
+        "data.authz.roles",
+        "data.authz.grants",
+        "data.authz.f",
+        "data.authz_secrets",
+        "data.authz_secrets.hmac",
+        "x := data",
+        "data.authz.allow == true",
+        "data.authz.nope",
+    ] {
+        assert!(!e.serves_rule(q), "{q}");
+    }
+}

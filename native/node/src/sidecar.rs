@@ -203,6 +203,13 @@ pub fn check_sidecar_config(
     let cfg = coresdk_engine::ConfigFile::load(config_file.map(PathBuf::from).as_deref(), &vars)
         .map_err(crate::errors::to_napi)?;
     let tenants = cfg.tenants().map_err(crate::errors::to_napi)?;
+    for t in &tenants {
+        coresdk_sidecar::access::QueryAccess::parse(
+            t.allowed_queries.as_deref(),
+            &t.allowed_queries_key,
+        )
+        .map_err(sidecar_error)?;
+    }
     coresdk_sidecar::listen::ListenAddr::parse(&cfg.sdk.sidecar_addr).map_err(sidecar_error)?;
     let authzen = coresdk_sidecar::authzen::config::Settings::from_config(&cfg, |id| {
         tenants.iter().any(|t| t.id == id)

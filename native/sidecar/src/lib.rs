@@ -23,6 +23,7 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod admission;
 pub mod authzen;
 pub mod certwatch;

@@ -19,7 +19,8 @@ use tonic_types::StatusExt;
 use crate::pb;
 use crate::pb::core_sdk_server::CoreSdk;
 use crate::status::{
-    from_engine, status, ERR_BATCH_TOO_LARGE, ERR_MESSAGE_TOO_LARGE, ERR_TOKENS_NOT_CONFIGURED,
+    from_engine, status, ERR_BATCH_TOO_LARGE, ERR_MESSAGE_TOO_LARGE, ERR_QUERY_NOT_ALLOWED,
+    ERR_TOKENS_NOT_CONFIGURED,
 };
 use crate::telemetry::{Call, CallFacts, DecisionFacts, Method, Recorder};
 use crate::tenants::Tenants;
@@ -123,6 +124,25 @@ impl CoreSdkService {
         Ok(())
     }
 
+    /// `PERMISSION_DENIED` `ERR_QUERY_NOT_ALLOWED` unless the tenant's
+    /// clients may run `query` ([`crate::access`]).
+    /// A malformed query (empty, too long, too deeply nested) is
+    /// `ERR_QUERY_INVALID` first, whatever the allow-list says.
+    fn check_query(&self, tenant: &crate::tenants::Tenant, query: &str) -> Result<(), Status> {
+        coresdk_engine::query::classify(query).map_err(|e| from_engine(&e))?;
+        // Before a remote bundle is active there are no rules to compare
+        // with: ERR_BUNDLE_NOT_ACTIVE, as the engine would answer.
+        tenant.engine.check_active().map_err(|e| from_engine(&e))?;
+        if tenant.queries.permits(&tenant.engine, query) {
+            return Ok(());
+        }
+        Err(status(
+            Code::PermissionDenied,
+            ERR_QUERY_NOT_ALLOWED,
+            not_allowed(tenant, query),
+        ))
+    }
+
     fn check_size(&self, m: &impl Message) -> Result<(), Status> {
         let len = m.encoded_len();
         if len > self.limits.max_message_bytes {
@@ -224,6 +244,7 @@ impl CoreSdkService {
         } else {
             &r.query
         };
+        self.check_query(tenant, query)?;
         let a = tenant.engine.authorize(&r.token, query, &r.input_json);
         if let Some(e) = &a.error {
             return Err(from_engine(e));
@@ -289,6 +310,7 @@ impl CoreSdkService {
         if let Some(f) = facts.as_deref_mut() {
             f.tenant = Some(tenant.index);
         }
+        self.check_query(tenant, &r.query)?;
         let d = tenant
             .engine
             .evaluate_policy_json(&r.query, &r.input_json)
@@ -338,6 +360,26 @@ impl CoreSdkService {
             .items
             .iter()
             .map(|item| {
+                // A malformed query, an inactive bundle, a query the
+                // tenant's clients may not run: the item's error, and the
+                // engine is not called.
+                let refused = match coresdk_engine::query::classify(&item.query)
+                    .and_then(|_| tenant.engine.check_active())
+                {
+                    Err(e) => Some((e.code(), e.to_string())),
+                    Ok(()) if !tenant.queries.permits(&tenant.engine, &item.query) => {
+                        Some((ERR_QUERY_NOT_ALLOWED, not_allowed(tenant, &item.query)))
+                    }
+                    Ok(()) => None,
+                };
+                if let Some((code, message)) = refused {
+                    self.decided(&mut facts, false, code, &item.query, &item.input_json);
+                    return pb::PolicyResult {
+                        error_code: code.to_string(),
+                        error_message: message,
+                        ..Default::default()
+                    };
+                }
                 match tenant
                     .engine
                     .evaluate_policy_json(&item.query, &item.input_json)
@@ -398,6 +440,28 @@ impl CoreSdkService {
             f.masked = Some(counts);
         }
         Ok(Response::new(pb::MaskPiiResponse { values }))
+    }
+}
+
+/// Why a query was refused. Names the query only when it is a path into
+/// `data` (a general query may carry values), and says the same whether
+/// such a path is a base document or nothing at all.
+fn not_allowed(tenant: &crate::tenants::Tenant, query: &str) -> String {
+    if tenant.queries.is_default() {
+        let what = match coresdk_engine::query::data_path(query) {
+            Some(p) if !p.is_empty() => format!("data.{} is not a rule of its bundle", p.join(".")),
+            Some(_) => "data is not a rule of its bundle".to_string(),
+            None => "general queries are off".to_string(),
+        };
+        format!(
+            "tenant {}'s clients may not run this query: {what}; only rules (data.<package>.<rule>) and paths inside them are served by default, not packages, base documents or general queries; allowed_queries widens it (docs/security.md)",
+            tenant.id
+        )
+    } else {
+        format!(
+            "tenant {}'s clients may not run this query: it is outside the tenant's allowed_queries (docs/security.md)",
+            tenant.id
+        )
     }
 }
 

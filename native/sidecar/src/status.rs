@@ -25,6 +25,9 @@ pub const ERR_OVERLOADED: &str = "ERR_OVERLOADED";
 pub const ERR_MESSAGE_TOO_LARGE: &str = "ERR_MESSAGE_TOO_LARGE";
 /// Reason: an `EvaluatePolicies` call with more than `max_batch` items.
 pub const ERR_BATCH_TOO_LARGE: &str = "ERR_BATCH_TOO_LARGE";
+/// Reason: the query is outside what the tenant's clients may run
+/// (`allowed_queries`, [`crate::access`]).
+pub const ERR_QUERY_NOT_ALLOWED: &str = "ERR_QUERY_NOT_ALLOWED";
 /// Reason: the tenant serves no tokens (no key source configured).
 pub const ERR_TOKENS_NOT_CONFIGURED: &str = "ERR_TOKENS_NOT_CONFIGURED";
 

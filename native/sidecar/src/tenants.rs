@@ -11,6 +11,7 @@ use std::sync::Arc;
 use coresdk_engine::{Engine, TenantConfig};
 use tonic::{Code, Status};
 
+use crate::access::QueryAccess;
 use crate::error::SidecarError;
 use crate::status::{status, ERR_TENANT_INVALID, ERR_UNKNOWN_TENANT};
 
@@ -22,6 +23,8 @@ pub struct Tenant {
     pub index: usize,
     /// Its engine.
     pub engine: Engine,
+    /// The queries its clients may run.
+    pub queries: QueryAccess,
 }
 
 /// Every tenant, and the default one for requests that name none.
@@ -47,6 +50,7 @@ impl Tenants {
         let mut by_id = HashMap::new();
         let mut order = Vec::new();
         for c in configs {
+            let queries = QueryAccess::parse(c.allowed_queries.as_deref(), &c.allowed_queries_key)?;
             let engine = Engine::new(c.engine).map_err(|source| SidecarError::Tenant {
                 tenant: c.id.clone(),
                 source,
@@ -55,6 +59,7 @@ impl Tenants {
                 index: order.len(),
                 id: c.id.clone(),
                 engine,
+                queries,
             });
             by_id.insert(c.id, t.clone());
             order.push(t);

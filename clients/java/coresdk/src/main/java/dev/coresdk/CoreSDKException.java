@@ -57,6 +57,7 @@ public class CoreSDKException extends RuntimeException {
           "ERR_OVERLOADED",
           "ERR_MESSAGE_TOO_LARGE",
           "ERR_BATCH_TOO_LARGE",
+          "ERR_QUERY_NOT_ALLOWED",
           "ERR_TOKENS_NOT_CONFIGURED",
           "ERR_PII_UNAVAILABLE",
           "ERR_SIDECAR_UNAVAILABLE",

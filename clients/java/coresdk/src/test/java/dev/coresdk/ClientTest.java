@@ -119,7 +119,9 @@ class ClientTest {
       assertEquals("denied", a.reason());
       a = sdk.isAllowed("data.authz.nothing_here", Map.of());
       assertFalse(a.allowed());
-      assertEquals("ERR_UNKNOWN_RULE", a.reason(), "an unknown rule is an answer, never a fail-open");
+      // Outside --dev a path that is not a rule is refused (the sidecar does not tell a missing
+      // document from a withheld one): an answer, never a fail-open.
+      assertEquals("ERR_QUERY_NOT_ALLOWED", a.reason(), "an unknown rule is an answer, never a fail-open");
       assertFalse(a.degraded());
       List<BatchResult> items =
           sdk.evaluatePolicies(
@@ -142,7 +144,12 @@ class ClientTest {
     try (CoreSDKClient sdk = client()) {
       CoreSDKException e =
           assertThrows(CoreSDKException.class, () -> sdk.evaluatePolicy("not a query ((", Map.of()));
-      assertTrue(e.code().equals("ERR_QUERY_INVALID") || e.code().equals("ERR_UNKNOWN_RULE"), e.code());
+      // Outside --dev the sidecar serves its bundle's rules only: a general query
+      // (malformed or not) is refused before it is parsed.
+      assertEquals("ERR_QUERY_NOT_ALLOWED", e.code());
+      assertEquals(
+          "ERR_QUERY_NOT_ALLOWED",
+          assertThrows(CoreSDKException.class, () -> sdk.evaluatePolicy("x := data", Map.of())).code());
       Decision d = sdk.evaluatePolicy("data.authz.allow", "a string input is JSON too");
       assertTrue(d.defined());
       assertEquals(Boolean.FALSE, d.value());
