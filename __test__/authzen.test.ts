@@ -246,6 +246,8 @@ describe('search', () => {
     expect(res.status).toBe(200);
     expect(res.text.startsWith('{"page"')).toBe(true);
     expect(res.json()).toEqual({ page: { next_token: '', count: 3, total: 3 }, results: [doc('handbook'), doc('plan'), doc('roadmap')] });
+    // As the specification writes entities, type before id: the interop harnesses compare JSON text.
+    expect(res.text).toContain('"results":[{"type":"document","id":"handbook"},{"type":"document","id":"plan"},');
     const subjects = await az.post('/access/v1/search/subject', { subject: { type: 'user', id: 'ignored' }, action: read, resource: doc('roadmap') });
     expect(subjects.json().results).toEqual([alice, { type: 'user', id: 'carol' }, { type: 'user', id: 'dave' }]);
     const actions = await az.post('/access/v1/search/action', { subject: { type: 'user', id: 'bob' }, resource: doc('plan') });
@@ -371,6 +373,40 @@ describe('mutual TLS', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'sidecar', 'cli.js'), '--config', config, '--check'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('sidecar.authzen.api_key_sha256');
+  });
+
+  it('--check refuses a search query that names no rule; start-up warns; items that are not entities are dropped and reported', async () => {
+    const misspelt = writeConfig('misspelt.toml', ['client_auth = "api_key"', `api_key_sha256 = ["${sha256Hex(API_KEY)}"]`, 'search_resource_query = "data.authzen.serch_resources"']);
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'sidecar', 'cli.js'), '--config', misspelt, '--check'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('sidecar.authzen.search_resource_query');
+    expect(r.stderr).toContain('data.authzen.serch_resources');
+    const warned = await startAuthzen(misspelt);
+    try {
+      const w = await warned.sc.waitFor((x) => x.event === 'authzen_query_unknown');
+      expect(w).toMatchObject({ tenant: 'acme-corp', key: 'sidecar.authzen.search_resource_query', query: 'data.authzen.serch_resources' });
+    } finally {
+      warned.sc.kill();
+      await warned.sc.exited;
+    }
+    // A rule whose ids are numbers: no result can be an entity, so the operator hears of it.
+    const numeric = join(dir, 'numeric');
+    mkdirSync(numeric, { recursive: true });
+    writeFileSync(join(numeric, 'authzen.rego'), 'package authzen\nallow := true\nsearch_resources contains {"type": "document", "id": n} if some n in [1, 2]\n');
+    const config = writeConfig('numeric.toml', ['client_auth = "api_key"', `api_key_sha256 = ["${sha256Hex(API_KEY)}"]`, 'search_resource_query = "data.authzen.search_resources"']);
+    writeFileSync(config, readFileSync(config, 'utf8').replace(`policy_dir = "${bundle}"`, `policy_dir = "${numeric}"`));
+    const started = await startAuthzen(config);
+    const c = azClient(baseUrl(started.addr, true), { pki, apiKey: API_KEY });
+    try {
+      const res = await c.post('/access/v1/search/resource', { subject: alice, action: read, resource: { type: 'document' } });
+      expect(res.json()).toEqual({ page: { next_token: '', count: 0, total: 0 }, results: [] });
+      const w = await started.sc.waitFor((x) => x.event === 'authzen_search_rule');
+      expect(w).toMatchObject({ level: 40, tenant: 'acme-corp', query: 'data.authzen.search_resources', malformed: 2 });
+    } finally {
+      await c.close();
+      started.sc.kill();
+      await started.sc.exited;
+    }
   });
 });
 

@@ -85,7 +85,7 @@ ${rows.join('\n')}
                                   (CORESDK_SIDECAR_INSECURE_DEV)
   --dev                           development defaults: the example bundle, a development key set
                                   generated on first start, insecure-dev on loopback, and AuthZEN
-                                  over plaintext HTTP on [::1]:8080 (a free port when --addr is
+                                  over plaintext HTTP on [::1]:50080 (a free port when --addr is
                                   given; --authzen-addr to choose)
   --log-level <level>             ${LOG_LEVELS.join(', ')} (default info; CORESDK_LOG_LEVEL)
   --check                         validate the configuration and exit

@@ -26,7 +26,7 @@ export const DEV_ISSUER = 'https://dev.coresdk.local';
 export const DEV_AUDIENCE = 'coresdk-dev';
 
 /** Where `--dev` serves AuthZEN unless `--authzen-addr` or the variable says otherwise. */
-export const DEV_AUTHZEN_ADDR = '[::1]:8080';
+export const DEV_AUTHZEN_ADDR = '[::1]:50080';
 
 /**
  * Where `--dev` serves AuthZEN when nothing says: {@link DEV_AUTHZEN_ADDR} with the default gRPC

@@ -202,29 +202,9 @@ pub fn check_sidecar_config(
     let vars = vars.into_iter().collect();
     let cfg = coresdk_engine::ConfigFile::load(config_file.map(PathBuf::from).as_deref(), &vars)
         .map_err(crate::errors::to_napi)?;
-    let tenants = cfg.tenants().map_err(crate::errors::to_napi)?;
-    for t in &tenants {
-        coresdk_sidecar::access::QueryAccess::parse(
-            t.allowed_queries.as_deref(),
-            &t.allowed_queries_key,
-        )
-        .map_err(sidecar_error)?;
-    }
-    coresdk_sidecar::listen::ListenAddr::parse(&cfg.sdk.sidecar_addr).map_err(sidecar_error)?;
-    let authzen = coresdk_sidecar::authzen::config::Settings::from_config(&cfg, |id| {
-        tenants.iter().any(|t| t.id == id)
-    })
-    .map_err(sidecar_error)?;
-    Ok(serde_json::json!({
-        "addr": cfg.sdk.sidecar_addr,
-        "defaultTenant": cfg.sdk.tenant_id,
-        "tenants": tenants.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
-        "insecureDev": cfg.sidecar.insecure_dev,
-        "drainTimeoutMs": cfg.sidecar.drain_timeout.as_millis() as u64,
-        "healthAddr": cfg.sidecar.health_addr,
-        "authzenAddr": authzen.map(|a| a.addr.to_string()),
-    })
-    .to_string())
+    coresdk_sidecar::check::check(&cfg)
+        .map(|r| r.to_json().to_string())
+        .map_err(sidecar_error)
 }
 
 /// Starts the sidecar on libuv's pool.

@@ -74,3 +74,65 @@ impl Event {
 
 /// Where events go. Called from the data plane's threads; must not block.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// At most one event per interval, for warnings a misconfiguration could
+/// otherwise repeat on every call; counts what it held back. Lock-free.
+#[derive(Debug)]
+pub struct Throttle {
+    start: std::time::Instant,
+    interval_ms: u64,
+    /// Milliseconds since `start` before which nothing is admitted.
+    next: std::sync::atomic::AtomicU64,
+    held: std::sync::atomic::AtomicU64,
+}
+
+impl Throttle {
+    /// A throttle admitting one event per `interval`.
+    pub fn new(interval: std::time::Duration) -> Self {
+        Throttle {
+            start: std::time::Instant::now(),
+            interval_ms: interval.as_millis() as u64,
+            next: std::sync::atomic::AtomicU64::new(0),
+            held: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(n)` when an event may go out now, `n` being how many were held
+    /// back since the last one; `None` (and one more held back) otherwise.
+    pub fn admit(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let now = self.start.elapsed().as_millis() as u64;
+        let next = self.next.load(Ordering::Relaxed);
+        if now >= next
+            && self
+                .next
+                .compare_exchange(
+                    next,
+                    now + self.interval_ms,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return Some(self.held.swap(0, Ordering::AcqRel));
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::Throttle;
+
+    #[test]
+    fn one_event_per_interval_and_a_count_of_the_rest() {
+        let t = Throttle::new(std::time::Duration::from_secs(3600));
+        assert_eq!(t.admit(), Some(0));
+        assert_eq!(t.admit(), None);
+        assert_eq!(t.admit(), None);
+        let t0 = Throttle::new(std::time::Duration::ZERO);
+        assert_eq!(t0.admit(), Some(0));
+        assert_eq!(t0.admit(), Some(0));
+    }
+}

@@ -27,6 +27,7 @@ pub mod access;
 pub mod admission;
 pub mod authzen;
 pub mod certwatch;
+pub mod check;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -67,17 +67,9 @@ fn main() -> ExitCode {
         Err(e) => return fail(e.code(), &e.to_string()),
     };
     if check {
-        return match config
-            .tenants()
-            .map_err(coresdk_sidecar::SidecarError::from)
-            .and_then(|t| coresdk_sidecar::tenants::Tenants::build(t, &config.sdk.tenant_id))
-            .and_then(|t| {
-                coresdk_sidecar::authzen::config::Settings::from_config(&config, |id| {
-                    t.iter().any(|x| x.id == id)
-                })
-            }) {
-            Ok(_) => {
-                println!("configuration OK");
+        return match coresdk_sidecar::check::check(&config) {
+            Ok(report) => {
+                println!("configuration OK: {}", report.to_json());
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e.code(), &e.to_string()),

@@ -132,6 +132,22 @@ impl Sidecar {
         let authzen_settings = crate::authzen::config::Settings::from_config(&config, |t| {
             tenants.iter().any(|x| x.id == t)
         })?;
+        if let Some(settings) = &authzen_settings {
+            for (tenant, k, q) in settings.unknown_rules(&tenants) {
+                events(
+                    Event::new(
+                        Level::Warn,
+                        "authzen_query_unknown",
+                        format!(
+                            "sidecar.authzen.{k} = {q:?} names no rule of tenant {tenant}'s bundle: its answers will be empty or deny"
+                        ),
+                    )
+                    .with("tenant", tenant)
+                    .with("key", format!("sidecar.authzen.{k}"))
+                    .with("query", q),
+                );
+            }
+        }
         let authzen_tls = authzen_settings
             .as_ref()
             .and_then(|s| s.tls.clone())
@@ -295,6 +311,8 @@ impl Sidecar {
                     tenants: tenants.clone(),
                     gate: gate.clone(),
                     recorder: recorder.clone(),
+                    events: events.clone(),
+                    search_warnings: crate::events::Throttle::new(Duration::from_secs(60)),
                 });
                 let done = runtime.spawn(crate::authzen::serve(
                     listener,

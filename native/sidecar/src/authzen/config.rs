@@ -61,6 +61,44 @@ fn key(k: &str) -> String {
 }
 
 impl Settings {
+    /// The configured queries (decision, context, search) that are paths
+    /// into `data` naming no rule of a tenant this listener serves (the
+    /// default tenant and those of `tenant_prefixes`), as
+    /// `(tenant, key, query)`: a misspelt search rule would otherwise
+    /// answer empty results forever. Tenants whose remote bundle is not
+    /// active yet are skipped; general queries cannot be told.
+    pub fn unknown_rules(
+        &self,
+        tenants: &crate::tenants::Tenants,
+    ) -> Vec<(String, &'static str, String)> {
+        let queries = [
+            ("decision_query", Some(&self.decision_query)),
+            ("context_query", self.context_query.as_ref()),
+            ("search_subject_query", self.search.subject.as_ref()),
+            ("search_resource_query", self.search.resource.as_ref()),
+            ("search_action_query", self.search.action.as_ref()),
+        ];
+        let mut served: Vec<&str> = vec![""];
+        served.extend(self.prefixes.iter().map(|(_, t)| t.as_str()));
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for id in served {
+            let Ok(tenant) = tenants.get(id) else {
+                continue;
+            };
+            if !seen.insert(tenant.id.clone()) || tenant.engine.check_active().is_err() {
+                continue;
+            }
+            for (k, q) in queries {
+                let Some(q) = q else { continue };
+                if coresdk_engine::query::data_path(q).is_some() && !tenant.engine.serves_rule(q) {
+                    out.push((tenant.id.clone(), k, q.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// The settings, or `None` when `[sidecar.authzen]` sets no `addr`.
     /// Prefixes and scoped keys must name tenants `known` knows.
     pub fn from_config(

@@ -25,6 +25,7 @@ use super::problem::{
 use super::request::{self, Kind};
 use super::{search, wellknown};
 use crate::admission::Gate;
+use crate::events::{Event, EventSink, Level, Throttle};
 use crate::telemetry::{CallFacts, DecisionFacts, Method, Recorder};
 use crate::tenants::{Tenant, Tenants};
 use coresdk_engine::DecisionLog;
@@ -45,6 +46,10 @@ pub struct App {
     pub recorder: Option<Arc<Recorder>>,
     /// `https` or `http` (insecure-dev), for the PDP identifier.
     pub scheme: &'static str,
+    /// Where lifecycle events and operator warnings go.
+    pub events: EventSink,
+    /// At most one search-rule warning a minute.
+    pub search_warnings: Throttle,
 }
 
 /// An access endpoint.
@@ -68,6 +73,35 @@ impl Endpoint {
 }
 
 impl App {
+    /// Tells the operator, at most once a minute, that a search rule returned
+    /// items that are not entities or failed: either is a policy bug that
+    /// would otherwise look like an empty result.
+    fn report_search(&self, tenant: &str, query: &str, o: &search::Outcome) {
+        if o.malformed == 0 && o.error.is_none() {
+            return;
+        }
+        let Some(held) = self.search_warnings.admit() else {
+            return;
+        };
+        let msg = match o.error {
+            Some(code) => format!(
+                "AuthZEN search rule {query} failed ({code}) for tenant {tenant}: answered with empty results"
+            ),
+            None => format!(
+                "AuthZEN search rule {query} returned {} item(s) that are not entities for tenant {tenant} (an entity is {{\"type\": string, \"id\": string}}, an action {{\"name\": string}}): dropped",
+                o.malformed
+            ),
+        };
+        (self.events)(
+            Event::new(Level::Warn, "authzen_search_rule", msg)
+                .with("tenant", tenant)
+                .with("query", query)
+                .with("malformed", o.malformed as u64)
+                .with("error", o.error)
+                .with("suppressed", held),
+        );
+    }
+
     /// Answers one request. Never fails: errors are problem responses.
     pub async fn handle(
         self: Arc<Self>,
@@ -259,7 +293,9 @@ impl App {
                     Kind::Action => &self.settings.search.action,
                 };
                 let q = q.as_deref().unwrap_or_default();
-                let (text, count) = search::run(&policy, q, &s, self.settings.search_page_size)?;
+                let outcome = search::run(&policy, q, &s, self.settings.search_page_size)?;
+                self.report_search(&tenant.id, q, &outcome);
+                let (text, count) = (outcome.body, outcome.count);
                 if let Some(f) = facts {
                     f.revision = Some(tenant.engine.revision());
                     f.decisions.push(DecisionFacts {

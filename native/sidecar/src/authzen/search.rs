@@ -5,10 +5,13 @@
 //! `context` as `input` (the searched entity without its `id`, which the
 //! specification says to ignore; no `action` for an action search) and
 //! returns a set or array of entities. Only well-formed entities of the
-//! searched type are kept (`{type, id}` or `{name}`, `properties` when an
-//! object), deduplicated and sorted so that pages are stable. An unknown
-//! type, an undefined rule or a failing one give empty results, never an
-//! error.
+//! searched type are kept (`{type, id}` or `{name}` with string members,
+//! `properties` when an object), written in the specification's member
+//! order (interop harnesses compare the JSON text), deduplicated and sorted
+//! so that pages are stable. An unknown type, an undefined rule or a
+//! failing one give empty results, never an error; items that are not
+//! entities and rule errors are counted in the [`Outcome`] for the
+//! listener to report to the operator.
 //!
 //! A page token is opaque to clients: the offset and a digest of the
 //! request (entities and `limit`), so a request changed mid-pagination is
@@ -91,27 +94,95 @@ pub fn parse(body: &Map<String, Value>, kind: Kind) -> Result<Search, Problem> {
     })
 }
 
-/// The entity a result must be, reduced to its members, or `None`.
-fn keep(kind: Kind, want_type: Option<&str>, v: &Value) -> Option<Value> {
-    let o = v.as_object()?;
-    let mut out = Map::new();
-    match kind {
+/// What a search rule returned, sorted out.
+enum Item {
+    /// A well-formed entity of the searched type: its sort key and its JSON
+    /// text, members in the specification's order (`type`, `id`,
+    /// `properties`; `name`, `properties` for an action).
+    Entity(String, String),
+    /// A well-formed entity of another type (filtered out, as asked).
+    OtherType,
+    /// Not an entity: not an object, or `type`, `id` or `name` missing or
+    /// not a string. Dropped and reported ([`Outcome::malformed`]).
+    Malformed,
+}
+
+/// An entity as the specification writes it: serde writes the fields in
+/// declaration order.
+#[derive(serde::Serialize)]
+struct Entity<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<&'a Value>,
+}
+
+fn text(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str)
+}
+
+/// The entity a result must be, reduced to its members.
+fn keep(kind: Kind, want_type: Option<&str>, v: &Value) -> Item {
+    let Some(o) = v.as_object() else {
+        return Item::Malformed;
+    };
+    let properties = o.get("properties").filter(|p| p.is_object());
+    let entity = match kind {
         Kind::Action => {
-            out.insert("name".into(), o.get("name")?.as_str()?.into());
+            let Some(name) = text(o.get("name")) else {
+                return Item::Malformed;
+            };
+            Entity {
+                kind: None,
+                id: None,
+                name: Some(name),
+                properties,
+            }
         }
         _ => {
-            let t = o.get("type")?.as_str()?;
+            let (Some(t), Some(id)) = (text(o.get("type")), text(o.get("id"))) else {
+                return Item::Malformed;
+            };
             if Some(t) != want_type {
-                return None;
+                return Item::OtherType;
             }
-            out.insert("type".into(), t.into());
-            out.insert("id".into(), o.get("id")?.as_str()?.into());
+            Entity {
+                kind: Some(t),
+                id: Some(id),
+                name: None,
+                properties,
+            }
         }
+    };
+    // Sorted by id (or name), then the rest: stable pages.
+    let key = format!(
+        "{}\u{0}{}\u{0}{}",
+        entity.id.or(entity.name).unwrap_or_default(),
+        entity.kind.unwrap_or_default(),
+        properties.map(Value::to_string).unwrap_or_default()
+    );
+    match serde_json::to_string(&entity) {
+        Ok(json) => Item::Entity(key, json),
+        Err(_) => Item::Malformed,
     }
-    if let Some(p @ Value::Object(_)) = o.get("properties") {
-        out.insert("properties".into(), p.clone());
-    }
-    Some(Value::Object(out))
+}
+
+/// A search's answer and what the operator should hear about.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The response body.
+    pub body: String,
+    /// Results on this page.
+    pub count: usize,
+    /// Items the rule returned that are not entities (an id that is a
+    /// number, a missing type): dropped.
+    pub malformed: usize,
+    /// The rule's error code, when it failed (the answer is empty results).
+    pub error: Option<&'static str>,
 }
 
 fn fingerprint(s: &Search, limit: usize) -> String {
@@ -126,13 +197,14 @@ fn fingerprint(s: &Search, limit: usize) -> String {
 }
 
 /// Runs a search with `query` and answers the Search API response:
-/// `{"page": {next_token, count, total}, "results": [...]}`, `page` first.
+/// `{"page": {next_token, count, total}, "results": [...]}`, `page` first,
+/// each entity's members in the specification's order.
 pub fn run(
     policy: &Policy<'_>,
     query: &str,
     s: &Search,
     page_size: usize,
-) -> Result<(String, usize), Problem> {
+) -> Result<Outcome, Problem> {
     let limit = match s.limit {
         Some(0) | None => page_size,
         Some(n) => (n as usize).min(page_size),
@@ -163,38 +235,50 @@ pub fn run(
         .get(s.kind.key())
         .and_then(|e| e.get("type"))
         .and_then(Value::as_str);
-    let mut all: Vec<Value> = match policy.engine.evaluate_policy(query, &s.input) {
+    let mut malformed = 0;
+    let mut error = None;
+    let mut keyed: Vec<(String, String)> = match policy.engine.evaluate_policy(query, &s.input) {
         Ok(d) => match d.value {
             Some(Value::Array(items)) => items
                 .iter()
-                .filter_map(|v| keep(s.kind, want_type, v))
+                .filter_map(|v| match keep(s.kind, want_type, v) {
+                    Item::Entity(key, json) => Some((key, json)),
+                    Item::OtherType => None,
+                    Item::Malformed => {
+                        malformed += 1;
+                        None
+                    }
+                })
                 .collect(),
-            _ => Vec::new(),
+            Some(_) => {
+                malformed += 1;
+                Vec::new()
+            }
+            None => Vec::new(),
         },
-        Err(_) => Vec::new(),
+        Err(e) => {
+            error = Some(e.code());
+            Vec::new()
+        }
     };
-    let mut keyed: Vec<(String, Value)> = all.drain(..).map(|v| (v.to_string(), v)).collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.dedup_by(|a, b| a.0 == b.0);
+    keyed.sort();
+    keyed.dedup();
     let total = keyed.len();
     let start = offset.min(total);
     let end = (start + limit).min(total);
-    let results: Vec<Value> = keyed.drain(start..end).map(|(_, v)| v).collect();
+    let results: Vec<String> = keyed.drain(start..end).map(|(_, json)| json).collect();
     let next = if end < total {
         URL_SAFE_NO_PAD.encode(format!("{end}.{fp}"))
     } else {
         String::new()
     };
     let page = json!({"next_token": next, "count": results.len(), "total": total});
-    let count = results.len();
-    Ok((
-        format!(
-            "{{\"page\":{},\"results\":{}}}",
-            page,
-            Value::Array(results)
-        ),
-        count,
-    ))
+    Ok(Outcome {
+        body: format!("{{\"page\":{},\"results\":[{}]}}", page, results.join(",")),
+        count: results.len(),
+        malformed,
+        error,
+    })
 }
 
 #[cfg(test)]
@@ -203,7 +287,7 @@ mod tests {
     use coresdk_engine::Engine;
 
     const POLICY: &str = r#"package authzen
-docs := [{"type": "document", "id": "d3"}, {"type": "document", "id": "d1"}, {"type": "document", "id": "d2"}, {"type": "folder", "id": "f"}, {"type": "document"}, "junk"]
+docs := [{"type": "document", "id": "d3"}, {"type": "document", "id": "d1"}, {"type": "document", "id": "d2"}, {"type": "folder", "id": "f"}, {"type": "document"}, "junk", {"type": "document", "id": 7}]
 resources := docs if input.subject.id == "alice"
 actions contains {"name": "can_read"}
 actions contains {"name": "can_edit"} if input.subject.id == "alice"
@@ -232,10 +316,23 @@ actions contains {"name": "can_edit"} if input.subject.id == "alice"
             s.input["resource"].get("id").is_none(),
             "the searched id is ignored"
         );
-        let (text, n) = run(&p, "data.authzen.resources", &s, 100).unwrap();
+        let Outcome {
+            body: text,
+            count: n,
+            ..
+        } = run(&p, "data.authzen.resources", &s, 100).unwrap();
         assert_eq!(n, 2);
         let v: Value = serde_json::from_str(&text).unwrap();
         assert!(text.starts_with("{\"page\""), "page first");
+        assert!(
+            text.ends_with(
+                "\"results\":[{\"type\":\"document\",\"id\":\"d1\"},{\"type\":\"document\",\"id\":\"d2\"}]}"
+            ),
+            "entities as the specification writes them, type then id: {text}"
+        );
+        let o = run(&p, "data.authzen.resources", &s, 100).unwrap();
+        assert_eq!(o.malformed, 3, "no id, not an object, a numeric id");
+        assert_eq!(o.error, None);
         assert_eq!(
             v["results"],
             json!([{"type": "document", "id": "d1"}, {"type": "document", "id": "d2"}])
@@ -245,7 +342,7 @@ actions contains {"name": "can_edit"} if input.subject.id == "alice"
         assert!(!token.is_empty());
         let mut next = body.clone();
         next["page"] = json!({"limit": 2, "token": token});
-        let (text, _) = run(
+        let Outcome { body: text, .. } = run(
             &p,
             "data.authzen.resources",
             &search(next.clone(), Kind::Resource),
@@ -271,7 +368,11 @@ actions contains {"name": "can_edit"} if input.subject.id == "alice"
         // An unknown type is an empty result.
         let mut other = body.clone();
         other["resource"]["type"] = json!("spaceship");
-        let (text, n) = run(
+        let Outcome {
+            body: text,
+            count: n,
+            ..
+        } = run(
             &p,
             "data.authzen.resources",
             &search(other, Kind::Resource),
@@ -285,7 +386,7 @@ actions contains {"name": "can_edit"} if input.subject.id == "alice"
             json!({"subject": {"type": "user", "id": "alice"}, "resource": {"type": "document", "id": "d1"}}),
             Kind::Action,
         );
-        let (text, _) = run(&p, "data.authzen.actions", &s, 100).unwrap();
+        let Outcome { body: text, .. } = run(&p, "data.authzen.actions", &s, 100).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             v["results"],

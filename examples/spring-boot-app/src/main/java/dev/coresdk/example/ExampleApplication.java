@@ -10,7 +10,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  * npx coresdk-sidecar --dev                       # terminal 1: prints a development token
  * mvn -q -f clients/java/pom.xml install -DskipTests
  * mvn -f examples/spring-boot-app/pom.xml spring-boot:run
- * curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/documents/doc-1
+ * curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/documents/doc-1
  * </pre>
  */
 @SpringBootApplication

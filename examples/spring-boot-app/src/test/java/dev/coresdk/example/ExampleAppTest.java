@@ -55,12 +55,12 @@ class ExampleAppTest {
   @Test
   @SuppressWarnings("unchecked")
   void exampleAppAnswers200401403AndFailsOpen(@TempDir Path cwd) throws Exception {
-    // `coresdk-sidecar --dev` serves AuthZEN on [::1]:8080, so the app's own port must be another one.
+    // The app keeps Spring's default port (8080): `coresdk-sidecar --dev` serves AuthZEN on [::1]:50080.
     java.util.Properties props = new java.util.Properties();
     try (var in = ExampleAppTest.class.getResourceAsStream("/application.properties")) {
       props.load(in);
     }
-    assertEquals("8081", props.getProperty("server.port"));
+    assertNull(props.getProperty("server.port"));
     Sidecar sidecar = DevSidecar.start(cwd);
     // The app's own settings (application.properties, no coresdk.* address), on a free HTTP port.
     try (ConfigurableApplicationContext app = new SpringApplicationBuilder(ExampleApplication.class)

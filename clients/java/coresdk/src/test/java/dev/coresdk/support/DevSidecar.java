@@ -22,7 +22,7 @@ public final class DevSidecar {
 
   /**
    * Starts {@code --dev} with no {@code --addr}, so that it listens on {@link #DEFAULT_ADDR}. Only the AuthZEN
-   * listener, which the Java client never uses, is moved off its development port (8080, often taken) with
+   * listener, which the Java client never uses, is moved off its development port (50080) with
    * {@code --authzen-addr [::1]:0}.
    *
    * @param cwd the working directory (where {@code --dev} writes its key set, {@code .coresdk/dev/})
