@@ -19,6 +19,8 @@ const steps = [
   ['cargo test', 'cargo', ['test', '--workspace']],
   // The parity test (vitest) runs this binary: build it here, not inside a test's timeout.
   ['cargo build examples', 'cargo', ['build', '-p', 'coresdk-engine', '--example', 'decide', '-p', 'rust-inprocess']],
+  // The coresdk-sidecar program itself (target/debug/coresdk-sidecar): its own tests (vitest, pytest) run it without Node.
+  ['cargo build sidecar', 'cargo', ['build', '-p', 'coresdk-sidecar', '--bin', 'coresdk-sidecar']],
   ['binding drift', process.execPath, ['scripts/check-binding.mjs']],
   ['tsc', 'npx', ['tsc', '-p', 'tsconfig.json']],
   ['build dist', process.execPath, ['scripts/build-ts.mjs']],

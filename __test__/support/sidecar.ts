@@ -13,6 +13,8 @@ import type { MtlsPki } from './mtls.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'sidecar', 'cli.js');
+/** The coresdk-sidecar program itself (built by `npm test`'s `cargo build sidecar` step): no Node needed. */
+export const PROGRAM = join(ROOT, 'target', 'debug', 'coresdk-sidecar');
 
 const definition = loader.loadSync(
   ['coresdk/v1/coresdk.proto', 'grpc/health/v1/health.proto'],
@@ -44,6 +46,8 @@ export interface SidecarProc {
   addr: string;
   logs: LogLine[];
   stderr: () => string;
+  /** Everything written to stdout so far (log lines and plain text, such as the development token). */
+  stdout: () => string;
   /** Resolves when a log line matches. */
   waitFor(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Resolves with the exit code. */
@@ -51,18 +55,28 @@ export interface SidecarProc {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts the bin with `args` and `env` (merged over a clean CORESDK-free environment); resolves once it listens. */
-export async function startSidecar(args: string[], env: Record<string, string>, opts: { waitServing?: boolean } = {}): Promise<SidecarProc> {
+/**
+ * Starts the bin with `args` and `env` (merged over a clean CORESDK-free environment); resolves once it listens.
+ * `program: true` runs {@link PROGRAM} directly instead of the npm bin.
+ */
+export async function startSidecar(
+  args: string[],
+  env: Record<string, string>,
+  opts: { waitServing?: boolean; program?: boolean; cwd?: string } = {},
+): Promise<SidecarProc> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CORESDK_') && v !== undefined) base[k] = v;
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const [cmd, argv] = opts.program === true ? [PROGRAM, args] : [process.execPath, [BIN, ...args]];
+  const child = spawn(cmd, argv, { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd: opts.cwd });
   const logs: LogLine[] = [];
   let err = '';
   const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let buf = '';
+  let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
     buf += chunk;
+    out += chunk;
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
@@ -109,7 +123,7 @@ export async function startSidecar(args: string[], env: Record<string, string>, 
   };
   const listening = await waitFor((l) => l.event === 'listening');
   if (opts.waitServing !== false) await waitFor((l) => l.event === 'serving');
-  return { child, addr: listening.addr as string, logs, stderr: () => err, waitFor, exited, kill: (s = 'SIGTERM') => child.kill(s) };
+  return { child, addr: listening.addr as string, logs, stderr: () => err, stdout: () => out, waitFor, exited, kill: (s = 'SIGTERM') => child.kill(s) };
 }
 
 /** grpc-js target for a bound address. */

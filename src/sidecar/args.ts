@@ -40,6 +40,10 @@ export const VALUE_FLAGS: ReadonlyArray<{ flag: string; variable: string; help: 
   { flag: 'authzen-api-key-sha256', variable: 'CORESDK_SIDECAR_AUTHZEN_API_KEY_SHA256', help: 'accepted API keys as SHA-256 hex digests ([tenant:]digest, comma-separated)' },
   { flag: 'authzen-decision-query', variable: 'CORESDK_SIDECAR_AUTHZEN_DECISION_QUERY', help: 'the Rego query whose true permits (data.authzen.allow)' },
   { flag: 'authzen-context-query', variable: 'CORESDK_SIDECAR_AUTHZEN_CONTEXT_QUERY', help: 'a Rego query whose object becomes the response context' },
+  { flag: 'authzen-search-subject-query', variable: 'CORESDK_SIDECAR_AUTHZEN_SEARCH_SUBJECT_QUERY', help: 'the rule answering subject searches (data.authzen.search_subjects)' },
+  { flag: 'authzen-search-resource-query', variable: 'CORESDK_SIDECAR_AUTHZEN_SEARCH_RESOURCE_QUERY', help: 'the rule answering resource searches' },
+  { flag: 'authzen-search-action-query', variable: 'CORESDK_SIDECAR_AUTHZEN_SEARCH_ACTION_QUERY', help: 'the rule answering action searches' },
+  { flag: 'allowed-queries', variable: 'CORESDK_SIDECAR_ALLOWED_QUERIES', help: "queries clients may run: rule paths, prefixes (data.authz.*) or * (default: the bundle's rules)" },
 ];
 
 /** Log levels the CLI accepts. */

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import time
 import types
 from pathlib import Path
@@ -52,7 +53,15 @@ def bearer(token: str) -> list[tuple[str, str]]:
 
 
 def test_readme_sample_and_example_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sidecar = Sidecar({}, ("--dev", "--addr", "127.0.0.1:0"), cwd=tmp_path)
+    # The coresdk-sidecar program itself, as a Python team runs it: no Node on PATH (an empty
+    # PATH), a fresh HOME, where --dev keeps its key set (~/.local/state/coresdk/dev).
+    home, empty_path = tmp_path / "home", tmp_path / "bin"
+    home.mkdir()
+    empty_path.mkdir()
+    env = {"HOME": str(home), "PATH": str(empty_path), "XDG_STATE_HOME": ""}
+    assert shutil.which("node", path=env["PATH"]) is None
+    sidecar = Sidecar(env, ("--dev", "--addr", "127.0.0.1:0"), cwd=tmp_path, rust=True)
+    assert (home / ".local" / "state" / "coresdk" / "dev" / "jwks.json").is_file()
     try:
         token = dev_token(sidecar)
         sample = readme_sample().replace('"[::1]:50051"', f'"{sidecar.addr}"')

@@ -28,6 +28,7 @@ pub mod admission;
 pub mod authzen;
 pub mod certwatch;
 pub mod check;
+pub mod cli;
 pub mod error;
 pub mod events;
 pub mod health;

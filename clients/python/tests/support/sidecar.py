@@ -1,4 +1,6 @@
-"""The repository's sidecar as a real child process: ``node dist/sidecar/cli.js``."""
+"""The repository's sidecar as a real child process: ``node dist/sidecar/cli.js``, or the
+``coresdk-sidecar`` program itself (``target/debug/coresdk-sidecar``, built by ``npm test``'s
+``cargo build sidecar`` step), which needs no Node."""
 
 from __future__ import annotations
 
@@ -14,19 +16,32 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[4]
 BIN = REPO / "dist" / "sidecar" / "cli.js"
+RUST_BIN = REPO / "target" / "debug" / "coresdk-sidecar"
 
 
 class Sidecar:
     """A running sidecar; ``addr`` is where it listens."""
 
     def __init__(
-        self, env: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0, cwd: Path | None = None, wait_serving: bool = True
+        self,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
+        timeout: float = 30.0,
+        cwd: Path | None = None,
+        wait_serving: bool = True,
+        rust: bool = False,
     ) -> None:
-        if not BIN.is_file():
-            raise RuntimeError(f"{BIN} is missing: run `npm ci` (or `npm run build:ts`) at the repository root first")
+        if rust:
+            if not RUST_BIN.is_file():
+                raise RuntimeError(f"{RUST_BIN} is missing: run `cargo build -p coresdk-sidecar` at the repository root first")
+            argv = [str(RUST_BIN), *args]
+        else:
+            if not BIN.is_file():
+                raise RuntimeError(f"{BIN} is missing: run `npm ci` (or `npm run build:ts`) at the repository root first")
+            argv = ["node", str(BIN), *args]
         base = {k: v for k, v in os.environ.items() if not k.startswith("CORESDK_")}
         self.proc = subprocess.Popen(
-            ["node", str(BIN), *args],
+            argv,
             env={**base, **env},
             cwd=cwd,
             stdin=subprocess.DEVNULL,

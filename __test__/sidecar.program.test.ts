@@ -1,0 +1,186 @@
+/**
+ * The coresdk-sidecar program itself (target/debug/coresdk-sidecar), run as a Python, Go or Java
+ * team runs it: no Node on PATH, a fresh HOME. Its command line (clap), `--dev` (key set in the
+ * per-user state directory, the example bundle carried inside the binary, a printed token), the
+ * `test` and `check` policy commands, `--check`, signals and exit codes.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { call, clients, PROGRAM, ROOT, startSidecar } from './support/sidecar.js';
+
+let dir: string;
+let nodeless: Record<string, string>;
+
+/** A fresh HOME and a PATH with nothing on it (so no `node`). */
+function freshEnv(name: string): Record<string, string> {
+  const home = join(dir, name, 'home');
+  const bin = join(dir, name, 'bin');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(bin, { recursive: true });
+  return { HOME: home, PATH: bin, XDG_STATE_HOME: '' };
+}
+
+const run = (args: string[], env: Record<string, string> = nodeless, cwd = dir) =>
+  spawnSync(PROGRAM, args, { encoding: 'utf8', env, cwd, timeout: 60_000 });
+
+beforeAll(() => {
+  if (!existsSync(PROGRAM)) throw new Error(`${PROGRAM} is missing: run \`cargo build -p coresdk-sidecar\` first (npm test does)`);
+  dir = mkdtempSync(join(tmpdir(), 'coresdk-program-'));
+  nodeless = freshEnv('base');
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('command line', () => {
+  it('--help lists every flag with its variable, --version the version', () => {
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: coresdk-sidecar');
+    for (const text of ['--dev-dir', '--authzen-search-resource-query', 'CORESDK_SIDECAR_AUTHZEN_SEARCH_RESOURCE_QUERY', '--allowed-queries', 'CORESDK_SIDECAR_TLS_CERT_FILE', 'test', 'check', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+      expect(help.stdout).toContain(text);
+    }
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const version = run(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe(`coresdk-sidecar ${pkg.version}`);
+  });
+
+  it('bad input: one line naming the flag or key, exit 2, no stack trace', () => {
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['--tls-crt', 'x'], {}, '--tls-crt'],
+      [['--addr', ''], {}, '--addr'],
+      [['--log-level', 'loud'], {}, '--log-level'],
+      [['--dev-dir', '/tmp/x'], {}, '--dev'],
+      [['--check'], { CORESDK_POLICY_DIR: join(ROOT, 'examples', 'policies'), CORESDK_SIDECAR_MAX_BATCH: '0', CORESDK_SIDECAR_INSECURE_DEV: 'true' }, 'CORESDK_SIDECAR_MAX_BATCH'],
+      [['--check', '--config', join(dir, 'missing.toml')], {}, 'missing.toml'],
+      [['--insecure-dev', '--addr', '0.0.0.0:0'], { CORESDK_POLICY_DIR: join(ROOT, 'examples', 'policies') }, 'CORESDK_SIDECAR_INSECURE_DEV'],
+      [['test', join(dir, 'nope'), '--timeout', '2h'], {}, '--timeout'],
+    ];
+    for (const [args, env, needle] of cases) {
+      const r = run(args, { ...nodeless, ...env });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(needle);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/panicked|RUST_BACKTRACE/);
+    }
+  });
+
+  it('--check compiles every bundle and reports a configured AuthZEN query that names no rule', () => {
+    const ok = run(['--check', '--policy-dir', join(ROOT, 'examples', 'policies'), '--insecure-dev']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('configuration OK');
+    const bad = run(['--check', '--dev', '--dev-dir', join(dir, 'check-dev'), '--authzen-search-action-query', 'data.authzen.serch_actions']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('sidecar.authzen.search_action_query');
+    const broken = join(dir, 'broken');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'p.rego'), 'package p\nallow if {\n');
+    const compile = run(['--check', '--policy-dir', broken, '--insecure-dev']);
+    expect(compile.status).toBe(2);
+    expect(compile.stderr).toContain('ERR_POLICY_COMPILE');
+  });
+});
+
+describe('--dev without Node', () => {
+  it('starts in a fresh HOME, keeps its key set in ~/.local/state/coresdk/dev, prints a token that authorizes', async () => {
+    const env = freshEnv('dev');
+    const sc = await startSidecar(['--dev', '--addr', '127.0.0.1:0'], env, { program: true, cwd: join(dir, 'dev') });
+    try {
+      const devDir = join(env.HOME ?? '', '.local', 'state', 'coresdk', 'dev');
+      expect((statSync(join(devDir, 'signing-key.pem')).mode & 0o777).toString(8)).toBe('600');
+      expect(existsSync(join(devDir, 'jwks.json'))).toBe(true);
+      expect(existsSync(join(devDir, 'policies', 'authz', 'authz.rego'))).toBe(true);
+      // Nothing is written into the working directory.
+      expect(existsSync(join(dir, 'dev', '.coresdk'))).toBe(false);
+      await sc.waitFor((l) => l.event === 'dev_mode');
+      const token = /Development token[^\n]*\n(\S+)/.exec(sc.stdout())?.[1];
+      expect(token).toMatch(/^ey/);
+      expect(sc.stdout()).toMatch(/AuthZEN PDP \(plaintext, development only\): http:\/\/127\.0\.0\.1:\d+\//);
+      const c = clients(sc.addr, grpc.credentials.createInsecure());
+      const r = await call<{ allowed: boolean; claimsJson: string }>(c.core, 'authorize', { token, inputJson: '{"action":"read"}' });
+      expect(r.ok?.allowed, JSON.stringify(r.err)).toBe(true);
+      expect(JSON.parse(r.ok?.claimsJson ?? '{}')).toMatchObject({ sub: 'dev-user', roles: ['admin'] });
+      // --dev serves any query (outside --dev only rules).
+      const general = await call<{ defined: boolean }>(c.core, 'evaluatePolicy', { query: 'x := 1', inputJson: '{}' });
+      expect(general.ok?.defined).toBe(true);
+      c.close();
+    } finally {
+      sc.kill();
+      expect(await sc.exited).toBe(0);
+    }
+    // A second start reuses the key set: the first token still verifies.
+    const again = await startSidecar(['--dev', '--addr', '127.0.0.1:0'], env, { program: true });
+    try {
+      const line = await again.waitFor((l) => l.event === 'started');
+      expect(line).toMatchObject({ name: 'coresdk-sidecar', level: 30 });
+    } finally {
+      again.kill();
+      await again.exited;
+    }
+  });
+
+  it('--dev-dir and XDG_STATE_HOME choose where the key set lives', async () => {
+    const env = { ...freshEnv('xdg'), XDG_STATE_HOME: join(dir, 'xdg', 'state') };
+    const sc = await startSidecar(['--dev', '--addr', '[::1]:0'], env, { program: true });
+    sc.kill();
+    await sc.exited;
+    expect(existsSync(join(dir, 'xdg', 'state', 'coresdk', 'dev', 'jwks.json'))).toBe(true);
+    const chosen = join(dir, 'chosen-dev');
+    const sc2 = await startSidecar(['--dev', '--dev-dir', chosen, '--addr', '[::1]:0'], env, { program: true });
+    sc2.kill();
+    await sc2.exited;
+    expect(existsSync(join(chosen, 'signing-key.pem'))).toBe(true);
+  });
+
+  it('SIGHUP reloads; SIGTERM drains and exits 0', async () => {
+    const sc = await startSidecar(['--dev', '--dev-dir', join(dir, 'sig-dev'), '--addr', '[::1]:0'], nodeless, { program: true });
+    sc.kill('SIGHUP');
+    const reload = await sc.waitFor((l) => l.event === 'reload');
+    expect(reload.result).toBeDefined();
+    sc.kill('SIGTERM');
+    expect(await sc.exited).toBe(0);
+    const exit = sc.logs.find((l) => l.event === 'exit');
+    expect(exit).toMatchObject({ complete: true, abandoned: 0 });
+  });
+});
+
+describe('policy commands', () => {
+  it('test runs the example bundle\'s tests; a failing test exits 1; json output is opa test\'s', () => {
+    const ok = run(['test', join(ROOT, 'examples', 'policies'), '--coverage']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/PASS: \d+\/\d+/);
+    expect(ok.stdout).toContain('COVERAGE:');
+    const failing = join(dir, 'failing');
+    mkdirSync(failing, { recursive: true });
+    writeFileSync(join(failing, 'p.rego'), 'package p\nallow if input.ok\ntest_allow if allow with input as {"ok": false}\n');
+    const bad = run(['test', failing, '--format', 'json']);
+    expect(bad.status).toBe(1);
+    const results = JSON.parse(bad.stdout) as Array<{ name: string; fail?: boolean }>;
+    expect(results).toEqual([expect.objectContaining({ name: 'test_allow', fail: true })]);
+    const empty = join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(empty, 'p.rego'), 'package p\nallow := true\n');
+    expect(run(['test', empty, '--fail-on-empty']).status).toBe(1);
+  });
+
+  it('check compiles a bundle as served: file:line:col on a problem, exit 1', () => {
+    const ok = run(['check', join(ROOT, 'examples', 'policies')]);
+    expect(ok.status, ok.stderr).toBe(0);
+    const broken = join(dir, 'broken-check');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'p.rego'), 'package p\n\nallow if {\n  input.x ==\n}\n');
+    const bad = run(['check', broken]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/p\.rego:\d+:\d+/);
+    const json = run(['check', broken, '--format', 'json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, modules: 1 });
+  });
+});
