@@ -14,15 +14,18 @@
  *    metrics and the decision log of both arrive too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { makePki, startJwksServer } from './support/https-jwks.js';
 import { AUDIENCE, ISSUER, jwksOf, makeKey, mint, nowSec } from './support/keys.js';
+import { call, clients, startSidecar } from './support/sidecar.js';
 
 const root = join(import.meta.dirname, '..');
 let dir: string;
@@ -370,4 +373,87 @@ it('the example app and the sidecar export one masked trace, their metrics and t
     await jwks.close();
     rmSync(work, { recursive: true, force: true });
   }
+}, 120_000);
+
+it('the coresdk-sidecar program alone (no Node) exports over OTLP/gRPC: spans in the caller trace, AuthZEN spans, metrics and the masked decision log', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'coresdk-e2e-program-'));
+  const emptyPath = join(work, 'bin');
+  mkdirSync(emptyPath);
+  const service = 'coresdk-sidecar-grpc';
+  const callerTrace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+  const sc = await startSidecar(['--dev', '--dev-dir', join(work, 'dev'), '--addr', '127.0.0.1:0', '--authzen-addr', '127.0.0.1:0'], {
+    PATH: emptyPath,
+    HOME: work,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpGrpcPort}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    OTEL_SERVICE_NAME: service,
+    OTEL_METRIC_EXPORT_INTERVAL: '500',
+    CORESDK_DECISION_LOG: 'input',
+  }, { program: true });
+  try {
+    expect(await sc.waitFor((l) => l.event === 'telemetry')).toMatchObject({ protocol: 'grpc', source: 'data-plane' });
+    await sc.waitFor((l) => l.event === 'dev_mode'); // printed after the token and the addresses
+    const token = /Development token[^\n]*\n(\S+)/.exec(sc.stdout())?.[1] ?? '';
+    const authzen = /AuthZEN PDP[^\n]*http:\/\/([^/]+)\//.exec(sc.stdout())?.[1] ?? '';
+    const md = new grpc.Metadata();
+    md.set('traceparent', `00-${callerTrace.traceId}-${callerTrace.spanId}-01`);
+    const c = clients(sc.addr, grpc.credentials.createInsecure());
+    const r = await call<{ allowed: boolean }>(c.core, 'authorize', { token, inputJson: '{"action":"read","note":"mail bob@example.com"}' }, 10_000, md);
+    expect(r.ok?.allowed).toBe(true);
+    c.close();
+    const azTrace = randomBytes(16).toString('hex');
+    const az = await fetch(`http://${authzen}/access/v1/evaluation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${azTrace}-${callerTrace.spanId}-01` },
+      body: JSON.stringify({ subject: { type: 'user', id: 'bob@example.com' }, action: { name: 'can_read' }, resource: { type: 'document', id: 'handbook' } }),
+    });
+    expect(((await az.json()) as { decision: boolean }).decision).toBe(true);
+  } finally {
+    sc.kill('SIGTERM');
+  }
+  expect(await sc.exited).toBe(0);
+  expect(await sc.waitFor((l) => l.event === 'telemetry_stopped')).toMatchObject({ droppedSpans: 0, droppedLogs: 0, failedExports: 0 });
+
+  // Traces: the gRPC span is a child of the caller's span; the AuthZEN call is an HTTP server span.
+  let spans: Array<JaegerTrace['spans'][number] & { traceID: string }> = [];
+  let raw = '';
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    raw = await (await fetch(`http://127.0.0.1:${queryPort}/api/traces?service=${service}&limit=20`)).text();
+    spans = ((JSON.parse(raw) as { data?: JaegerTrace[] }).data ?? []).flatMap((t) => t.spans.map((s) => ({ ...s, traceID: t.traceID })));
+    if (spans.length >= 2) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const tag = (s: JaegerSpan, k: string): unknown => s.tags.find((t) => t.key === k)?.value;
+  const authorize = spans.find((s) => s.operationName === 'coresdk.v1.CoreSDK/Authorize');
+  expect(authorize?.traceID).toBe(callerTrace.traceId);
+  expect(authorize?.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === callerTrace.spanId)).toBe(true);
+  expect(authorize && tag(authorize, 'coresdk.decision')).toBe('allow');
+  expect(authorize && tag(authorize, 'rpc.system')).toBe('grpc');
+  const evaluation = spans.find((s) => s.operationName === 'POST /access/v1/evaluation');
+  expect(evaluation && tag(evaluation, 'http.route')).toBe('/access/v1/evaluation');
+  expect(evaluation && tag(evaluation, 'rpc.system')).toBe('authzen');
+  expect(raw).not.toContain('bob@example.com');
+
+  // Metrics, scraped from the collector's Prometheus exporter.
+  let prom = '';
+  const metricsDeadline = Date.now() + 20_000;
+  while (Date.now() < metricsDeadline) {
+    prom = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+    if (new RegExp(`coresdk_authz_decisions_total\\{[^}]*job="${service}"[^}]*rpc_method="authzen.evaluation"|coresdk_authz_decisions_total\\{[^}]*rpc_method="authzen.evaluation"[^}]*job="${service}"`).test(prom)) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const sample = (re: RegExp): number => Number(prom.split('\n').find((l) => re.test(l))?.split(' ').at(-1));
+  expect(sample(new RegExp(`^coresdk_authz_decisions_total\\{(?=[^}]*job="${service}")(?=[^}]*rpc_method="Authorize")(?=[^}]*decision="allow")`))).toBe(1);
+  expect(sample(new RegExp(`^coresdk_authz_decisions_total\\{(?=[^}]*job="${service}")(?=[^}]*rpc_method="authzen.evaluation")`))).toBe(1);
+  expect(sample(new RegExp(`^coresdk_authz_decision_duration_seconds_count\\{(?=[^}]*job="${service}")(?=[^}]*rpc_method="Authorize")`))).toBe(1);
+
+  // The decision log, masked.
+  const logDeadline = Date.now() + 20_000;
+  while (Date.now() < logDeadline && !(collectorOut.includes(service) && collectorOut.includes('allow data.authzen.allow'))) {
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  expect(collectorOut).toContain('Body: Str(allow data.authzen.allow)');
+  expect(collectorOut).not.toContain('bob@example.com');
+  rmSync(work, { recursive: true, force: true });
 }, 120_000);

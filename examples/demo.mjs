@@ -25,10 +25,11 @@ import { devSetup, DEV_AUDIENCE, DEV_ISSUER } from '../dist/sidecar/dev.js';
 import { createApp } from './express-app/app.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dev = devSetup(root);
+// The development key set, shared with the sidecar (--dev-dir): the demo mints tokens of its own.
+const dev = devSetup(join(root, '.coresdk', 'dev'));
 
 function startSidecar() {
-  const child = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js'), '--dev', '--addr', '127.0.0.1:0', '--log-level', 'info'], {
+  const child = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js'), '--dev', '--dev-dir', dev.dir, '--addr', '127.0.0.1:0', '--log-level', 'info'], {
     cwd: root,
     env: { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -42,6 +42,14 @@ if (!(hasLocalBinary && loadsNatively()) && !loadsNatively()) {
   run('npm', ['run', '--silent', 'build:native']);
 }
 
+// The coresdk-sidecar program (the npm bin runs it): from the platform package when published; a
+// clone builds it beside the addon.
+const program = join(root, 'native', 'node', process.platform === 'win32' ? 'coresdk-sidecar.exe' : 'coresdk-sidecar');
+if (isClone && !existsSync(program)) {
+  console.log('coresdk: building the coresdk-sidecar program from source (cargo, release)...');
+  run('npm', ['run', '--silent', 'build:sidecar']);
+}
+
 if (isClone && existsSync(join(root, 'node_modules', 'typescript'))) {
   run('npm', ['run', '--silent', 'build:ts']);
 }

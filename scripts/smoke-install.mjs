@@ -2,8 +2,8 @@
 // Pack-and-install smoke test: what `npm install coresdk` gives a user on linux-x64-gnu, with no
 // Rust toolchain.
 //
-// 1. Packs the platform package (npm/linux-x64-gnu + the built coresdk.linux-x64-gnu.node) and
-//    the main package (`npm pack`).
+// 1. Packs the platform package (npm/linux-x64-gnu + the built coresdk.linux-x64-gnu.node and the
+//    coresdk-sidecar program) and the main package (`npm pack`).
 // 2. Installs both into an empty temporary project with every directory holding `cargo` removed
 //    from PATH (dependencies come from the npm registry).
 // 3. Checks: `require('coresdk')` and `import('coresdk')`; `npx coresdk-sidecar --version`; one
@@ -12,7 +12,7 @@
 // Run by .ci/run after the tests. Needs the addon built (npm ci builds it).
 import { spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, sign } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +49,11 @@ try {
   mkdirSync(bindingDir)
   copyFileSync(join(root, 'npm', 'linux-x64-gnu', 'package.json'), join(bindingDir, 'package.json'))
   copyFileSync(binary, join(bindingDir, 'coresdk.linux-x64-gnu.node'))
+  // The coresdk-sidecar program rides in the platform package, beside the addon.
+  const program = join(root, 'native', 'node', 'coresdk-sidecar')
+  if (!existsSync(program)) fail(`${program} is missing: run npm run build:sidecar first`)
+  copyFileSync(program, join(bindingDir, 'coresdk-sidecar'))
+  chmodSync(join(bindingDir, 'coresdk-sidecar'), 0o755)
   run('npm', ['pack', '--silent', '--pack-destination', work], bindingDir)
   run('npm', ['pack', '--silent', '--pack-destination', work], root, { PATH: process.env.PATH })
   const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'))

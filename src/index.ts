@@ -39,10 +39,6 @@ export type {
   SidecarStatus,
   SidecarTenantStatus,
   DataPlaneTelemetryOptions,
-  SidecarTelemetryBatch,
-  SidecarSpanRecord,
-  SidecarLogRecord,
-  SidecarMetrics,
 } from './sidecar/server.js';
 export { sidecarErrorInfo, SIDECAR_ERROR_DOMAIN } from './grpc/status-details.js';
 export type { MetadataLike, SidecarErrorInfo } from './grpc/status-details.js';
@@ -65,8 +61,6 @@ export { otlpConfigured, otlpProtocol } from './otel/exporters.js';
 export type { OtlpProtocol } from './otel/exporters.js';
 export { authzInstruments, DURATION_BOUNDARIES } from './otel/instruments.js';
 export type { AuthzInstruments } from './otel/instruments.js';
-export { SidecarTelemetry } from './otel/sidecar-telemetry.js';
-export type { SidecarTelemetryOptions } from './otel/sidecar-telemetry.js';
 export { parseEngineJson, toJsonText } from './json-values.js';
 export type { PolicyValue } from './json-values.js';
 export { checkPolicies, testPolicies } from './policy-test.js';

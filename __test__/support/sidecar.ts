@@ -29,7 +29,7 @@ function service(path: string): grpc.ServiceClientConstructor {
 const CoreSDK = service('coresdk.v1.CoreSDK');
 const Health = service('grpc.health.v1.Health');
 
-type Unary = (req: object, options: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
+type Unary = (req: object, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
 
 /** A log line of the sidecar (pino JSON). */
 export interface LogLine {
@@ -175,11 +175,17 @@ export interface CallError {
 
 /** Calls a unary method; resolves `{ ok }` or `{ err }` (never rejects). */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the response shape
-export function call<T = Record<string, unknown>>(client: grpc.Client, method: string, req: object, deadlineMs = 10_000): Promise<{ ok?: T; err?: CallError }> {
+export function call<T = Record<string, unknown>>(
+  client: grpc.Client,
+  method: string,
+  req: object,
+  deadlineMs = 10_000,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<{ ok?: T; err?: CallError }> {
   const fn = (client as unknown as Record<string, Unary | undefined>)[method];
   if (fn === undefined) throw new Error(`no method ${method}`);
   return new Promise((resolve) => {
-    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (e, res) => {
+    fn.call(client, req, metadata, { deadline: Date.now() + deadlineMs }, (e, res) => {
       if (e) resolve({ err: { code: e.code, details: e.details, info: sidecarErrorInfo(e.metadata) } });
       else resolve({ ok: res as T });
     });

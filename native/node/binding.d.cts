@@ -141,17 +141,6 @@ export declare class NativeSidecar {
    */
   reload(): Promise<string>
   /**
-   * Spans and decision-log records recorded since the last call, masked,
-   * as JSON text `{spans, logs, droppedSpans, droppedLogs}` (serialized
-   * off the main thread); `null` when telemetry is off.
-   */
-  takeTelemetry(): Promise<string | null>
-  /**
-   * Cumulative metrics since start as JSON text (decisions, durations,
-   * PII masked by entity, JWKS refreshes); `null` when telemetry is off.
-   */
-  telemetryMetrics(): string | null
-  /**
    * Graceful shutdown off the main thread: resolves with
    * `{complete, abandoned, elapsedMs}` as JSON text.
    */
@@ -412,17 +401,19 @@ export interface NativeRemoteBundleOptions {
 }
 
 /**
- * Per-call telemetry of the data plane (see `coresdk_sidecar::telemetry`).
- * The decision log's content comes from `decision_log` in the config.
+ * OTLP export of the data plane's per-call telemetry, done in Rust (see
+ * `coresdk_sidecar::otlp`): exporters, endpoint, headers and timeouts come
+ * from the process's `OTEL_*` variables; these override the sampler and
+ * the queue sizes. The decision log's content comes from `decision_log`.
  */
 export interface NativeTelemetryOptions {
-  /** `OTEL_TRACES_SAMPLER` (default `parentbased_always_on`). */
+  /** `OTEL_TRACES_SAMPLER` (default: the variable, else `parentbased_always_on`). */
   sampler?: string
   /** `OTEL_TRACES_SAMPLER_ARG` (a ratio). */
   samplerArg?: string
-  /** Spans held between two `takeTelemetry` calls (default 8192). */
+  /** Spans held between two exports (default 8192); more are dropped and counted. */
   maxQueuedSpans?: number
-  /** Decision-log records held between two takes (default 8192). */
+  /** Decision-log records held between two exports (default 8192). */
   maxQueuedLogs?: number
 }
 
@@ -535,6 +526,7 @@ export declare function runPolicyTests(paths: Array<string>, options?: NativeTes
  * Starts the data plane off the main thread: loads `configFile` (optional)
  * with `vars` (`CORESDK_*` names) through the engine's one configuration
  * loader, builds every tenant, binds and serves. With `telemetry`, every
- * call is recorded for `takeTelemetry`/`telemetryMetrics`.
+ * call's span, metrics and decision-log records are exported over OTLP
+ * by the data plane itself.
  */
 export declare function startSidecar(configFile: string | undefined | null, vars: Record<string, string>, telemetry?: NativeTelemetryOptions | undefined | null): Promise<NativeSidecar>

@@ -22,7 +22,7 @@ import * as loader from '@grpc/proto-loader';
 
 import { CoreSDKError, ERROR_CODES, type CoreSDKErrorCode } from '../errors.js';
 import { sidecarErrorInfo } from '../grpc/status-details.js';
-import { packageRoot } from '../sidecar/dev.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 
 /** TLS files for the sidecar connection. */
@@ -73,7 +73,7 @@ let definition: grpc.GrpcObject | undefined;
 function services(): { CoreSDK: grpc.ServiceClientConstructor; Health: grpc.ServiceClientConstructor } {
   definition ??= grpc.loadPackageDefinition(
     loader.loadSync(['coresdk/v1/coresdk.proto', 'grpc/health/v1/health.proto'], {
-      includeDirs: [join(packageRoot(), 'proto')],
+      includeDirs: [join(PACKAGE_ROOT, 'proto')],
       keepCase: false,
       defaults: true,
       enums: String,

@@ -3,8 +3,9 @@
  *
  * Calls are served in Rust (tonic + rustls) on the data plane's own
  * threads; this class only starts it, reads its status, reloads and drains
- * it, and collects its lifecycle events in batches. The `coresdk-sidecar`
- * CLI is built on it.
+ * it, and collects its lifecycle events in batches: the data plane embedded
+ * in a Node process. The `coresdk-sidecar` command is the Rust program
+ * itself (see `coresdk-sidecar --help`).
  *
  * @packageDocumentation
  */
@@ -88,70 +89,23 @@ export interface SidecarServerOptions {
    */
   vars?: Record<string, string | undefined>;
   /**
-   * Record per-call spans, metrics and decision-log records in the data
-   * plane for {@link SidecarServer.takeTelemetry} (the CLI exports them over
-   * OTLP). Off by default: nothing is recorded.
+   * Export per-call spans, metrics and decision-log records over OTLP from the data plane itself
+   * (Rust, the OpenTelemetry SDK), to the collector the process's `OTEL_*` variables name
+   * (`OTEL_EXPORTER_OTLP_ENDPOINT` is required). Off by default: nothing is recorded.
    */
   telemetry?: DataPlaneTelemetryOptions;
 }
 
-/** What the data plane records per call. */
+/** What the data plane records and exports per call (the rest comes from the `OTEL_*` variables). */
 export interface DataPlaneTelemetryOptions {
-  /** `OTEL_TRACES_SAMPLER` (default `parentbased_always_on`). */
+  /** `OTEL_TRACES_SAMPLER` (default: the variable, else `parentbased_always_on`). */
   sampler?: string;
   /** `OTEL_TRACES_SAMPLER_ARG`. */
   samplerArg?: string;
-  /** Spans held between two takes (default 8,192); more are dropped and counted. */
+  /** Spans held between two exports (default 8,192); more are dropped and counted. */
   maxQueuedSpans?: number;
-  /** Decision-log records held between two takes (default 8,192). */
+  /** Decision-log records held between two exports (default 8,192). */
   maxQueuedLogs?: number;
-}
-
-/** One span the data plane recorded (already masked). */
-export interface SidecarSpanRecord {
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  /** `[seconds, nanoseconds]` since the epoch. */
-  start: [number, number];
-  end: [number, number];
-  /** 0 unset, 2 error (OpenTelemetry's `SpanStatusCode`). */
-  status: { code: number; message?: string };
-  attributes: Record<string, string | number | boolean>;
-}
-
-/** One decision-log record the data plane recorded (already masked). */
-export interface SidecarLogRecord {
-  time: [number, number];
-  traceId: string | null;
-  spanId: string | null;
-  body: string;
-  attributes: Record<string, string | number | boolean>;
-}
-
-/** What {@link SidecarServer.takeTelemetry} returns. */
-export interface SidecarTelemetryBatch {
-  spans: SidecarSpanRecord[];
-  logs: SidecarLogRecord[];
-  /** Spans dropped (queue full) since the last take. */
-  droppedSpans: number;
-  /** Decision-log records dropped since the last take. */
-  droppedLogs: number;
-}
-
-/** Cumulative metrics of the data plane since it started. */
-export interface SidecarMetrics {
-  startTime: [number, number];
-  boundaries: number[];
-  decisions: Array<{ attributes: Record<string, string>; count: number }>;
-  durations: Array<{ attributes: Record<string, string>; count: number; sum: number; min: number; max: number; buckets: number[] }>;
-  piiMasked: Array<{ entity: string; count: number }>;
-  jwksRefreshes: Array<{ tenant: string; outcome: 'success' | 'failure'; count: number }>;
-  /** Remote bundle loads by outcome (`coresdk.bundle.loads`). */
-  bundleLoads?: Array<{ tenant: string; outcome: 'activated' | 'unchanged' | 'refused' | 'failed'; count: number }>;
-  /** Seconds since the server last confirmed each remote bundle (`coresdk.bundle.age`). */
-  bundleAge?: Array<{ tenant: string; seconds: number }>;
 }
 
 function cleanVars(vars: Record<string, string | undefined> = {}): Record<string, string> {
@@ -238,21 +192,6 @@ export class SidecarServer {
   /** Lifecycle events since the last call, oldest first. */
   takeEvents(): SidecarEvent[] {
     return JSON.parse(this.#native.takeEvents()) as SidecarEvent[];
-  }
-
-  /**
-   * Spans and decision-log records recorded since the last call, masked in
-   * the data plane; `null` when started without `telemetry`.
-   */
-  async takeTelemetry(): Promise<SidecarTelemetryBatch | null> {
-    const text = await this.#native.takeTelemetry();
-    return text == null ? null : (JSON.parse(text) as SidecarTelemetryBatch);
-  }
-
-  /** Cumulative metrics since start; `null` when started without `telemetry`. */
-  telemetryMetrics(): SidecarMetrics | null {
-    const text = this.#native.telemetryMetrics();
-    return text == null ? null : (JSON.parse(text) as SidecarMetrics);
   }
 
   /**

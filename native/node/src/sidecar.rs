@@ -109,23 +109,6 @@ impl NativeSidecar {
         })
     }
 
-    /// Spans and decision-log records recorded since the last call, masked,
-    /// as JSON text `{spans, logs, droppedSpans, droppedLogs}` (serialized
-    /// off the main thread); `null` when telemetry is off.
-    #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn take_telemetry(&self) -> AsyncTask<SidecarTakeTelemetryTask> {
-        AsyncTask::new(SidecarTakeTelemetryTask {
-            inner: self.inner.clone(),
-        })
-    }
-
-    /// Cumulative metrics since start as JSON text (decisions, durations,
-    /// PII masked by entity, JWKS refreshes); `null` when telemetry is off.
-    #[napi]
-    pub fn telemetry_metrics(&self) -> Option<String> {
-        self.inner.telemetry_metrics().map(|m| m.to_string())
-    }
-
     /// Graceful shutdown off the main thread: resolves with
     /// `{complete, abandoned, elapsedMs}` as JSON text.
     #[napi(ts_return_type = "Promise<string>")]
@@ -137,51 +120,69 @@ impl NativeSidecar {
     }
 }
 
-/// Per-call telemetry of the data plane (see `coresdk_sidecar::telemetry`).
-/// The decision log's content comes from `decision_log` in the config.
+/// OTLP export of the data plane's per-call telemetry, done in Rust (see
+/// `coresdk_sidecar::otlp`): exporters, endpoint, headers and timeouts come
+/// from the process's `OTEL_*` variables; these override the sampler and
+/// the queue sizes. The decision log's content comes from `decision_log`.
 #[napi(object)]
 pub struct NativeTelemetryOptions {
-    /// `OTEL_TRACES_SAMPLER` (default `parentbased_always_on`).
+    /// `OTEL_TRACES_SAMPLER` (default: the variable, else `parentbased_always_on`).
     pub sampler: Option<String>,
     /// `OTEL_TRACES_SAMPLER_ARG` (a ratio).
     pub sampler_arg: Option<String>,
-    /// Spans held between two `takeTelemetry` calls (default 8192).
+    /// Spans held between two exports (default 8192); more are dropped and counted.
     pub max_queued_spans: Option<u32>,
-    /// Decision-log records held between two takes (default 8192).
+    /// Decision-log records held between two exports (default 8192).
     pub max_queued_logs: Option<u32>,
 }
 
 /// Starts the data plane off the main thread: loads `configFile` (optional)
 /// with `vars` (`CORESDK_*` names) through the engine's one configuration
 /// loader, builds every tenant, binds and serves. With `telemetry`, every
-/// call is recorded for `takeTelemetry`/`telemetryMetrics`.
+/// call's span, metrics and decision-log records are exported over OTLP
+/// by the data plane itself.
 #[napi(ts_return_type = "Promise<NativeSidecar>")]
 pub fn start_sidecar(
     config_file: Option<String>,
     vars: HashMap<String, String>,
     telemetry: Option<NativeTelemetryOptions>,
 ) -> Result<AsyncTask<SidecarStartTask>> {
+    let invalid = |e: coresdk_sidecar::SidecarError| {
+        napi::Error::new(
+            napi::Status::InvalidArg,
+            format!("[{}] invalid configuration: {e}", e.code()),
+        )
+    };
     let telemetry = telemetry
         .map(|t| -> Result<_> {
-            let sampler = coresdk_sidecar::telemetry::Sampler::from_otel(
-                t.sampler.as_deref(),
-                t.sampler_arg.as_deref(),
-            )
-            .map_err(|m| {
-                napi::Error::new(
-                    napi::Status::InvalidArg,
-                    format!("[ERR_CONFIG] invalid configuration: {m}"),
+            let env = |k: &str| std::env::var(k).ok();
+            let mut s = coresdk_sidecar::otlp::OtlpSettings::from_env(env)
+                .map_err(invalid)?
+                .ok_or_else(|| {
+                    invalid(coresdk_sidecar::SidecarError::config(
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        "telemetry export needs an OTLP endpoint",
+                    ))
+                })?;
+            if t.sampler.is_some() || t.sampler_arg.is_some() {
+                s.telemetry.sampler = coresdk_sidecar::telemetry::sampler_from_otel(
+                    t.sampler.as_deref(),
+                    t.sampler_arg.as_deref(),
                 )
-            })?;
-            let d = coresdk_sidecar::telemetry::TelemetryOptions::default();
-            Ok(coresdk_sidecar::telemetry::TelemetryOptions {
-                sampler,
-                max_queued_spans: t
-                    .max_queued_spans
-                    .map_or(d.max_queued_spans, |n| n as usize),
-                max_queued_logs: t.max_queued_logs.map_or(d.max_queued_logs, |n| n as usize),
-                ..d
-            })
+                .map_err(|m| {
+                    invalid(coresdk_sidecar::SidecarError::config(
+                        "OTEL_TRACES_SAMPLER",
+                        m,
+                    ))
+                })?;
+            }
+            if let Some(n) = t.max_queued_spans {
+                s.telemetry.max_queued_spans = n as usize;
+            }
+            if let Some(n) = t.max_queued_logs {
+                s.telemetry.max_queued_logs = n as usize;
+            }
+            Ok(s)
         })
         .transpose()?;
     Ok(AsyncTask::new(SidecarStartTask {
@@ -211,7 +212,7 @@ pub fn check_sidecar_config(
 pub struct SidecarStartTask {
     config_file: Option<PathBuf>,
     vars: std::collections::BTreeMap<String, String>,
-    telemetry: Option<coresdk_sidecar::telemetry::TelemetryOptions>,
+    telemetry: Option<coresdk_sidecar::otlp::OtlpSettings>,
     started: Option<(Arc<Sidecar>, Arc<EventQueue>)>,
 }
 
@@ -224,13 +225,7 @@ impl Task for SidecarStartTask {
             .map_err(crate::errors::to_napi)?;
         let queue = Arc::new(EventQueue::default());
         let q = queue.clone();
-        let telemetry =
-            self.telemetry
-                .take()
-                .map(|t| coresdk_sidecar::telemetry::TelemetryOptions {
-                    decision_log: config.sdk.decision_log,
-                    ..t
-                });
+        let telemetry = self.telemetry.take();
         let sidecar = Sidecar::start(SidecarOptions {
             config,
             events: Arc::new(move |e| q.push(e)),
@@ -261,22 +256,6 @@ impl Task for SidecarReloadTask {
         Ok(self.inner.reload().to_string())
     }
     fn resolve(&mut self, _env: Env, s: String) -> Result<String> {
-        Ok(s)
-    }
-}
-
-/// Takes a telemetry batch on libuv's pool.
-pub struct SidecarTakeTelemetryTask {
-    inner: Arc<Sidecar>,
-}
-
-impl Task for SidecarTakeTelemetryTask {
-    type Output = Option<String>;
-    type JsValue = Option<String>;
-    fn compute(&mut self) -> Result<Option<String>> {
-        Ok(self.inner.take_telemetry().map(|b| b.to_json()))
-    }
-    fn resolve(&mut self, _env: Env, s: Option<String>) -> Result<Option<String>> {
         Ok(s)
     }
 }

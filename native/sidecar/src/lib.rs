@@ -34,6 +34,7 @@ pub mod events;
 pub mod health;
 pub mod json_out;
 pub mod listen;
+pub mod otlp;
 pub mod server;
 pub mod service;
 pub mod status;

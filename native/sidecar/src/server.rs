@@ -25,9 +25,9 @@ use crate::error::SidecarError;
 use crate::events::{Event, EventSink, Level};
 use crate::health::HealthReporter;
 use crate::listen::{accept_loop, Bound, ListenAddr};
+use crate::otlp::{Export, OtlpSettings};
 use crate::pb::core_sdk_server::CoreSdkServer;
 use crate::service::{CoreSdkService, Limits};
-use crate::telemetry::{Batch, Recorder, TelemetryOptions};
 use crate::tenants::Tenants;
 use crate::tls::{ReloadableTls, TlsFiles};
 
@@ -40,9 +40,10 @@ pub struct SidecarOptions {
     pub config: ConfigFile,
     /// Where lifecycle events go.
     pub events: EventSink,
-    /// Per-call spans, metrics and decision log ([`crate::telemetry`]);
-    /// `None` records nothing (no cost on the call path).
-    pub telemetry: Option<TelemetryOptions>,
+    /// OTLP export of per-call spans, metrics and the decision log
+    /// ([`crate::otlp`], [`OtlpSettings::from_env`]); `None` records
+    /// nothing (no cost on the call path).
+    pub telemetry: Option<OtlpSettings>,
 }
 
 /// What a drain achieved.
@@ -71,7 +72,7 @@ pub struct Sidecar {
     health_addr: Option<String>,
     drain_timeout: Duration,
     events: EventSink,
-    recorder: Option<Arc<Recorder>>,
+    export: Option<Export>,
     _cert_watcher: Option<CertWatcher>,
     authzen: Option<AuthzenRunning>,
 }
@@ -228,12 +229,13 @@ impl Sidecar {
             max_message_bytes: sc.max_message_bytes,
             max_batch: sc.max_batch,
         };
-        let recorder = telemetry.map(|t| {
-            Arc::new(Recorder::new(
-                t,
-                tenants.iter().map(|t| t.id.clone()).collect(),
-            ))
-        });
+        let export = telemetry
+            .map(|mut t| {
+                t.telemetry.decision_log = config.sdk.decision_log;
+                Export::start(&t, tenants.clone(), events.clone())
+            })
+            .transpose()?;
+        let recorder = export.as_ref().map(|e| e.recorder().clone());
         let service = CoreSdkServer::new(CoreSdkService::new(
             tenants.clone(),
             limits,
@@ -435,7 +437,7 @@ impl Sidecar {
             health_addr: health_local,
             drain_timeout: sc.drain_timeout,
             events,
-            recorder,
+            export,
             _cert_watcher: cert_watcher,
             authzen,
         })
@@ -446,65 +448,9 @@ impl Sidecar {
         self.authzen.as_ref().map(|a| a.addr.as_str())
     }
 
-    /// Whether telemetry is being recorded.
+    /// Whether telemetry is being recorded and exported.
     pub fn telemetry_enabled(&self) -> bool {
-        self.recorder.is_some()
-    }
-
-    /// Drains the spans and decision-log records recorded since the last
-    /// call (masked with each tenant's masker); `None` when telemetry is off.
-    pub fn take_telemetry(&self) -> Option<Batch> {
-        let r = self.recorder.as_ref()?;
-        let tenants: Vec<_> = self.tenants.iter().collect();
-        let default = self.tenants.default_tenant();
-        Some(r.take(|i| {
-            i.and_then(|i| tenants.get(i))
-                .unwrap_or(&default)
-                .engine
-                .masker()
-        }))
-    }
-
-    /// Cumulative metrics since start ([`Recorder::metrics`]) plus
-    /// `jwksRefreshes` (`{tenant, outcome, count}` from each tenant's key
-    /// source); `None` when telemetry is off.
-    pub fn telemetry_metrics(&self) -> Option<serde_json::Value> {
-        let mut m = self.recorder.as_ref()?.metrics();
-        let mut refreshes = Vec::new();
-        for t in self.tenants.iter() {
-            if let Some(k) = t.engine.key_status() {
-                if k.source.starts_with("jwks_url") || k.source.starts_with("oidc_issuer") {
-                    refreshes.push(serde_json::json!({"tenant": t.id, "outcome": "success", "count": k.refreshes_ok}));
-                    refreshes.push(serde_json::json!({"tenant": t.id, "outcome": "failure", "count": k.refreshes_failed}));
-                }
-            }
-        }
-        m["jwksRefreshes"] = refreshes.into();
-        let mut loads = Vec::new();
-        let mut ages = Vec::new();
-        for t in self.tenants.iter() {
-            let b = t.engine.bundle_status();
-            if b.source != "remote" {
-                continue;
-            }
-            for (outcome, count) in [
-                ("activated", b.loads.activated),
-                ("unchanged", b.loads.unchanged),
-                ("refused", b.loads.refused),
-                ("failed", b.loads.failed),
-            ] {
-                loads.push(serde_json::json!({"tenant": t.id, "outcome": outcome, "count": count}));
-            }
-            if let Some(age) = b
-                .confirmed_at
-                .and_then(|at| std::time::SystemTime::now().duration_since(at).ok())
-            {
-                ages.push(serde_json::json!({"tenant": t.id, "seconds": age.as_secs_f64()}));
-            }
-        }
-        m["bundleLoads"] = loads.into();
-        m["bundleAge"] = ages.into();
-        Some(m)
+        self.export.is_some()
     }
 
     /// The address actually bound (the real port when 0 was configured).
@@ -688,6 +634,18 @@ impl Sidecar {
             .with("elapsed_ms", report.elapsed.as_millis() as u64)
             .with("complete", complete),
         );
+        if let Some(export) = &self.export {
+            // Bounded by the exporters' own timeouts (OTEL_EXPORTER_OTLP_TIMEOUT).
+            let stats = export.shutdown();
+            (self.events)(
+                Event::new(Level::Info, "telemetry_stopped", "telemetry exported")
+                    .with("spans", stats.spans)
+                    .with("logs", stats.logs)
+                    .with("droppedSpans", stats.dropped_spans)
+                    .with("droppedLogs", stats.dropped_logs)
+                    .with("failedExports", stats.failed_exports),
+            );
+        }
         *drained = Some(report);
         report
     }

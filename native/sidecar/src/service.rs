@@ -60,11 +60,8 @@ impl CoreSdkService {
 
     fn begin<T>(&self, method: Method, request: &Request<T>) -> Option<Call> {
         self.telemetry.as_ref().map(|t| {
-            let tp = request
-                .metadata()
-                .get("traceparent")
-                .and_then(|v| v.to_str().ok());
-            t.begin(method, tp)
+            let header = |name: &str| request.metadata().get(name).and_then(|v| v.to_str().ok());
+            t.begin(method, header("traceparent"), header("tracestate"))
         })
     }
 

@@ -164,11 +164,12 @@ impl App {
             None => self.tenants.default_tenant().clone(),
         };
         let mut call = self.recorder.as_ref().map(|r| {
-            let tp = req
-                .headers()
-                .get("traceparent")
-                .and_then(|v| v.to_str().ok());
-            let mut c = r.begin(endpoint.method(), tp);
+            let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+            let mut c = r.begin(
+                endpoint.method(),
+                header("traceparent"),
+                header("tracestate"),
+            );
             c.facts.tenant = Some(tenant.index);
             c
         });

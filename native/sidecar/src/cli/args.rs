@@ -36,6 +36,7 @@ or failed start.";
     about = "The CoreSDK data plane: coresdk-engine over gRPC with mutual TLS 1.3, and the AuthZEN API",
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
+    args_override_self = true,
     max_term_width = 100
 )]
 pub struct Cli {

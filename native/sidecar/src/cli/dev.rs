@@ -1,7 +1,7 @@
 //! `--dev`: development defaults that need nothing but this binary.
 //!
 //! - the example bundle (`examples/policies`, carried inside the binary),
-//!   written to `<dev dir>/policies` at every start;
+//!   written once to `<dev dir>/policies-<digest>`;
 //! - a development key set made on first start: an Ed25519 private key
 //!   (`signing-key.pem`, PKCS#8, mode 0600) that never leaves the machine,
 //!   and the public `jwks.json` the sidecar verifies against;
@@ -156,13 +156,70 @@ fn key_pair(dir: &Path) -> Result<Ed25519KeyPair, SidecarError> {
                 )
             });
     }
-    let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+    // PKCS#8 v1, as openssl, Node and Java write and read it.
+    let der = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
         .map_err(|_| SidecarError::config("--dev", "could not generate an Ed25519 key"))?;
-    let pair = Ed25519KeyPair::from_pkcs8(der.as_ref())
-        .map_err(|_| SidecarError::config("--dev", "could not read the generated key"))?;
-    std::fs::write(&key_file, pem(der.as_ref())).map_err(|e| io_error(&key_file, e))?;
-    restrict(&key_file, 0o600)?;
-    Ok(pair)
+    // Published without clobbering: two first starts at once keep one key.
+    let tmp = dir.join(format!("signing-key.pem.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, pem(der.as_ref())).map_err(|e| io_error(&tmp, e))?;
+    restrict(&tmp, 0o600)?;
+    let linked = std::fs::hard_link(&tmp, &key_file);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ed25519KeyPair::from_pkcs8(der.as_ref())
+            .map_err(|_| SidecarError::config("--dev", "could not read the generated key")),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key_pair(dir),
+        Err(e) => Err(io_error(&key_file, e)),
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all (a temporary file renamed
+/// over it), so that a concurrent start never reads half a file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SidecarError> {
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}
+
+/// The example bundle in `dir`: `policies-<digest>`, written once per
+/// content (into a temporary directory renamed into place), so that
+/// sidecars starting at once, or of two versions, never see a half-written
+/// or changing bundle.
+fn bundle_dir(dir: &Path) -> Result<PathBuf, SidecarError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (rel, bytes) in DEV_BUNDLE {
+        h.update(rel.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    let digest = h.finalize();
+    let hexed: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let dest = dir.join(format!("policies-{hexed}"));
+    if dest.is_dir() {
+        return Ok(dest);
+    }
+    let tmp = dir.join(format!("policies.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    for (rel, bytes) in DEV_BUNDLE {
+        let path = tmp.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
+    }
+    if std::fs::rename(&tmp, &dest).is_err() {
+        // Another start put it there first.
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !dest.is_dir() {
+            return Err(SidecarError::config(
+                "--dev-dir",
+                format!("cannot write the example bundle to {}", dest.display()),
+            ));
+        }
+    }
+    Ok(dest)
 }
 
 /// Signs a development token: the dev issuer and audience, 12 hours, plus
@@ -207,18 +264,8 @@ pub fn setup(dir: Option<&Path>) -> Result<DevSetup, SidecarError> {
         "use": "sig",
     }]});
     let jwks_file = dir.join("jwks.json");
-    std::fs::write(&jwks_file, format!("{jwks:#}\n")).map_err(|e| io_error(&jwks_file, e))?;
-    let policies = dir.join("policies");
-    if policies.exists() {
-        std::fs::remove_dir_all(&policies).map_err(|e| io_error(&policies, e))?;
-    }
-    for (rel, bytes) in DEV_BUNDLE {
-        let path = policies.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
-        }
-        std::fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
-    }
+    write_atomic(&jwks_file, format!("{jwks:#}\n").as_bytes())?;
+    let policies = bundle_dir(&dir)?;
     let token = mint(&pair, json!({"sub": "dev-user", "roles": ["admin"]}));
     let vars = BTreeMap::from([
         (
@@ -264,8 +311,9 @@ mod tests {
                 v.claims_json
             );
         }
-        assert!(tmp.path().join("policies/authz/authz.rego").is_file());
-        assert!(tmp.path().join("policies/.manifest").is_file());
+        let bundle = b.vars["CORESDK_POLICY_DIR"].clone();
+        assert!(Path::new(&bundle).join("authz/authz.rego").is_file());
+        assert!(Path::new(&bundle).join(".manifest").is_file());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -84,6 +84,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Err(e) => return fail(e.code(), &e.to_string()),
     };
 
+    let telemetry = match crate::otlp::OtlpSettings::from_env(|k| std::env::var(k).ok()) {
+        Ok(t) => t,
+        Err(e) => return fail_with(&e),
+    };
     if args.check {
         return match crate::check::check(&config) {
             Ok(report) => {
@@ -120,7 +124,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let sidecar = match Sidecar::start(SidecarOptions {
         config,
         events: sink,
-        telemetry: None,
+        telemetry,
     }) {
         Ok(s) => Arc::new(s),
         Err(e) => return fail_with(&e),
@@ -139,11 +143,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
         ),
     );
     if let Some(d) = &dev_setup {
-        log.warn(
-            "dev_mode",
-            &[("dir", d.dir.display().to_string().into())],
-            "development defaults: example bundle, development key set, insecure-dev on loopback, any query",
-        );
         let mut text = format!(
             "\ngRPC (plaintext, development only): {}\n",
             sidecar.local_addr()
@@ -165,6 +164,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
             d.token
         ));
         print!("{text}");
+        // After the token: whoever waits for this line can read the token.
+        log.warn(
+            "dev_mode",
+            &[("dir", d.dir.display().to_string().into())],
+            "development defaults: example bundle, development key set, insecure-dev on loopback, any query",
+        );
     }
     let code = rt.block_on(wait_and_drain(&sidecar, signals, log));
     ExitCode::from(code)

@@ -1,0 +1,669 @@
+//! OTLP export of the data plane's telemetry, with the OpenTelemetry Rust
+//! SDK: spans, metrics and the decision log go to the collector named by
+//! the standard `OTEL_*` variables, over gRPC or HTTP/protobuf.
+//!
+//! The call path only records ([`crate::telemetry::Recorder`]); a pump
+//! thread here drains it every 250 ms (masking off the call path), hands
+//! spans to the SDK's `BatchSpanProcessor` and decision-log records to its
+//! logger, while a `PeriodicReader` exports the SDK's instruments (and the
+//! key-set, bundle and drop counts, read at each collection). Exports run on
+//! the SDK's own threads (and, for gRPC, a one-thread tokio runtime of their
+//! own): an unreachable or slow collector never slows or fails a call. A
+//! failed export is reported as the `telemetry_error` event, at most once
+//! every 10 s with how many were held back; records the queues could not
+//! hold are counted (`coresdk.telemetry.spans.dropped`,
+//! `coresdk.decision_log.dropped`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SpanData, SpanExporter, SpanProcessor,
+};
+use opentelemetry_sdk::Resource;
+
+use crate::error::SidecarError;
+use crate::events::{Event, EventSink, Level, Throttle};
+use crate::telemetry::{sampler_from_otel, Recorder, TelemetryOptions, SCOPE};
+use crate::tenants::Tenants;
+
+/// How often the pump drains the recorder.
+const PUMP_INTERVAL: Duration = Duration::from_millis(250);
+
+/// An OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `grpc`.
+    Grpc,
+    /// `http/protobuf` (the specification's default).
+    HttpProtobuf,
+}
+
+impl Transport {
+    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Grpc => "grpc",
+            Transport::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
+/// What the environment asks of export.
+#[derive(Debug, Clone)]
+pub struct OtlpSettings {
+    /// What the recorder records (sampler from `OTEL_TRACES_SAMPLER`; the
+    /// decision log's content is set from `decision_log` at start).
+    pub telemetry: TelemetryOptions,
+    /// Transport of each signal: traces, metrics, logs.
+    pub transports: [Transport; 3],
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (default 10 s).
+    pub metric_interval: Duration,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, for the start event.
+    pub endpoint: Option<String>,
+}
+
+impl OtlpSettings {
+    /// From the environment (`get` reads a variable): `None` unless an OTLP
+    /// endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or a per-signal one)
+    /// and `OTEL_SDK_DISABLED` is not `true`. A bad protocol, sampler or
+    /// interval is `ERR_CONFIG` naming the variable.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, SidecarError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Ok(None);
+        }
+        let endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let any = endpoint.is_some()
+            || ["TRACES", "METRICS", "LOGS"]
+                .iter()
+                .any(|s| var(&format!("OTEL_EXPORTER_OTLP_{s}_ENDPOINT")).is_some());
+        if !any {
+            return Ok(None);
+        }
+        let transport = |signal: &str| -> Result<Transport, SidecarError> {
+            let specific = format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL");
+            let (name, value) = match var(&specific) {
+                Some(v) => (specific, Some(v)),
+                None => (
+                    "OTEL_EXPORTER_OTLP_PROTOCOL".to_string(),
+                    var("OTEL_EXPORTER_OTLP_PROTOCOL"),
+                ),
+            };
+            match value.as_deref() {
+                None | Some("http/protobuf") => Ok(Transport::HttpProtobuf),
+                Some("grpc") => Ok(Transport::Grpc),
+                Some(other) => Err(SidecarError::config(
+                    name,
+                    format!("must be grpc or http/protobuf, got {other:?}"),
+                )),
+            }
+        };
+        let transports = [
+            transport("TRACES")?,
+            transport("METRICS")?,
+            transport("LOGS")?,
+        ];
+        let metric_interval = match var("OTEL_METRIC_EXPORT_INTERVAL") {
+            None => Duration::from_secs(10),
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => {
+                    return Err(SidecarError::config(
+                        "OTEL_METRIC_EXPORT_INTERVAL",
+                        format!("must be a positive number of milliseconds, got {v:?}"),
+                    ))
+                }
+            },
+        };
+        let sampler = sampler_from_otel(
+            var("OTEL_TRACES_SAMPLER").as_deref(),
+            var("OTEL_TRACES_SAMPLER_ARG").as_deref(),
+        )
+        .map_err(|m| {
+            let key = if m.starts_with("OTEL_TRACES_SAMPLER_ARG") {
+                "OTEL_TRACES_SAMPLER_ARG"
+            } else {
+                "OTEL_TRACES_SAMPLER"
+            };
+            SidecarError::config(key, m)
+        })?;
+        Ok(Some(OtlpSettings {
+            telemetry: TelemetryOptions {
+                sampler,
+                ..TelemetryOptions::default()
+            },
+            transports,
+            metric_interval,
+            endpoint,
+        }))
+    }
+}
+
+/// Failed exports, reported at most once every 10 s.
+struct Failures {
+    events: EventSink,
+    throttle: Throttle,
+    count: AtomicU64,
+}
+
+impl Failures {
+    fn report(&self, signal: &str, error: &dyn std::fmt::Display) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = self.throttle.admit() {
+            (self.events)(
+                Event::new(
+                    Level::Warn,
+                    "telemetry_error",
+                    format!("telemetry export: {signal}: {error}"),
+                )
+                .with("signal", signal)
+                .with("suppressed", suppressed),
+            );
+        }
+    }
+}
+
+/// An exporter whose failures are reported.
+#[derive(Clone)]
+struct Reported<E> {
+    inner: E,
+    signal: &'static str,
+    failures: Arc<Failures>,
+}
+
+impl<E: std::fmt::Debug> std::fmt::Debug for Reported<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<E> Reported<E> {
+    fn outcome(&self, r: OTelSdkResult) -> OTelSdkResult {
+        if let Err(e) = &r {
+            self.failures.report(self.signal, e);
+        }
+        r
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for Reported<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let r = self.inner.export(batch).await;
+        self.outcome(r)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for Reported<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let r = self.inner.export(batch).await;
+        self.outcome(r)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for Reported<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let r = self.inner.export(metrics).await;
+        self.outcome(r)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+/// What was handed to the SDK, and what the queues dropped.
+#[derive(Debug, Default)]
+struct Counts {
+    spans: AtomicU64,
+    logs: AtomicU64,
+    dropped_spans: AtomicU64,
+    dropped_logs: AtomicU64,
+}
+
+/// What an export did over the process's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportStats {
+    /// Spans handed to the SDK.
+    pub spans: u64,
+    /// Decision-log records handed to the SDK.
+    pub logs: u64,
+    /// Spans the recorder's queue dropped.
+    pub dropped_spans: u64,
+    /// Decision-log records the recorder's queue dropped.
+    pub dropped_logs: u64,
+    /// Exports that failed.
+    pub failed_exports: u64,
+}
+
+/// The running export: the SDK's providers and the pump.
+pub struct Export {
+    recorder: Arc<Recorder>,
+    pipeline: Arc<Pipeline>,
+    stop: Arc<AtomicBool>,
+    pump: Mutex<Option<std::thread::JoinHandle<()>>>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    failures: Arc<Failures>,
+}
+
+/// What the pump feeds.
+struct Pipeline {
+    recorder: Arc<Recorder>,
+    tenants: Arc<Tenants>,
+    spans: BatchSpanProcessor,
+    logger_provider: SdkLoggerProvider,
+    logger: SdkLogger,
+    meter_provider: SdkMeterProvider,
+    counts: Counts,
+}
+
+impl Pipeline {
+    /// Drains the recorder into the SDK.
+    fn pump(&self) {
+        let default = self.tenants.default_tenant().clone();
+        let tenants: Vec<_> = self.tenants.iter().cloned().collect();
+        let taken = self.recorder.take(|i| {
+            i.and_then(|i| tenants.get(i))
+                .unwrap_or(&default)
+                .engine
+                .masker()
+        });
+        let c = &self.counts;
+        c.dropped_spans
+            .fetch_add(taken.dropped_spans, Ordering::Relaxed);
+        c.dropped_logs
+            .fetch_add(taken.dropped_logs, Ordering::Relaxed);
+        c.spans
+            .fetch_add(taken.spans.len() as u64, Ordering::Relaxed);
+        c.logs.fetch_add(taken.logs.len() as u64, Ordering::Relaxed);
+        for s in taken.spans {
+            self.spans.on_end(s);
+        }
+        for l in taken.logs {
+            let mut r = self.logger.create_log_record();
+            r.set_event_name("coresdk.decision");
+            r.set_timestamp(l.time);
+            r.set_observed_timestamp(l.time);
+            r.set_severity_number(Severity::Info);
+            r.set_severity_text("INFO");
+            r.set_body(l.body.into());
+            if let Some((trace, span, flags)) = l.trace {
+                r.set_trace_context(trace, span, Some(flags));
+            }
+            for kv in l.attributes {
+                r.add_attribute(kv.key, any(kv.value));
+            }
+            self.logger.emit(r);
+        }
+    }
+}
+
+/// An attribute value as a log record holds it.
+fn any(v: opentelemetry::Value) -> AnyValue {
+    match v {
+        opentelemetry::Value::Bool(b) => AnyValue::Boolean(b),
+        opentelemetry::Value::I64(i) => AnyValue::Int(i),
+        opentelemetry::Value::F64(f) => AnyValue::Double(f),
+        other => AnyValue::String(other.as_str().into_owned().into()),
+    }
+}
+
+/// The resource of every signal: the SDK's (`OTEL_RESOURCE_ATTRIBUTES`,
+/// `OTEL_SERVICE_NAME`), with `service.name` `coresdk-sidecar` unless the
+/// environment names one.
+fn resource() -> Resource {
+    let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
+            v.split(',')
+                .any(|kv| kv.trim().starts_with("service.name="))
+        });
+    let b = Resource::builder();
+    if named {
+        b.build()
+    } else {
+        b.with_service_name(SCOPE).build()
+    }
+}
+
+fn build_error(signal: &str, e: impl std::fmt::Display) -> SidecarError {
+    SidecarError::config(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        format!("cannot build the OTLP {signal} exporter: {e}"),
+    )
+}
+
+impl Export {
+    /// Builds the exporters (from the `OTEL_*` variables the SDK reads:
+    /// endpoints, headers, timeouts, compression), the recorder for
+    /// `tenants`, and starts the pump. Nothing is sent until a call is
+    /// recorded or metrics are collected.
+    pub fn start(
+        settings: &OtlpSettings,
+        tenants: Arc<Tenants>,
+        events: EventSink,
+    ) -> Result<Export, SidecarError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("coresdk-otlp")
+            .enable_all()
+            .build()
+            .map_err(|e| SidecarError::config("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
+        let failures = Arc::new(Failures {
+            events: events.clone(),
+            throttle: Throttle::new(Duration::from_secs(10)),
+            count: AtomicU64::new(0),
+        });
+        let reported = |signal: &'static str| (signal, failures.clone());
+        fn wrap<E>(inner: E, (signal, failures): (&'static str, Arc<Failures>)) -> Reported<E> {
+            Reported {
+                inner,
+                signal,
+                failures,
+            }
+        }
+        let resource = resource();
+        let [tt, mt, lt] = settings.transports;
+
+        // gRPC exporters are built inside their runtime (tonic's channel
+        // lives there); HTTP ones outside it (the blocking client has its own).
+        let span_exporter = {
+            let b = opentelemetry_otlp::SpanExporter::builder();
+            match tt {
+                Transport::Grpc => {
+                    let _in = runtime.enter();
+                    b.with_tonic().build()
+                }
+                Transport::HttpProtobuf => {
+                    b.with_http().with_protocol(Protocol::HttpBinary).build()
+                }
+            }
+            .map_err(|e| build_error("trace", e))?
+        };
+        let metric_exporter = {
+            let b = opentelemetry_otlp::MetricExporter::builder();
+            match mt {
+                Transport::Grpc => {
+                    let _in = runtime.enter();
+                    b.with_tonic().build()
+                }
+                Transport::HttpProtobuf => {
+                    b.with_http().with_protocol(Protocol::HttpBinary).build()
+                }
+            }
+            .map_err(|e| build_error("metric", e))?
+        };
+        let log_exporter = {
+            let b = opentelemetry_otlp::LogExporter::builder();
+            match lt {
+                Transport::Grpc => {
+                    let _in = runtime.enter();
+                    b.with_tonic().build()
+                }
+                Transport::HttpProtobuf => {
+                    b.with_http().with_protocol(Protocol::HttpBinary).build()
+                }
+            }
+            .map_err(|e| build_error("log", e))?
+        };
+
+        let mut spans = BatchSpanProcessor::builder(wrap(span_exporter, reported("traces")))
+            .with_batch_config(
+                BatchConfigBuilder::default()
+                    .with_max_queue_size(16_384)
+                    .with_max_export_batch_size(1024)
+                    .with_scheduled_delay(Duration::from_millis(500))
+                    .build(),
+            )
+            .build();
+        spans.set_resource(&resource);
+        let logger_provider = SdkLoggerProvider::builder()
+            .with_resource(resource.clone())
+            .with_batch_exporter(wrap(log_exporter, reported("logs")))
+            .build();
+        let logger = logger_provider.logger_with_scope(
+            opentelemetry::InstrumentationScope::builder(SCOPE)
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        );
+        let reader = PeriodicReader::builder(wrap(metric_exporter, reported("metrics")))
+            .with_interval(settings.metric_interval)
+            .build();
+        let meter_provider = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_reader(reader)
+            .build();
+        let meter = meter_provider.meter_with_scope(
+            opentelemetry::InstrumentationScope::builder(SCOPE)
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        );
+        let recorder = Arc::new(Recorder::new(
+            settings.telemetry.clone(),
+            tenants.iter().map(|t| t.id.clone()).collect(),
+            &meter,
+        ));
+        let pipeline = Arc::new(Pipeline {
+            recorder: recorder.clone(),
+            tenants: tenants.clone(),
+            spans,
+            logger_provider,
+            logger,
+            meter_provider,
+            counts: Counts::default(),
+        });
+        observe(&meter, &pipeline);
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let pump = {
+            let (p, stop) = (pipeline.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("coresdk-otlp-pump".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Acquire) {
+                        std::thread::park_timeout(PUMP_INTERVAL);
+                        p.pump();
+                    }
+                })
+                .map_err(|e| SidecarError::config("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?
+        };
+        (events)(
+            Event::new(
+                Level::Info,
+                "telemetry",
+                "exporting per-call spans, metrics and the decision log over OTLP",
+            )
+            .with("endpoint", settings.endpoint.clone())
+            .with("protocol", tt.as_str()),
+        );
+        Ok(Export {
+            recorder,
+            pipeline,
+            stop,
+            pump: Mutex::new(Some(pump)),
+            runtime: Mutex::new(Some(runtime)),
+            failures,
+        })
+    }
+
+    /// The recorder the handlers record into.
+    pub fn recorder(&self) -> &Arc<Recorder> {
+        &self.recorder
+    }
+
+    /// Takes what is left, exports everything buffered (each exporter
+    /// bounded by its timeout, `OTEL_EXPORTER_OTLP_TIMEOUT`) and stops.
+    /// Idempotent; call after the data plane drained.
+    pub fn shutdown(&self) -> ExportStats {
+        self.stop.store(true, Ordering::Release);
+        if let Some(pump) = self.pump.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            pump.thread().unpark();
+            let _ = pump.join();
+            let p = &self.pipeline;
+            p.pump();
+            let _ = p.spans.force_flush();
+            let _ = p.spans.shutdown();
+            let _ = p.logger_provider.shutdown();
+            let _ = p.meter_provider.shutdown();
+        }
+        if let Some(rt) = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            rt.shutdown_timeout(Duration::from_millis(500));
+        }
+        let c = &self.pipeline.counts;
+        ExportStats {
+            spans: c.spans.load(Ordering::Relaxed),
+            logs: c.logs.load(Ordering::Relaxed),
+            dropped_spans: c.dropped_spans.load(Ordering::Relaxed),
+            dropped_logs: c.dropped_logs.load(Ordering::Relaxed),
+            failed_exports: self.failures.count.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Export {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Instruments read at each collection: key-set fetches, remote bundle
+/// loads and age (from each tenant), and what the queues dropped.
+fn observe(meter: &opentelemetry::metrics::Meter, p: &Arc<Pipeline>) {
+    let t = p.tenants.clone();
+    meter
+        .u64_observable_counter("coresdk.jwks.refreshes")
+        .with_description("Key-set (JWKS) fetches, by outcome")
+        .with_callback(move |o| {
+            for tenant in t.iter() {
+                if let Some(k) = tenant.engine.key_status() {
+                    if k.source.starts_with("jwks_url") || k.source.starts_with("oidc_issuer") {
+                        let id = KeyValue::new("tenant", tenant.id.clone());
+                        o.observe(
+                            k.refreshes_ok,
+                            &[id.clone(), KeyValue::new("outcome", "success")],
+                        );
+                        o.observe(
+                            k.refreshes_failed,
+                            &[id, KeyValue::new("outcome", "failure")],
+                        );
+                    }
+                }
+            }
+        })
+        .build();
+    let t = p.tenants.clone();
+    meter
+        .u64_observable_counter("coresdk.bundle.loads")
+        .with_description(
+            "Remote policy bundle loads, by outcome (activated, unchanged, refused, failed)",
+        )
+        .with_callback(move |o| {
+            for tenant in t.iter() {
+                let b = tenant.engine.bundle_status();
+                if b.source != "remote" {
+                    continue;
+                }
+                for (outcome, count) in [
+                    ("activated", b.loads.activated),
+                    ("unchanged", b.loads.unchanged),
+                    ("refused", b.loads.refused),
+                    ("failed", b.loads.failed),
+                ] {
+                    o.observe(
+                        count,
+                        &[
+                            KeyValue::new("tenant", tenant.id.clone()),
+                            KeyValue::new("outcome", outcome),
+                        ],
+                    );
+                }
+            }
+        })
+        .build();
+    let t = p.tenants.clone();
+    meter
+        .f64_observable_gauge("coresdk.bundle.age")
+        .with_description("Seconds since the bundle server last confirmed the serving bundle")
+        .with_unit("s")
+        .with_callback(move |o| {
+            for tenant in t.iter() {
+                let b = tenant.engine.bundle_status();
+                if let Some(age) = b
+                    .confirmed_at
+                    .and_then(|at| std::time::SystemTime::now().duration_since(at).ok())
+                {
+                    o.observe(
+                        age.as_secs_f64(),
+                        &[KeyValue::new("tenant", tenant.id.clone())],
+                    );
+                }
+            }
+        })
+        .build();
+    let weak = Arc::downgrade(p);
+    meter
+        .u64_observable_counter("coresdk.telemetry.spans.dropped")
+        .with_description("Spans the data plane dropped because its queue was full")
+        .with_callback(move |o| {
+            if let Some(p) = weak.upgrade() {
+                o.observe(p.counts.dropped_spans.load(Ordering::Relaxed), &[]);
+            }
+        })
+        .build();
+    let weak = Arc::downgrade(p);
+    meter
+        .u64_observable_counter("coresdk.decision_log.dropped")
+        .with_description("Decision-log records dropped because the buffer was full")
+        .with_callback(move |o| {
+            if let Some(p) = weak.upgrade() {
+                o.observe(p.counts.dropped_logs.load(Ordering::Relaxed), &[]);
+            }
+        })
+        .build();
+}
