@@ -52,10 +52,14 @@ const log = (m) => process.stderr.write(`[sidecar-bench] ${m}\n`)
 const PIN = process.env.BENCH_PIN !== '0' && os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const pinned = (cpu, cmd, args) => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args])
 
+// The coresdk-sidecar program itself (what every channel runs; measured directly, so that its RSS
+// and CPU are the program's and not the npm bin's).
+const PROGRAM = join(root, 'target', 'release', 'coresdk-sidecar')
+
 function build() {
-  log('building bench/loadgen and the sidecar (release)')
-  const r = spawnSync('cargo', ['build', '--release', '-p', 'coresdk-loadgen'], { cwd: root, stdio: 'inherit' })
-  if (r.status !== 0) throw new Error('cargo build of the load generator failed')
+  log('building bench/loadgen and the sidecar program (release)')
+  const r = spawnSync('cargo', ['build', '--release', '-p', 'coresdk-loadgen', '-p', 'coresdk-sidecar', '--bin', 'coresdk-loadgen', '--bin', 'coresdk-sidecar'], { cwd: root, stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('cargo build of the load generator and the sidecar failed')
   const t = spawnSync(process.execPath, [join(root, 'scripts', 'build-ts.mjs')], { cwd: root, stdio: 'inherit' })
   if (t.status !== 0) throw new Error('tsc failed')
   return join(root, 'target', 'release', 'coresdk-loadgen')
@@ -148,6 +152,9 @@ async function main() {
   const apiKeyDigest = createHash('sha256').update(apiKey).digest('hex')
   const servers = []
   const results = []
+  // Start-up to SERVING (ms) and idle RSS (MB, after 2 s with no call) per target.
+  const startup = {}
+  const idle = {}
   // A sidecar's environment: the example bundle, the bench PKI, no policy watching, plus `extra`.
   const sidecarEnv = (extra) => ({
     PATH: process.env.PATH,
@@ -176,19 +183,33 @@ async function main() {
           if (process.env.BENCH_OTEL_SAMPLER) extra.OTEL_TRACES_SAMPLER = process.env.BENCH_OTEL_SAMPLER
           if (process.env.BENCH_DECISION_LOG) extra.CORESDK_DECISION_LOG = process.env.BENCH_DECISION_LOG
         }
-        const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
+        const started = performance.now()
+        const child = spawn(...pinned(0, PROGRAM, []), {
           env: sidecarEnv({ CORESDK_JWKS_FILE: tok.jwks, CORESDK_ISSUER: 'https://bench.test', CORESDK_AUDIENCE: 'bench', ...extra }),
           stdio: ['ignore', 'pipe', 'pipe'],
         })
         servers.push(child)
-        const addr = await waitLine(child, (l) => { try { const j = JSON.parse(l); return j.event === 'listening' && j.addr } catch { return null } }, name)
+        // Ready once it has said both where it listens and that it is SERVING (in either order).
+        let addr
+        let serving = false
+        await waitLine(child, (l) => {
+          try {
+            const j = JSON.parse(l)
+            if (j.event === 'listening') addr = j.addr
+            if (j.event === 'serving') serving = true
+            return addr !== undefined && serving
+          } catch {
+            return null
+          }
+        }, name)
+        startup[name] = performance.now() - started
         const call = name !== 'sidecar-authorize'
           ? ['--call', 'evaluate', '--query', 'data.authz.allow', '--input-json', input]
           : ['--call', 'authorize', '--query', 'data.authz.allow', '--input-json', authzInput, '--token', tok.token]
         const label = { 'sidecar-eval': 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)', 'sidecar-eval-otel': 'coresdk sidecar EvaluatePolicy + telemetry (every call traced and logged, OTLP export)', 'sidecar-authorize': 'coresdk sidecar Authorize (mTLS, ES256 + policy)' }[name]
         targets.push({ name: label, pid: child.pid, args: ['--target', 'grpc', '--addr', `https://${addr}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--check-allowed', ...call] })
       } else if (name === 'authzen') {
-        const child = spawn(...pinned(0, process.execPath, [join(root, 'dist', 'sidecar', 'cli.js')]), {
+        const child = spawn(...pinned(0, PROGRAM, []), {
           env: sidecarEnv({
             CORESDK_DECISION_CACHE_ENTRIES: '0',
             CORESDK_SIDECAR_AUTHZEN_ADDR: '[::1]:0',
@@ -201,6 +222,7 @@ async function main() {
         const addr = await waitLine(child, (l) => { try { const j = JSON.parse(l); return j.event === 'authzen_listening' && j.addr } catch { return null } }, name)
         targets.push({ name: 'coresdk sidecar AuthZEN evaluation (HTTPS, API key, no decision cache)', pid: child.pid, args: ['--target', 'http', '--addr', `https://${addr}`, '--ca', pki.ca, '--server-name', 'localhost', '--connections', '32', '--path', '/access/v1/evaluation', '--body', JSON.stringify(authzenInput), '--bearer', apiKey, '--check-allowed'] })
       } else if (name === 'opa' || name === 'opa-authzen') {
+        const started = performance.now()
         const child = spawn(...pinned(0, opa, ['run', '--server', '--addr', '127.0.0.1:0', '--log-level', 'error', '--disable-telemetry', join(root, 'examples', 'policies')]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
         // OPA logs its bound address at info only; ask it through /proc/net instead: find the listening port.
@@ -215,6 +237,16 @@ async function main() {
           }
           tick()
         })
+        // OPA has no SERVING signal on stdout: ready when its port answers /health.
+        for (;;) {
+          try {
+            if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break
+          } catch {
+            // not yet
+          }
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        startup[name] = performance.now() - started
         const [what, path, body] = name === 'opa'
           ? ['', '/v1/data/authz/allow', { input: JSON.parse(input) }]
           : [' (AuthZEN policy)', '/v1/data/authzen/allow', { input: authzenInput }]
@@ -226,6 +258,8 @@ async function main() {
         targets.push({ name: 'grpc-js floor (do-nothing server, mTLS)', pid: child.pid, args: ['--target', 'grpc', '--addr', `https://[::1]:${port}`, '--ca', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--server-name', 'localhost', '--call', 'evaluate', '--query', 'data.authz.allow', '--input-json', input, '--check-allowed'] })
       }
     }
+    await new Promise((r) => setTimeout(r, 2000))
+    for (const t of targets) idle[t.name] = procStats(t.pid).rss
     for (const t of targets) {
       for (const rate of [...RATES, 'saturate']) {
         const before = procStats(t.pid)
@@ -260,6 +294,19 @@ async function main() {
   if (az && oaz) console.log(`\nSaturation: sidecar AuthZEN evaluation over HTTPS ${Math.round(az)} rps = ${(az / oaz).toFixed(2)}× OPA's POST /v1/data (plain HTTP) on the same policy.`)
   if (s && o) console.log(`\nSaturation: sidecar EvaluatePolicy ${Math.round(s)} rps = ${(s / o).toFixed(2)}× OPA${g ? `, ${(s / g).toFixed(2)}× the grpc-js floor` : ''}.`)
   if (s && t) console.log(`With every call traced, logged and exported: ${Math.round(t)} rps = ${(t / s).toFixed(2)}× the same sidecar without telemetry${o ? `, ${(t / o).toFixed(2)}× OPA` : ''}.`)
+  // The summary: memory, start-up, latency at 5,000 calls/s and saturation, per server.
+  const at = (name, rate) => results.find((r) => r.rate === rate && r.target === name)
+  const names = [...new Set(results.map((r) => r.target))]
+  const keyOf = { 'coresdk sidecar EvaluatePolicy (mTLS, no decision cache)': 'sidecar-eval', 'coresdk sidecar EvaluatePolicy + telemetry (every call traced and logged, OTLP export)': 'sidecar-eval-otel', 'coresdk sidecar Authorize (mTLS, ES256 + policy)': 'sidecar-authorize' }
+  console.log('\n| server | start-up to SERVING | idle RSS | RSS at 5,000/s | p50 at 5,000/s | p99 at 5,000/s | saturation |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|')
+  for (const n of names) {
+    const k = keyOf[n] ?? (n.startsWith('OPA') && !n.includes('AuthZEN') ? 'opa' : undefined)
+    const r5 = at(n, 5000)
+    const st = k !== undefined && startup[k] !== undefined ? `${Math.round(startup[k])} ms` : '–'
+    console.log(`| ${n} | ${st} | ${idle[n]?.toFixed(1) ?? '–'} MB | ${r5 ? `${r5.server_rss_mb.toFixed(1)} MB` : '–'} | ${r5 ? f(r5.p50_us) : '–'} | ${r5 ? f(r5.p99_us) : '–'} | ${Math.round(at(n, 'saturate')?.achieved_rps ?? 0)} rps |`)
+  }
+  writeFileSync(join(root, 'bench', 'results', 'sidecar-summary.json'), JSON.stringify({ startup_ms: startup, idle_rss_mb: idle }, null, 2))
 }
 
 main().catch((e) => {
