@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -149,6 +150,32 @@ describe('--dev without Node', () => {
     expect(await sc.exited).toBe(0);
     const exit = sc.logs.find((l) => l.event === 'exit');
     expect(exit).toMatchObject({ complete: true, abandoned: 0 });
+  });
+});
+
+describe('health', () => {
+  it('asks the plaintext health listener: 0 and SERVING when up, 1 when nothing listens (the image HEALTHCHECK)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => {
+          resolve(p);
+        });
+      });
+    });
+    const down = run(['health', '--addr', `127.0.0.1:${port}`, '--timeout-ms', '1000']);
+    expect(down.status).toBe(1);
+    expect(down.stderr).toContain(`127.0.0.1:${port}`);
+    const sc = await startSidecar(['--insecure-dev', '--policy-dir', join(ROOT, 'examples', 'policies'), '--addr', '127.0.0.1:0', '--health-addr', `127.0.0.1:${port}`], nodeless, { program: true });
+    try {
+      const up = run(['health', '--addr', `127.0.0.1:${port}`]);
+      expect(up.status, up.stderr).toBe(0);
+      expect(up.stdout.trim()).toBe('SERVING');
+      expect(run(['health', '--addr', `127.0.0.1:${port}`, '--service', 'coresdk.v1.CoreSDK']).status).toBe(0);
+    } finally {
+      sc.kill();
+      await sc.exited;
+    }
   });
 });
 

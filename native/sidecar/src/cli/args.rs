@@ -55,6 +55,22 @@ pub enum Command {
     Test(TestArgs),
     /// Compile a bundle as the sidecar would load it; errors with file:line:col
     Check(CheckArgs),
+    /// Ask a running sidecar's plaintext health listener whether it is SERVING (exit 0) or not (exit 1)
+    Health(HealthArgs),
+}
+
+/// `coresdk-sidecar health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The health listener (the sidecar's health_addr)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50052")]
+    pub addr: String,
+    /// The service to ask about ("" is the whole server; coresdk.v1.CoreSDK the API)
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// How long to wait for an answer, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub timeout_ms: u64,
 }
 
 /// Log levels (pino's names).

@@ -5,10 +5,13 @@
 //! - serving ([`serve`]): flags ([`args`]) over `CORESDK_*` over
 //!   `coresdk.toml`; `--dev` ([`dev`]); `--check`; signals, reload, drain;
 //!   JSON log lines on stdout ([`log`]);
-//! - `test` and `check` ([`policy`]): the policy author's commands.
+//! - `test` and `check` ([`policy`]): the policy author's commands;
+//! - `health` ([`health`]): a probe of a running sidecar, for images
+//!   without a shell.
 
 pub mod args;
 pub mod dev;
+pub mod health;
 pub mod log;
 pub mod policy;
 pub mod serve;
@@ -36,6 +39,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
     match cli.command {
         Some(Command::Test(t)) => policy::test(t),
         Some(Command::Check(c)) => policy::check(c),
+        Some(Command::Health(h)) => health::health(h),
         None => serve::run(cli.serve),
     }
 }
