@@ -416,6 +416,38 @@ describe('query allow-lists (least privilege)', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
+
+  it('[sidecar.clients."<dns name>"]: a client certificate can be held to a narrower list than its tenant', async () => {
+    const billing = issue(pki.dir, 'ca', 'billing.internal', 'clientAuth');
+    const toml = join(qdir, 'clients.toml');
+    writeFileSync(toml, ['[sidecar.clients."billing.internal"]', 'allowed_queries = ["data.authz.roles.*"]', ''].join('\n'));
+    const sc = await startSidecar(['--config', toml], tlsEnv({ CORESDK_POLICY_DIR: join(qdir, 'bundle') }));
+    try {
+      const creds = grpc.credentials.createSsl(pki.pem(pki.caFile), pki.pem(billing.key), pki.pem(billing.cert));
+      const b = clients(sc.addr, creds);
+      const listed = (query: string): Promise<{ ok?: Answer; err?: { code: number; details: string; info?: { reason: string } } }> =>
+        call<Answer>(b.core, 'evaluatePolicy', { query, inputJson: '{}' });
+      expect(JSON.parse((await listed('data.authz.roles.admin')).ok?.valueJson ?? 'null')).toEqual(['alice']);
+      const refused = await listed('data.authz.allow');
+      expect(refused.err?.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(refused.err?.info?.reason).toBe('ERR_QUERY_NOT_ALLOWED');
+      expect(refused.err?.details).toContain('sidecar.clients');
+      // The tenant's own limits still hold for a listed client.
+      expect((await listed('data.secrets.hmac')).err?.info?.reason).toBe('ERR_QUERY_NOT_ALLOWED');
+      b.close();
+      // A client whose certificate names no list: the tenant's rules.
+      const c = clients(sc.addr, mtlsCredentials(pki, 'client'));
+      expect((await call<Answer>(c.core, 'evaluatePolicy', { query: 'data.authz.allow', inputJson: '{}' })).ok?.defined).toBe(true);
+      c.close();
+    } finally {
+      sc.kill();
+      await sc.exited;
+    }
+    writeFileSync(toml, ['[sidecar.clients."not a name"]', 'allowed_queries = ["data.authz.allow"]', ''].join('\n'));
+    const bad = spawnSync(process.execPath, [BIN, '--check', '--config', toml], { env: { ...process.env, ...tlsEnv({ CORESDK_POLICY_DIR: join(qdir, 'bundle') }) }, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('sidecar.clients');
+  });
 });
 
 describe('operations', () => {

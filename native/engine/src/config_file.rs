@@ -142,6 +142,10 @@ pub struct SidecarConfig {
     /// (`data.authz.*`) or `*` (any query, general queries included).
     /// `None`: the rules each tenant's bundle defines, nothing else.
     pub allowed_queries: Option<Vec<String>>,
+    /// `[sidecar.clients."<name>"] allowed_queries`: with mutual TLS, a
+    /// client whose certificate is valid for the DNS name `<name>` may run
+    /// only these queries (on top of the tenant's own list).
+    pub client_queries: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for SidecarConfig {
@@ -162,6 +166,7 @@ impl Default for SidecarConfig {
             health_addr: None,
             authzen: AuthzenConfig::default(),
             allowed_queries: None,
+            client_queries: BTreeMap::new(),
         }
     }
 }
@@ -222,6 +227,7 @@ impl ConfigFile {
         let mut tenant_raw: BTreeMap<String, BTreeMap<String, (String, RawValue)>> =
             BTreeMap::new();
         let mut tenant_queries = BTreeMap::new();
+        let mut client_queries = BTreeMap::new();
         let mut base_dir = None;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -238,6 +244,11 @@ impl ConfigFile {
                         let mut value = value;
                         if let Some(az) = value.as_table_mut().and_then(|t| t.remove("authzen")) {
                             authzen_raw = table(az, "sidecar.authzen", AUTHZEN_KEYS)?;
+                        }
+                        if let Some(clients) =
+                            value.as_table_mut().and_then(|t| t.remove("clients"))
+                        {
+                            client_queries = parse_clients(clients)?;
                         }
                         sidecar_raw = table(value, "sidecar", SIDECAR_KEYS)?
                     }
@@ -299,6 +310,7 @@ impl ConfigFile {
         let mut sdk = SdkConfig::default();
         sdk.apply(sdk_raw, base_dir.as_deref())?;
         let mut sidecar = parse_sidecar(sidecar_raw, base_dir.as_deref())?;
+        sidecar.client_queries = client_queries;
         sidecar.authzen = parse_authzen(authzen_raw, base_dir.as_deref())?;
         let mut tenant_tables = BTreeMap::new();
         for (id, entries) in tenant_raw {
@@ -423,6 +435,37 @@ fn table(
             ));
         }
         out.insert(key.clone(), (format!("{name}.{key}"), RawValue::Toml(v)));
+    }
+    Ok(out)
+}
+
+/// `[sidecar.clients."<dns name>"]` tables: `allowed_queries` only.
+fn parse_clients(value: toml::Value) -> Result<BTreeMap<String, Vec<String>>> {
+    let toml::Value::Table(clients) = value else {
+        return Err(EngineError::config(
+            "sidecar.clients",
+            "must be a table of tables ([sidecar.clients.\"<certificate DNS name>\"])",
+        ));
+    };
+    let mut out = BTreeMap::new();
+    for (name, t) in clients {
+        let key = format!("sidecar.clients.{name:?}");
+        let valid = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !valid {
+            return Err(EngineError::config(
+                key,
+                "a client is named by a DNS name its certificate is valid for",
+            ));
+        }
+        let mut entries = table(t, &key, &["allowed_queries"])?;
+        let (name_key, raw) = entries
+            .remove("allowed_queries")
+            .ok_or_else(|| EngineError::config(format!("{key}.allowed_queries"), "is required"))?;
+        out.insert(name, raw.list(&name_key)?);
     }
     Ok(out)
 }

@@ -21,8 +21,11 @@
 //! [`coresdk_engine::query::data_path`]) and, for the default, the rules of
 //! the revision serving now; it runs before the engine is called.
 
+use std::collections::BTreeMap;
+
 use coresdk_engine::query::data_path;
 use coresdk_engine::Engine;
+use rustls_pki_types::{CertificateDer, ServerName};
 
 use crate::error::SidecarError;
 
@@ -109,6 +112,65 @@ impl QueryAccess {
         self.patterns
             .as_ref()
             .is_some_and(|p| p.contains(&Pattern::Any))
+    }
+}
+
+/// The per-client lists, `[sidecar.clients."<dns name>"] allowed_queries`:
+/// with mutual TLS, a client whose certificate is valid for one of these
+/// names may run only what that name's list allows, on top of what the
+/// tenant allows (both must). A client whose certificate names none of them
+/// is held to the tenant's list alone.
+#[derive(Debug, Default)]
+pub struct ClientLists {
+    entries: Vec<(String, QueryAccess)>,
+}
+
+impl ClientLists {
+    /// From the configuration's map of DNS name to list.
+    pub fn parse(map: &BTreeMap<String, Vec<String>>) -> Result<ClientLists, SidecarError> {
+        let entries = map
+            .iter()
+            .map(|(name, list)| {
+                let key = format!("sidecar.clients.{name:?}.allowed_queries");
+                QueryAccess::parse(Some(list), &key).map(|a| (name.clone(), a))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ClientLists { entries })
+    }
+
+    /// No per-client list is configured.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The lists (their positions) whose DNS name the client certificate
+    /// `cert` is valid for.
+    pub fn for_certificate(&self, cert: &CertificateDer<'_>) -> Vec<usize> {
+        let Ok(ee) = webpki::EndEntityCert::try_from(cert) else {
+            return Vec::new();
+        };
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| {
+                ServerName::try_from(name.as_str())
+                    .map(|sn| ee.verify_is_valid_for_subject_name(&sn).is_ok())
+                    .unwrap_or(false)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Whether the lists `matched` (from [`ClientLists::for_certificate`])
+    /// let the client run `query`: any of them may; with none, the client
+    /// has no list of its own.
+    pub fn permits(&self, matched: &[usize], engine: &Engine, query: &str) -> bool {
+        matched.is_empty()
+            || matched.iter().any(|i| {
+                self.entries
+                    .get(*i)
+                    .is_some_and(|(_, a)| a.permits(engine, query))
+            })
     }
 }
 

@@ -56,6 +56,7 @@ pub fn check(config: &ConfigFile) -> Result<CheckReport, SidecarError> {
         ListenAddr::parse(h)
             .map_err(|e| SidecarError::config("CORESDK_SIDECAR_HEALTH_ADDR", e.to_string()))?;
     }
+    crate::access::ClientLists::parse(&config.sidecar.client_queries)?;
     let tenants = Tenants::build(config.tenants()?, &config.sdk.tenant_id)?;
     let authzen = crate::authzen::config::Settings::from_config(config, |id| {
         tenants.iter().any(|t| t.id == id)

@@ -159,11 +159,16 @@ pub enum Conn {
     UnixTls(Box<tokio_rustls::server::TlsStream<UnixStream>>),
 }
 
-/// What tonic learns about a connection.
+/// What tonic learns about a connection (in each request's extensions).
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     /// The peer's address, for TCP.
     pub remote: Option<SocketAddr>,
+    /// The client's certificate (its end-entity certificate), with mutual TLS.
+    pub peer_cert: Option<std::sync::Arc<rustls_pki_types::CertificateDer<'static>>>,
+    /// The per-client query lists this connection's certificate is valid
+    /// for, worked out on the connection's first call.
+    pub client_lists: std::sync::Arc<std::sync::OnceLock<Vec<usize>>>,
 }
 
 impl Connected for Conn {
@@ -174,7 +179,18 @@ impl Connected for Conn {
             Conn::TcpTls(s) => s.get_ref().0.peer_addr().ok(),
             _ => None,
         };
-        ConnInfo { remote }
+        let certs = match self {
+            Conn::TcpTls(s) => s.get_ref().1.peer_certificates(),
+            Conn::UnixTls(s) => s.get_ref().1.peer_certificates(),
+            _ => None,
+        };
+        ConnInfo {
+            remote,
+            peer_cert: certs
+                .and_then(|c| c.first())
+                .map(|c| std::sync::Arc::new(c.clone().into_owned())),
+            client_lists: std::sync::Arc::default(),
+        }
     }
 }
 

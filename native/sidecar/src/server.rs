@@ -236,8 +236,10 @@ impl Sidecar {
             })
             .transpose()?;
         let recorder = export.as_ref().map(|e| e.recorder().clone());
+        let clients = Arc::new(crate::access::ClientLists::parse(&sc.client_queries)?);
         let service = CoreSdkServer::new(CoreSdkService::new(
             tenants.clone(),
+            clients,
             limits,
             recorder.clone(),
         ))

@@ -16,6 +16,8 @@ use prost::Message;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt;
 
+use crate::access::ClientLists;
+use crate::listen::ConnInfo;
 use crate::pb;
 use crate::pb::core_sdk_server::CoreSdk;
 use crate::status::{
@@ -37,10 +39,11 @@ pub struct Limits {
     pub max_batch: usize,
 }
 
-/// The service: the tenants and the limits.
+/// The service: the tenants, the per-client query lists and the limits.
 #[derive(Clone)]
 pub struct CoreSdkService {
     tenants: Arc<Tenants>,
+    clients: Arc<ClientLists>,
     limits: Limits,
     telemetry: Option<Arc<Recorder>>,
 }
@@ -49,13 +52,45 @@ pub struct CoreSdkService {
 type Facts<'a> = Option<&'a mut CallFacts>;
 
 impl CoreSdkService {
-    /// A service over `tenants`, recording telemetry into `telemetry`.
-    pub fn new(tenants: Arc<Tenants>, limits: Limits, telemetry: Option<Arc<Recorder>>) -> Self {
+    /// A service over `tenants`, holding clients to `clients`' query lists,
+    /// recording telemetry into `telemetry`.
+    pub fn new(
+        tenants: Arc<Tenants>,
+        clients: Arc<ClientLists>,
+        limits: Limits,
+        telemetry: Option<Arc<Recorder>>,
+    ) -> Self {
         CoreSdkService {
             tenants,
+            clients,
             limits,
             telemetry,
         }
+    }
+
+    /// The per-client lists this call's connection is held to (none when
+    /// no list is configured, or the client presented no certificate).
+    fn client_lists<T>(&self, request: &Request<T>) -> Vec<usize> {
+        if self.clients.is_empty() {
+            return Vec::new();
+        }
+        let Some(info) = request.extensions().get::<ConnInfo>() else {
+            return Vec::new();
+        };
+        info.client_lists
+            .get_or_init(|| {
+                info.peer_cert
+                    .as_ref()
+                    .map(|c| self.clients.for_certificate(c))
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+
+    /// Whether the tenant's list and the client's lists both let `query` run.
+    fn permits(&self, tenant: &crate::tenants::Tenant, client: &[usize], query: &str) -> bool {
+        tenant.queries.permits(&tenant.engine, query)
+            && self.clients.permits(client, &tenant.engine, query)
     }
 
     fn begin<T>(&self, method: Method, request: &Request<T>) -> Option<Call> {
@@ -125,18 +160,23 @@ impl CoreSdkService {
     /// clients may run `query` ([`crate::access`]).
     /// A malformed query (empty, too long, too deeply nested) is
     /// `ERR_QUERY_INVALID` first, whatever the allow-list says.
-    fn check_query(&self, tenant: &crate::tenants::Tenant, query: &str) -> Result<(), Status> {
+    fn check_query(
+        &self,
+        tenant: &crate::tenants::Tenant,
+        client: &[usize],
+        query: &str,
+    ) -> Result<(), Status> {
         coresdk_engine::query::classify(query).map_err(|e| from_engine(&e))?;
         // Before a remote bundle is active there are no rules to compare
         // with: ERR_BUNDLE_NOT_ACTIVE, as the engine would answer.
         tenant.engine.check_active().map_err(|e| from_engine(&e))?;
-        if tenant.queries.permits(&tenant.engine, query) {
+        if self.permits(tenant, client, query) {
             return Ok(());
         }
         Err(status(
             Code::PermissionDenied,
             ERR_QUERY_NOT_ALLOWED,
-            not_allowed(tenant, query),
+            not_allowed(tenant, !client.is_empty(), query),
         ))
     }
 
@@ -172,7 +212,12 @@ impl CoreSdk for CoreSdkService {
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let mut call = self.begin(Method::Authorize, &request);
-        let out = self.authorize_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        let client = self.client_lists(&request);
+        let out = self.authorize_call(
+            request.get_ref(),
+            &client,
+            call.as_mut().map(|c| &mut c.facts),
+        );
         self.finish(call, &out);
         out
     }
@@ -192,7 +237,12 @@ impl CoreSdk for CoreSdkService {
         request: Request<pb::EvaluatePolicyRequest>,
     ) -> Result<Response<pb::EvaluatePolicyResponse>, Status> {
         let mut call = self.begin(Method::EvaluatePolicy, &request);
-        let out = self.evaluate_policy_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        let client = self.client_lists(&request);
+        let out = self.evaluate_policy_call(
+            request.get_ref(),
+            &client,
+            call.as_mut().map(|c| &mut c.facts),
+        );
         self.finish(call, &out);
         out
     }
@@ -202,8 +252,12 @@ impl CoreSdk for CoreSdkService {
         request: Request<pb::EvaluatePoliciesRequest>,
     ) -> Result<Response<pb::EvaluatePoliciesResponse>, Status> {
         let mut call = self.begin(Method::EvaluatePolicies, &request);
-        let out =
-            self.evaluate_policies_call(request.get_ref(), call.as_mut().map(|c| &mut c.facts));
+        let client = self.client_lists(&request);
+        let out = self.evaluate_policies_call(
+            request.get_ref(),
+            &client,
+            call.as_mut().map(|c| &mut c.facts),
+        );
         self.finish(call, &out);
         out
     }
@@ -223,6 +277,7 @@ impl CoreSdkService {
     fn authorize_call(
         &self,
         r: &pb::AuthorizeRequest,
+        client: &[usize],
         mut facts: Facts<'_>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         self.check_size(r)?;
@@ -241,7 +296,7 @@ impl CoreSdkService {
         } else {
             &r.query
         };
-        self.check_query(tenant, query)?;
+        self.check_query(tenant, client, query)?;
         let a = tenant.engine.authorize(&r.token, query, &r.input_json);
         if let Some(e) = &a.error {
             return Err(from_engine(e));
@@ -300,6 +355,7 @@ impl CoreSdkService {
     fn evaluate_policy_call(
         &self,
         r: &pb::EvaluatePolicyRequest,
+        client: &[usize],
         mut facts: Facts<'_>,
     ) -> Result<Response<pb::EvaluatePolicyResponse>, Status> {
         self.check_size(r)?;
@@ -307,7 +363,7 @@ impl CoreSdkService {
         if let Some(f) = facts.as_deref_mut() {
             f.tenant = Some(tenant.index);
         }
-        self.check_query(tenant, &r.query)?;
+        self.check_query(tenant, client, &r.query)?;
         let d = tenant
             .engine
             .evaluate_policy_json(&r.query, &r.input_json)
@@ -333,6 +389,7 @@ impl CoreSdkService {
     fn evaluate_policies_call(
         &self,
         r: &pb::EvaluatePoliciesRequest,
+        client: &[usize],
         mut facts: Facts<'_>,
     ) -> Result<Response<pb::EvaluatePoliciesResponse>, Status> {
         self.check_size(r)?;
@@ -364,9 +421,10 @@ impl CoreSdkService {
                     .and_then(|_| tenant.engine.check_active())
                 {
                     Err(e) => Some((e.code(), e.to_string())),
-                    Ok(()) if !tenant.queries.permits(&tenant.engine, &item.query) => {
-                        Some((ERR_QUERY_NOT_ALLOWED, not_allowed(tenant, &item.query)))
-                    }
+                    Ok(()) if !self.permits(tenant, client, &item.query) => Some((
+                        ERR_QUERY_NOT_ALLOWED,
+                        not_allowed(tenant, !client.is_empty(), &item.query),
+                    )),
                     Ok(()) => None,
                 };
                 if let Some((code, message)) = refused {
@@ -443,7 +501,10 @@ impl CoreSdkService {
 /// Why a query was refused. Names the query only when it is a path into
 /// `data` (a general query may carry values), and says the same whether
 /// such a path is a base document or nothing at all.
-fn not_allowed(tenant: &crate::tenants::Tenant, query: &str) -> String {
+fn not_allowed(tenant: &crate::tenants::Tenant, client_listed: bool, query: &str) -> String {
+    if client_listed && tenant.queries.permits(&tenant.engine, query) {
+        return "this client's certificate may not run this query: it is outside its [sidecar.clients] allowed_queries (docs/security.md)".to_string();
+    }
     if tenant.queries.is_default() {
         let what = match coresdk_engine::query::data_path(query) {
             Some(p) if !p.is_empty() => format!("data.{} is not a rule of its bundle", p.join(".")),
