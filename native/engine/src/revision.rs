@@ -1,6 +1,6 @@
 //! A compiled policy revision: the template every pooled evaluator clones.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -37,7 +37,10 @@ pub struct Revision {
     timer: ExecutionTimerConfig,
     routes: Mutex<HashMap<String, Route>>,
     answers: Box<[AnswerShard]>,
-    rule_paths: BTreeSet<Vec<String>>,
+    /// Paths of the rules that are not functions, each key written as
+    /// `<byte length>:<key>` ([`path_key`]): one unambiguous string per path,
+    /// so that a query's prefixes are looked up without a vector per key.
+    rule_paths: HashSet<String>,
 }
 
 /// Shards of the answer counters, one cache line each: threads counting on
@@ -82,6 +85,14 @@ impl std::fmt::Debug for Revision {
             .field("modules", &self.modules)
             .finish()
     }
+}
+
+/// Appends one key of a path as `<byte length>:<key>`: keys may hold any
+/// character (`data.a["b.c"]`), so a separator alone could make two paths
+/// one.
+fn path_key(out: &mut String, key: &str) {
+    use std::fmt::Write;
+    let _ = write!(out, "{}:{key}", key.len());
 }
 
 impl Revision {
@@ -189,7 +200,14 @@ impl Revision {
             answers: (0..ANSWER_SHARDS).map(|_| AnswerShard::default()).collect(),
             id: Arc::from(files.revision.as_str()),
             modules: files.modules.len(),
-            rule_paths,
+            rule_paths: rule_paths
+                .iter()
+                .map(|p| {
+                    let mut k = String::new();
+                    p.iter().for_each(|key| path_key(&mut k, key));
+                    k
+                })
+                .collect(),
             template: Mutex::new(engine),
         })
     }
@@ -197,9 +215,9 @@ impl Revision {
     /// Whether `path` (keys below `data`) is a rule of this revision that is
     /// not a function, or a path inside such a rule's value.
     pub fn serves_rule(&self, path: &[&str]) -> bool {
-        let mut prefix: Vec<String> = Vec::with_capacity(path.len());
+        let mut prefix = String::new();
         path.iter().any(|k| {
-            prefix.push((*k).to_string());
+            path_key(&mut prefix, k);
             self.rule_paths.contains(&prefix)
         })
     }

@@ -408,45 +408,24 @@ impl Export {
 
         // gRPC exporters are built inside their runtime (tonic's channel
         // lives there); HTTP ones outside it (the blocking client has its own).
-        let span_exporter = {
-            let b = opentelemetry_otlp::SpanExporter::builder();
-            match tt {
-                Transport::Grpc => {
-                    let _in = runtime.enter();
-                    b.with_tonic().build()
+        macro_rules! exporter {
+            ($kind:ident, $transport:expr, $signal:literal) => {{
+                let b = opentelemetry_otlp::$kind::builder();
+                match $transport {
+                    Transport::Grpc => {
+                        let _in = runtime.enter();
+                        b.with_tonic().build()
+                    }
+                    Transport::HttpProtobuf => {
+                        b.with_http().with_protocol(Protocol::HttpBinary).build()
+                    }
                 }
-                Transport::HttpProtobuf => {
-                    b.with_http().with_protocol(Protocol::HttpBinary).build()
-                }
-            }
-            .map_err(|e| build_error("trace", e))?
-        };
-        let metric_exporter = {
-            let b = opentelemetry_otlp::MetricExporter::builder();
-            match mt {
-                Transport::Grpc => {
-                    let _in = runtime.enter();
-                    b.with_tonic().build()
-                }
-                Transport::HttpProtobuf => {
-                    b.with_http().with_protocol(Protocol::HttpBinary).build()
-                }
-            }
-            .map_err(|e| build_error("metric", e))?
-        };
-        let log_exporter = {
-            let b = opentelemetry_otlp::LogExporter::builder();
-            match lt {
-                Transport::Grpc => {
-                    let _in = runtime.enter();
-                    b.with_tonic().build()
-                }
-                Transport::HttpProtobuf => {
-                    b.with_http().with_protocol(Protocol::HttpBinary).build()
-                }
-            }
-            .map_err(|e| build_error("log", e))?
-        };
+                .map_err(|e| build_error($signal, e))?
+            }};
+        }
+        let span_exporter = exporter!(SpanExporter, tt, "trace");
+        let metric_exporter = exporter!(MetricExporter, mt, "metric");
+        let log_exporter = exporter!(LogExporter, lt, "log");
 
         let mut spans = BatchSpanProcessor::builder(wrap(span_exporter, reported("traces")))
             .with_batch_config(

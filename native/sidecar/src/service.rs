@@ -70,21 +70,19 @@ impl CoreSdkService {
 
     /// The per-client lists this call's connection is held to (none when
     /// no list is configured, or the client presented no certificate).
-    fn client_lists<T>(&self, request: &Request<T>) -> Vec<usize> {
+    fn client_lists<'r, T>(&self, request: &'r Request<T>) -> &'r [usize] {
         if self.clients.is_empty() {
-            return Vec::new();
+            return &[];
         }
         let Some(info) = request.extensions().get::<ConnInfo>() else {
-            return Vec::new();
+            return &[];
         };
-        info.client_lists
-            .get_or_init(|| {
-                info.peer_cert
-                    .as_ref()
-                    .map(|c| self.clients.for_certificate(c))
-                    .unwrap_or_default()
-            })
-            .clone()
+        info.client_lists.get_or_init(|| {
+            info.peer_cert
+                .as_ref()
+                .map(|c| self.clients.for_certificate(c))
+                .unwrap_or_default()
+        })
     }
 
     /// Whether the tenant's list and the client's lists both let `query` run.
@@ -215,7 +213,7 @@ impl CoreSdk for CoreSdkService {
         let client = self.client_lists(&request);
         let out = self.authorize_call(
             request.get_ref(),
-            &client,
+            client,
             call.as_mut().map(|c| &mut c.facts),
         );
         self.finish(call, &out);
@@ -240,7 +238,7 @@ impl CoreSdk for CoreSdkService {
         let client = self.client_lists(&request);
         let out = self.evaluate_policy_call(
             request.get_ref(),
-            &client,
+            client,
             call.as_mut().map(|c| &mut c.facts),
         );
         self.finish(call, &out);
@@ -255,7 +253,7 @@ impl CoreSdk for CoreSdkService {
         let client = self.client_lists(&request);
         let out = self.evaluate_policies_call(
             request.get_ref(),
-            &client,
+            client,
             call.as_mut().map(|c| &mut c.facts),
         );
         self.finish(call, &out);

@@ -740,6 +740,17 @@ mod tests {
         Recorder::new(opts, tenants, &opentelemetry::global::meter("test"))
     }
 
+    /// A recorder for tenant `acme` whose decision log carries inputs.
+    fn logging_inputs() -> Recorder {
+        recorder(
+            TelemetryOptions {
+                decision_log: DecisionLog::Input,
+                ..Default::default()
+            },
+            vec!["acme".into()],
+        )
+    }
+
     fn attr<'a>(a: &'a [KeyValue], k: &str) -> Option<&'a opentelemetry::Value> {
         a.iter().find(|kv| kv.key.as_str() == k).map(|kv| &kv.value)
     }
@@ -808,13 +819,7 @@ mod tests {
 
     #[test]
     fn a_call_becomes_a_span_and_a_masked_log_record() {
-        let r = recorder(
-            TelemetryOptions {
-                decision_log: DecisionLog::Input,
-                ..Default::default()
-            },
-            vec!["acme".into()],
-        );
+        let r = logging_inputs();
         let mut call = r.begin(Method::Authorize, Some(TP), Some("vendor=1"));
         call.facts.tenant = Some(0);
         call.facts.revision = Some("sha256:abc".into());
@@ -862,13 +867,7 @@ mod tests {
 
     #[test]
     fn an_authzen_call_is_an_http_server_span() {
-        let r = recorder(
-            TelemetryOptions {
-                decision_log: DecisionLog::Input,
-                ..Default::default()
-            },
-            vec!["acme".into()],
-        );
+        let r = logging_inputs();
         let mut call = r.begin(Method::AuthzenEvaluations, None, None);
         call.facts.tenant = Some(0);
         for allowed in [true, false] {
