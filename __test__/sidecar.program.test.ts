@@ -143,6 +143,10 @@ describe('--dev without Node', () => {
 
   it('SIGHUP reloads; SIGTERM drains and exits 0', async () => {
     const sc = await startSidecar(['--dev', '--dev-dir', join(dir, 'sig-dev'), '--addr', '[::1]:0'], nodeless, { program: true });
+    // Documented order (docs/operations.md): the address before the first health status.
+    const events = sc.logs.map((l) => l.event);
+    expect(events.indexOf('listening')).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf('listening')).toBeLessThan(events.indexOf('serving'));
     sc.kill('SIGHUP');
     const reload = await sc.waitFor((l) => l.event === 'reload');
     expect(reload.result).toBeDefined();

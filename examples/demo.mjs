@@ -36,8 +36,15 @@ function startSidecar() {
   });
   return new Promise((resolve, reject) => {
     let buf = '';
+    let stderr = '';
     let addr;
-    const timer = setTimeout(() => reject(new Error('the sidecar did not start within 45 s')), 45_000);
+    let serving = false;
+    const seen = [];
+    const why = () => `; its last events: ${JSON.stringify(seen.slice(-5))}; stderr: ${JSON.stringify(stderr.slice(-2000))}`;
+    const timer = setTimeout(() => reject(new Error(`the sidecar did not start within 45 s${why()}`)), 45_000);
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      stderr += chunk;
+    });
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       buf += chunk;
       for (;;) {
@@ -47,14 +54,16 @@ function startSidecar() {
         buf = buf.slice(i + 1);
         if (!line.startsWith('{')) continue;
         const l = JSON.parse(line);
+        seen.push(l.event);
         if (l.event === 'listening') addr = l.addr;
-        if (l.event === 'serving' && addr) {
+        if (l.event === 'serving') serving = true;
+        if (serving && addr) {
           clearTimeout(timer);
           resolve({ child, addr });
         }
       }
     });
-    child.on('exit', (code) => reject(new Error(`the sidecar exited (${code})`)));
+    child.on('exit', (code) => reject(new Error(`the sidecar exited (${code})${why()}`)));
   });
 }
 

@@ -378,15 +378,6 @@ impl Sidecar {
             _ => None,
         };
 
-        let draining = Arc::new(AtomicBool::new(false));
-        runtime.spawn(readiness_loop(
-            tenants.clone(),
-            health.clone(),
-            draining.clone(),
-            stop_rx,
-            events.clone(),
-        ));
-
         let cert_watcher = match (&tls, sc.watch_certs) {
             (Some(t), true) => {
                 let t2 = t.clone();
@@ -424,6 +415,16 @@ impl Sidecar {
             )
             .with("default_tenant", tenants.default_tenant().id.clone()),
         );
+        // Health (and its `serving` event) only after `listening`: whoever
+        // waits for `serving` has the address by then.
+        let draining = Arc::new(AtomicBool::new(false));
+        runtime.spawn(readiness_loop(
+            tenants.clone(),
+            health.clone(),
+            draining.clone(),
+            stop_rx,
+            events.clone(),
+        ));
         drop(_enter);
         Ok(Sidecar {
             runtime: Mutex::new(Some(runtime)),
