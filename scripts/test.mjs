@@ -22,6 +22,8 @@ const steps = [
   // The coresdk-sidecar program itself (target/debug/coresdk-sidecar): its own tests (vitest, pytest) run it without Node.
   ['cargo build sidecar', 'cargo', ['build', '-p', 'coresdk-sidecar', '--bin', 'coresdk-sidecar']],
   ['binding drift', process.execPath, ['scripts/check-binding.mjs']],
+  // The error contract (proto/contract/errors.json) and the code generated from it in every language.
+  ['contract drift', process.execPath, ['scripts/gen-contract.mjs', '--check']],
   ['tsc', 'npx', ['tsc', '-p', 'tsconfig.json']],
   ['build dist', process.execPath, ['scripts/build-ts.mjs']],
   ['package exports', 'npm', ['run', '--silent', 'lint:package']],

@@ -3,65 +3,18 @@
  *
  * @packageDocumentation
  */
+import { ERROR_CODES as CONTRACT_CODES, ERRORS } from './generated/contract.js';
 
-/** Every stable error code, in one list: the type and the run-time check both come from it. */
-export const ERROR_CODES = [
-  'ERR_CONFIG',
-  'ERR_POLICY_LOAD',
-  'ERR_POLICY_COMPILE',
-  'ERR_QUERY_INVALID',
-  'ERR_UNKNOWN_RULE',
-  'ERR_INPUT_INVALID',
-  'ERR_INPUT_TOO_LARGE',
-  'ERR_INPUT_TOO_DEEP',
-  'ERR_EVAL_TIMEOUT',
-  'ERR_EVAL',
-  'ERR_ENGINE_CLOSED',
-  'ERR_BUNDLE_NOT_ACTIVE',
-  'ERR_BUNDLE_REFUSED',
-  'ERR_BUNDLE_FETCH',
-  'ERR_TOKEN_MISSING',
-  'ERR_TOKEN_MALFORMED',
-  'ERR_TOKEN_ALGORITHM',
-  'ERR_TOKEN_UNKNOWN_KEY',
-  'ERR_TOKEN_SIGNATURE',
-  'ERR_TOKEN_EXPIRED',
-  'ERR_TOKEN_NOT_YET_VALID',
-  'ERR_TOKEN_CLAIM',
-  'ERR_JWKS_UNAVAILABLE',
-  'ERR_JWKS_INVALID',
-  'ERR_INTERNAL',
-  'ERR_TLS',
-  'ERR_BIND',
-  'ERR_RUNTIME',
-  'ERR_UNKNOWN_TENANT',
-  'ERR_TENANT_INVALID',
-  'ERR_OVERLOADED',
-  'ERR_MESSAGE_TOO_LARGE',
-  'ERR_BATCH_TOO_LARGE',
-  'ERR_QUERY_NOT_ALLOWED',
-  'ERR_TOKENS_NOT_CONFIGURED',
-  'ERR_PII_UNAVAILABLE',
-  'ERR_SIDECAR_UNAVAILABLE',
-  'ERR_SIDECAR_TIMEOUT',
-  'ERR_ABORTED',
-] as const;
+/**
+ * Every stable error code, in one list (generated from `proto/contract/errors.json`, the contract
+ * every language shares): the type and the run-time check both come from it.
+ */
+export const ERROR_CODES = CONTRACT_CODES;
 
 /** Every error code CoreSDK's engine can raise. */
 export type CoreSDKErrorCode = (typeof ERROR_CODES)[number];
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
-
-/** Token errors whose RFC 6750 `error` value is `invalid_token` (answer 401). */
-const INVALID_TOKEN: ReadonlySet<string> = new Set([
-  'ERR_TOKEN_MALFORMED',
-  'ERR_TOKEN_ALGORITHM',
-  'ERR_TOKEN_UNKNOWN_KEY',
-  'ERR_TOKEN_SIGNATURE',
-  'ERR_TOKEN_EXPIRED',
-  'ERR_TOKEN_NOT_YET_VALID',
-  'ERR_TOKEN_CLAIM',
-]);
 
 /** Where in a policy bundle a compile error was found. */
 export interface SourceLocation {
@@ -101,7 +54,7 @@ export class CoreSDKError extends Error {
    * failures such as `ERR_JWKS_UNAVAILABLE` (answer 503, not 401).
    */
   get rfc6750Error(): 'invalid_token' | undefined {
-    return INVALID_TOKEN.has(this.code) ? 'invalid_token' : undefined;
+    return ERRORS[this.code].rfc6750;
   }
 
   /**

@@ -11,6 +11,7 @@ import { isTransportFailure } from '../client/client.js';
 import type { CoreSDKError } from '../errors.js';
 import { decisionLog } from '../otel/decision-log.js';
 import { authzInstruments } from '../otel/instruments.js';
+import { ERRORS, POLICY_DENIED_CODE, PROBLEMS } from '../generated/contract.js';
 import { bearerFromRawHeaders } from './bearer.js';
 import { problem, traceIdOf, type ProblemResponse } from './problem.js';
 
@@ -38,18 +39,6 @@ export type AuthOutcome =
   /** Answer with this problem. */
   | { ok: false; problem: ProblemResponse };
 
-const TOKEN_DETAIL: Record<string, string> = {
-  ERR_TOKEN_MALFORMED: 'the bearer token is not a well-formed JWT',
-  ERR_TOKEN_ALGORITHM: 'the bearer token is signed with an algorithm that is not accepted',
-  ERR_TOKEN_UNKNOWN_KEY: 'the bearer token is signed by an unknown key',
-  ERR_TOKEN_SIGNATURE: 'the bearer token signature is invalid',
-  ERR_TOKEN_EXPIRED: 'the bearer token has expired',
-  ERR_TOKEN_NOT_YET_VALID: 'the bearer token is not valid yet',
-  ERR_TOKEN_CLAIM: 'the bearer token was not issued for this service',
-};
-
-const UNAVAILABLE: ReadonlySet<string> = new Set(['ERR_JWKS_UNAVAILABLE', 'ERR_JWKS_INVALID', 'ERR_OVERLOADED', 'ERR_TOKENS_NOT_CONFIGURED', 'ERR_SIDECAR_UNAVAILABLE', 'ERR_SIDECAR_TIMEOUT', 'ERR_ENGINE_CLOSED', 'ERR_BUNDLE_NOT_ACTIVE']);
-
 /** The request facts the core needs. */
 export interface RequestFacts {
   rawHeaders: readonly string[];
@@ -60,11 +49,11 @@ export interface RequestFacts {
 /** The problem for a failed authorization, by error code. */
 export function problemFor(error: CoreSDKError | undefined, facts: RequestFacts, realm: string | undefined, denied: string): ProblemResponse {
   const common = { instance: facts.path, traceId: traceIdOf(facts.traceparent), realm };
-  if (error === undefined) return problem('forbidden', { ...common, code: 'ERR_POLICY_DENIED', detail: denied });
-  if (error.code === 'ERR_TOKEN_MISSING') return problem('missing-credentials', { ...common, code: error.code, detail: 'a bearer token is required' });
-  if (error.rfc6750Error === 'invalid_token') return problem('invalid-token', { ...common, code: error.code, detail: TOKEN_DETAIL[error.code] ?? 'the bearer token is invalid' });
-  if (UNAVAILABLE.has(error.code)) return problem('authorization-unavailable', { ...common, code: error.code, detail: 'authorization is temporarily unavailable; retry later' });
-  return problem('authorization-error', { ...common, code: error.code, detail: 'the authorization policy could not be evaluated' });
+  if (error === undefined) return problem('forbidden', { ...common, code: POLICY_DENIED_CODE, detail: denied });
+  // The contract (proto/contract/errors.json) says which problem each code is and with what detail.
+  const spec = ERRORS[error.code];
+  const detail = spec.detail ?? PROBLEMS[spec.problem].detail ?? 'the request could not be authorized';
+  return problem(spec.problem, { ...common, code: error.code, detail });
 }
 
 /** Authenticates one request. Never throws. */

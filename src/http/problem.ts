@@ -9,26 +9,13 @@
  *
  * @packageDocumentation
  */
+import { PROBLEM_TYPE_BASE as CONTRACT_TYPE_BASE, PROBLEMS, type ContractProblemKind } from '../generated/contract.js';
 
 /** The base of every problem `type` URI. */
-export const PROBLEM_TYPE_BASE = 'https://coresdk.dev/problems/';
+export const PROBLEM_TYPE_BASE = CONTRACT_TYPE_BASE;
 
-/** The kinds of problem the middleware answers with. */
-export type ProblemKind = 'invalid-request' | 'missing-credentials' | 'invalid-token' | 'forbidden' | 'authorization-unavailable' | 'authorization-error';
-
-interface Kind {
-  status: number;
-  title: string;
-}
-
-const KINDS: Record<ProblemKind, Kind> = {
-  'invalid-request': { status: 400, title: 'Malformed authorization header' },
-  'missing-credentials': { status: 401, title: 'Authentication required' },
-  'invalid-token': { status: 401, title: 'Invalid bearer token' },
-  forbidden: { status: 403, title: 'Forbidden' },
-  'authorization-unavailable': { status: 503, title: 'Authorization unavailable' },
-  'authorization-error': { status: 500, title: 'Authorization failed' },
-};
+/** The kinds of problem the middleware answers with (`proto/contract/errors.json`). */
+export type ProblemKind = ContractProblemKind;
 
 /** An RFC 9457 problem document. */
 export interface ProblemDetails {
@@ -74,7 +61,7 @@ function quote(s: string): string {
  * `Retry-After`.
  */
 export function problem(kind: ProblemKind, args: { detail: string; code: string; instance: string; traceId?: string | undefined; realm?: string }): ProblemResponse {
-  const k = KINDS[kind];
+  const k = PROBLEMS[kind];
   const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' };
   const realm = `realm="${quote(args.realm ?? 'coresdk')}"`;
   if (kind === 'missing-credentials') headers['www-authenticate'] = `Bearer ${realm}`;

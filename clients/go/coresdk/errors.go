@@ -60,18 +60,13 @@ func (e *Error) Unwrap() error { return e.cause }
 // RFC6750Error is "invalid_token" for a rejected token (the RFC 6750 error
 // value a 401 challenge carries), else "".
 func (e *Error) RFC6750Error() string {
-	switch e.Code {
-	case CodeTokenMalformed, CodeTokenAlgorithm, CodeTokenUnknownKey, CodeTokenSignature,
-		CodeTokenExpired, CodeTokenNotYetValid, CodeTokenClaim:
-		return "invalid_token"
-	}
-	return ""
+	return errorSpecs[e.Code].rfc6750
 }
 
 // IsTransportFailure reports whether the sidecar could not be reached: the
 // only situation a fail mode applies to.
 func (e *Error) IsTransportFailure() bool {
-	return e.Code == CodeSidecarUnavailable || e.Code == CodeSidecarTimeout
+	return errorSpecs[e.Code].transport
 }
 
 // CodeOf returns the Code of err when it is (or wraps) an *Error, else "".

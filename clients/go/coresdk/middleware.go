@@ -10,38 +10,15 @@ import (
 	"strings"
 )
 
-// ProblemTypeBase is the base of every problem "type" URI.
-const ProblemTypeBase = "https://coresdk.dev/problems/"
-
-type problemKind struct {
-	name   string
-	status int
-	title  string
-}
-
+// The problem kinds (contract_gen.go, from proto/contract/errors.json).
 var (
-	kindInvalidRequest = problemKind{"invalid-request", 400, "Malformed authorization header"}
-	kindMissing        = problemKind{"missing-credentials", 401, "Authentication required"}
-	kindInvalidToken   = problemKind{"invalid-token", 401, "Invalid bearer token"}
-	kindForbidden      = problemKind{"forbidden", 403, "Forbidden"}
-	kindUnavailable    = problemKind{"authorization-unavailable", 503, "Authorization unavailable"}
-	kindError          = problemKind{"authorization-error", 500, "Authorization failed"}
+	kindInvalidRequest = problemSpecs["invalid-request"]
+	kindMissing        = problemSpecs["missing-credentials"]
+	kindInvalidToken   = problemSpecs["invalid-token"]
+	kindForbidden      = problemSpecs["forbidden"]
+	kindUnavailable    = problemSpecs["authorization-unavailable"]
+	kindError          = problemSpecs["authorization-error"]
 )
-
-var tokenDetail = map[Code]string{
-	CodeTokenMalformed:   "the bearer token is not a well-formed JWT",
-	CodeTokenAlgorithm:   "the bearer token is signed with an algorithm that is not accepted",
-	CodeTokenUnknownKey:  "the bearer token is signed by an unknown key",
-	CodeTokenSignature:   "the bearer token signature is invalid",
-	CodeTokenExpired:     "the bearer token has expired",
-	CodeTokenNotYetValid: "the bearer token is not valid yet",
-	CodeTokenClaim:       "the bearer token was not issued for this service",
-}
-
-var unavailableCodes = map[Code]bool{
-	CodeJWKSUnavailable: true, CodeBundleNotActive: true, CodeJWKSInvalid: true, CodeOverloaded: true, CodeTokensNotConfigured: true,
-	CodeSidecarUnavailable: true, CodeSidecarTimeout: true, CodeEngineClosed: true,
-}
 
 var (
 	b64token    = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
@@ -111,7 +88,7 @@ func factsOf(r *http.Request, realm string) facts {
 	return facts{path: r.URL.EscapedPath(), traceID: traceIDOf(r.Header.Get("traceparent")), realm: realm}
 }
 
-func problem(k problemKind, detail string, code Code, f facts) problemResponse {
+func problem(k problemSpec, detail string, code Code, f facts) problemResponse {
 	headers := [][2]string{{"Content-Type", "application/problem+json"}, {"Cache-Control", "no-store"}}
 	realm := f.realm
 	if realm == "" {
@@ -139,21 +116,20 @@ func problem(k problemKind, detail string, code Code, f facts) problemResponse {
 
 // problemFor is the problem for a failed authorization, by error code (the Node problemFor).
 func problemFor(e *Error, f facts, denied string) problemResponse {
-	switch {
-	case e == nil:
-		return problem(kindForbidden, denied, "ERR_POLICY_DENIED", f)
-	case e.Code == CodeTokenMissing:
-		return problem(kindMissing, "a bearer token is required", e.Code, f)
-	case e.RFC6750Error() == "invalid_token":
-		d, ok := tokenDetail[e.Code]
-		if !ok {
-			d = "the bearer token is invalid"
-		}
-		return problem(kindInvalidToken, d, e.Code, f)
-	case unavailableCodes[e.Code]:
-		return problem(kindUnavailable, "authorization is temporarily unavailable; retry later", e.Code, f)
+	if e == nil {
+		return problem(kindForbidden, denied, codePolicyDenied, f)
 	}
-	return problem(kindError, "the authorization policy could not be evaluated", e.Code, f)
+	// The contract says which problem each code is and with what detail.
+	spec, ok := errorSpecs[e.Code]
+	if !ok {
+		spec = errorSpecs[CodeInternal]
+	}
+	k := problemSpecs[spec.problem]
+	detail := spec.detail
+	if detail == "" {
+		detail = k.detail
+	}
+	return problem(k, detail, e.Code, f)
 }
 
 type credKind int

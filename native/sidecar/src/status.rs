@@ -123,4 +123,90 @@ mod tests {
         let s = from_engine(&EngineError::EvalTimeout { limit_ms: 5 });
         assert_eq!(s.code(), Code::Internal);
     }
+
+    /// The contract every language shares (proto/contract/errors.json)
+    /// gives the gRPC status of each code: the engine's errors and the
+    /// sidecar's own reasons must answer with it.
+    #[test]
+    fn statuses_follow_the_error_contract() {
+        let contract: serde_json::Value =
+            serde_json::from_str(include_str!("../../../proto/contract/errors.json")).unwrap();
+        let grpc = |code: &str| -> Option<String> {
+            let e = contract["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["code"] == code)
+                .unwrap_or_else(|| panic!("{code} is not in the contract"));
+            e["grpc"].as_str().map(str::to_string)
+        };
+        let name = |c: Code| -> String {
+            match c {
+                Code::InvalidArgument => "INVALID_ARGUMENT",
+                Code::NotFound => "NOT_FOUND",
+                Code::PermissionDenied => "PERMISSION_DENIED",
+                Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+                Code::FailedPrecondition => "FAILED_PRECONDITION",
+                Code::Unauthenticated => "UNAUTHENTICATED",
+                Code::Internal => "INTERNAL",
+                Code::Unavailable => "UNAVAILABLE",
+                other => panic!("the sidecar does not answer with {other:?}"),
+            }
+            .to_string()
+        };
+        let m = || "m".to_string();
+        let engine = [
+            EngineError::Config {
+                key: m(),
+                message: m(),
+            },
+            EngineError::PolicyLoad {
+                path: "p".into(),
+                message: m(),
+            },
+            EngineError::PolicyCompile {
+                location: None,
+                message: m(),
+            },
+            EngineError::QueryInvalid { message: m() },
+            EngineError::UnknownRule { path: m() },
+            EngineError::InputInvalid { message: m() },
+            EngineError::InputTooLarge { size: 2, limit: 1 },
+            EngineError::InputTooDeep { limit: 1 },
+            EngineError::EvalTimeout { limit_ms: 1 },
+            EngineError::Eval { message: m() },
+            EngineError::Closed,
+            EngineError::BundleRefused { message: m() },
+            EngineError::BundleFetch { message: m() },
+            EngineError::BundleNotActive { message: m() },
+            EngineError::Token(TokenError::Missing),
+            EngineError::Token(TokenError::Malformed { reason: m() }),
+            EngineError::Token(TokenError::Algorithm { reason: m() }),
+            EngineError::Token(TokenError::UnknownKey),
+            EngineError::Token(TokenError::Signature),
+            EngineError::Token(TokenError::Expired),
+            EngineError::Token(TokenError::NotYetValid),
+            EngineError::Token(TokenError::Claim {
+                claim: m(),
+                reason: m(),
+            }),
+            EngineError::Token(TokenError::KeysUnavailable { reason: m() }),
+            EngineError::Token(TokenError::KeySetInvalid { reason: m() }),
+        ];
+        for e in &engine {
+            assert_eq!(Some(name(code_for(e))), grpc(e.code()), "{}", e.code());
+        }
+        // The sidecar's own reasons, with the codes their call sites use.
+        for (reason, code) in [
+            (ERR_UNKNOWN_TENANT, Code::NotFound),
+            (ERR_TENANT_INVALID, Code::InvalidArgument),
+            (ERR_OVERLOADED, Code::ResourceExhausted),
+            (ERR_MESSAGE_TOO_LARGE, Code::ResourceExhausted),
+            (ERR_BATCH_TOO_LARGE, Code::InvalidArgument),
+            (ERR_QUERY_NOT_ALLOWED, Code::PermissionDenied),
+            (ERR_TOKENS_NOT_CONFIGURED, Code::FailedPrecondition),
+        ] {
+            assert_eq!(Some(name(code)), grpc(reason), "{reason}");
+        }
+    }
 }

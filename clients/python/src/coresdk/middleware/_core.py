@@ -14,9 +14,10 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from .. import _otel
+from .._generated import contract as _contract
 from ..client import AsyncCoreSDKClient, CoreSDKClient
 from ..errors import CoreSDKError
 from ..results import AuthorizeResult, IsAllowedResult
@@ -36,44 +37,11 @@ __all__ = [
 Claims = dict[str, Any]
 """Verified claims as the middleware puts them on the request."""
 
-PROBLEM_TYPE_BASE: Final = "https://coresdk.dev/problems/"
+PROBLEM_TYPE_BASE: Final = _contract.PROBLEM_TYPE_BASE
 """The base of every problem ``type`` URI."""
 
-ProblemKind = Literal[
-    "invalid-request", "missing-credentials", "invalid-token", "forbidden", "authorization-unavailable", "authorization-error"
-]
-
-_KINDS: Final[dict[str, tuple[int, str]]] = {
-    "invalid-request": (400, "Malformed authorization header"),
-    "missing-credentials": (401, "Authentication required"),
-    "invalid-token": (401, "Invalid bearer token"),
-    "forbidden": (403, "Forbidden"),
-    "authorization-unavailable": (503, "Authorization unavailable"),
-    "authorization-error": (500, "Authorization failed"),
-}
-
-_TOKEN_DETAIL: Final = {
-    "ERR_TOKEN_MALFORMED": "the bearer token is not a well-formed JWT",
-    "ERR_TOKEN_ALGORITHM": "the bearer token is signed with an algorithm that is not accepted",
-    "ERR_TOKEN_UNKNOWN_KEY": "the bearer token is signed by an unknown key",
-    "ERR_TOKEN_SIGNATURE": "the bearer token signature is invalid",
-    "ERR_TOKEN_EXPIRED": "the bearer token has expired",
-    "ERR_TOKEN_NOT_YET_VALID": "the bearer token is not valid yet",
-    "ERR_TOKEN_CLAIM": "the bearer token was not issued for this service",
-}
-
-_UNAVAILABLE: Final = frozenset(
-    {
-        "ERR_JWKS_UNAVAILABLE",
-        "ERR_JWKS_INVALID",
-        "ERR_OVERLOADED",
-        "ERR_TOKENS_NOT_CONFIGURED",
-        "ERR_SIDECAR_UNAVAILABLE",
-        "ERR_SIDECAR_TIMEOUT",
-        "ERR_ENGINE_CLOSED",
-        "ERR_BUNDLE_NOT_ACTIVE",
-    }
-)
+ProblemKind = _contract.ProblemKind
+"""The kinds of problem (``proto/contract/errors.json``)."""
 
 _B64TOKEN: Final = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 _TRACEPARENT: Final = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -130,7 +98,7 @@ def problem(
     a rejected token, without an error code for a missing one); 400 carries
     ``error="invalid_request"``; 503 carries ``Retry-After: 1``.
     """
-    status, title = _KINDS[kind]
+    status, title, _ = _contract.PROBLEMS[kind]
     headers = {"content-type": "application/problem+json", "cache-control": "no-store"}
     r = f'realm="{_quote("coresdk" if realm is None else realm)}"'
     if kind == "missing-credentials":
@@ -225,16 +193,11 @@ def problem_for(error: CoreSDKError | None, facts: RequestFacts, realm: str | No
     """The problem for a failed authorization, by error code (the Node ``problemFor``)."""
     common: dict[str, Any] = {"instance": facts.path, "trace_id": trace_id_of(facts.traceparent), "realm": realm}
     if error is None:
-        return problem("forbidden", code="ERR_POLICY_DENIED", detail=denied, **common)
-    if error.code == "ERR_TOKEN_MISSING":
-        return problem("missing-credentials", code=error.code, detail="a bearer token is required", **common)
-    if error.rfc6750_error == "invalid_token":
-        return problem("invalid-token", code=error.code, detail=_TOKEN_DETAIL.get(error.code, "the bearer token is invalid"), **common)
-    if error.code in _UNAVAILABLE:
-        return problem(
-            "authorization-unavailable", code=error.code, detail="authorization is temporarily unavailable; retry later", **common
-        )
-    return problem("authorization-error", code=error.code, detail="the authorization policy could not be evaluated", **common)
+        return problem("forbidden", code=_contract.POLICY_DENIED_CODE, detail=denied, **common)
+    # The contract (proto/contract/errors.json) says which problem each code is and with what detail.
+    _, kind, _, detail, _ = _contract.ERRORS.get(error.code, _contract.ERRORS["ERR_INTERNAL"])
+    default = _contract.PROBLEMS[kind][2]
+    return problem(cast("ProblemKind", kind), code=error.code, detail=detail or default or "", **common)
 
 
 InputFn = Callable[[Any], Mapping[str, Any]]

@@ -1,5 +1,6 @@
 package dev.coresdk;
 
+import dev.coresdk.internal.contract.Contract;
 import java.util.Set;
 
 /**
@@ -21,60 +22,8 @@ import java.util.Set;
 public class CoreSDKException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
-  /** Every error code CoreSDK can raise (the Node package's {@code ERROR_CODES}). */
-  public static final Set<String> ERROR_CODES =
-      Set.of(
-          "ERR_CONFIG",
-          "ERR_POLICY_LOAD",
-          "ERR_POLICY_COMPILE",
-          "ERR_QUERY_INVALID",
-          "ERR_UNKNOWN_RULE",
-          "ERR_INPUT_INVALID",
-          "ERR_INPUT_TOO_LARGE",
-          "ERR_INPUT_TOO_DEEP",
-          "ERR_EVAL_TIMEOUT",
-          "ERR_EVAL",
-          "ERR_ENGINE_CLOSED",
-          "ERR_BUNDLE_NOT_ACTIVE",
-          "ERR_BUNDLE_REFUSED",
-          "ERR_BUNDLE_FETCH",
-          "ERR_TOKEN_MISSING",
-          "ERR_TOKEN_MALFORMED",
-          "ERR_TOKEN_ALGORITHM",
-          "ERR_TOKEN_UNKNOWN_KEY",
-          "ERR_TOKEN_SIGNATURE",
-          "ERR_TOKEN_EXPIRED",
-          "ERR_TOKEN_NOT_YET_VALID",
-          "ERR_TOKEN_CLAIM",
-          "ERR_JWKS_UNAVAILABLE",
-          "ERR_JWKS_INVALID",
-          "ERR_INTERNAL",
-          "ERR_TLS",
-          "ERR_BIND",
-          "ERR_RUNTIME",
-          "ERR_UNKNOWN_TENANT",
-          "ERR_TENANT_INVALID",
-          "ERR_OVERLOADED",
-          "ERR_MESSAGE_TOO_LARGE",
-          "ERR_BATCH_TOO_LARGE",
-          "ERR_QUERY_NOT_ALLOWED",
-          "ERR_TOKENS_NOT_CONFIGURED",
-          "ERR_PII_UNAVAILABLE",
-          "ERR_SIDECAR_UNAVAILABLE",
-          "ERR_SIDECAR_TIMEOUT",
-          "ERR_ABORTED");
-
-  private static final Set<String> INVALID_TOKEN =
-      Set.of(
-          "ERR_TOKEN_MALFORMED",
-          "ERR_TOKEN_ALGORITHM",
-          "ERR_TOKEN_UNKNOWN_KEY",
-          "ERR_TOKEN_SIGNATURE",
-          "ERR_TOKEN_EXPIRED",
-          "ERR_TOKEN_NOT_YET_VALID",
-          "ERR_TOKEN_CLAIM");
-
-  private static final Set<String> TRANSPORT = Set.of("ERR_SIDECAR_UNAVAILABLE", "ERR_SIDECAR_TIMEOUT");
+  /** Every error code CoreSDK can raise (generated from {@code proto/contract/errors.json}, as in every language). */
+  public static final Set<String> ERROR_CODES = Set.copyOf(Contract.ERROR_CODES);
 
   private final String code;
 
@@ -104,7 +53,8 @@ public class CoreSDKException extends RuntimeException {
    * @return {@code "invalid_token"} or {@code null}
    */
   public String rfc6750Error() {
-    return INVALID_TOKEN.contains(code) ? "invalid_token" : null;
+    Contract.ErrorSpec spec = Contract.ERRORS.get(code);
+    return spec == null ? null : spec.rfc6750();
   }
 
   /**
@@ -113,7 +63,8 @@ public class CoreSDKException extends RuntimeException {
    * @return whether this is a transport failure
    */
   public boolean isTransportFailure() {
-    return TRANSPORT.contains(code);
+    Contract.ErrorSpec spec = Contract.ERRORS.get(code);
+    return spec != null && spec.transport();
   }
 
   /**

@@ -1,9 +1,9 @@
 package dev.coresdk.servlet;
 
 import dev.coresdk.CoreSDKException;
+import dev.coresdk.internal.contract.Contract;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -13,28 +13,7 @@ import java.util.regex.Pattern;
  */
 public final class Problems {
   /** The base of every problem {@code type} URI. */
-  public static final String PROBLEM_TYPE_BASE = "https://coresdk.dev/problems/";
-
-  private static final Map<String, String> TOKEN_DETAIL =
-      Map.of(
-          "ERR_TOKEN_MALFORMED", "the bearer token is not a well-formed JWT",
-          "ERR_TOKEN_ALGORITHM", "the bearer token is signed with an algorithm that is not accepted",
-          "ERR_TOKEN_UNKNOWN_KEY", "the bearer token is signed by an unknown key",
-          "ERR_TOKEN_SIGNATURE", "the bearer token signature is invalid",
-          "ERR_TOKEN_EXPIRED", "the bearer token has expired",
-          "ERR_TOKEN_NOT_YET_VALID", "the bearer token is not valid yet",
-          "ERR_TOKEN_CLAIM", "the bearer token was not issued for this service");
-
-  private static final Set<String> UNAVAILABLE =
-      Set.of(
-          "ERR_JWKS_UNAVAILABLE",
-          "ERR_JWKS_INVALID",
-          "ERR_OVERLOADED",
-          "ERR_TOKENS_NOT_CONFIGURED",
-          "ERR_SIDECAR_UNAVAILABLE",
-          "ERR_SIDECAR_TIMEOUT",
-          "ERR_ENGINE_CLOSED",
-          "ERR_BUNDLE_NOT_ACTIVE");
+  public static final String PROBLEM_TYPE_BASE = Contract.PROBLEM_TYPE_BASE;
 
   private static final Pattern TRACEPARENT =
       Pattern.compile("^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$");
@@ -45,26 +24,37 @@ public final class Problems {
   /** The kinds of problem, each with its status and title. */
   public enum Kind {
     /** 400: the Authorization header is malformed. */
-    INVALID_REQUEST("invalid-request", 400, "Malformed authorization header"),
+    INVALID_REQUEST("invalid-request"),
     /** 401: no bearer credentials. */
-    MISSING_CREDENTIALS("missing-credentials", 401, "Authentication required"),
+    MISSING_CREDENTIALS("missing-credentials"),
     /** 401: the token was rejected. */
-    INVALID_TOKEN("invalid-token", 401, "Invalid bearer token"),
+    INVALID_TOKEN("invalid-token"),
     /** 403: the policy denied. */
-    FORBIDDEN("forbidden", 403, "Forbidden"),
+    FORBIDDEN("forbidden"),
     /** 503: the sidecar (or its key set) is unavailable. */
-    AUTHORIZATION_UNAVAILABLE("authorization-unavailable", 503, "Authorization unavailable"),
+    AUTHORIZATION_UNAVAILABLE("authorization-unavailable"),
     /** 500: the policy could not be evaluated. */
-    AUTHORIZATION_ERROR("authorization-error", 500, "Authorization failed");
+    AUTHORIZATION_ERROR("authorization-error");
 
     private final String slug;
     private final int status;
     private final String title;
 
-    Kind(String slug, int status, String title) {
+    Kind(String slug) {
+      // Status and title come from the contract (proto/contract/errors.json).
+      Contract.ProblemSpec spec = Contract.PROBLEMS.get(slug);
       this.slug = slug;
-      this.status = status;
-      this.title = title;
+      this.status = spec.status();
+      this.title = spec.title();
+    }
+
+    static Kind ofSlug(String slug) {
+      for (Kind k : values()) {
+        if (k.slug.equals(slug)) {
+          return k;
+        }
+      }
+      return AUTHORIZATION_ERROR;
     }
 
     /**
@@ -182,30 +172,12 @@ public final class Problems {
       CoreSDKException error, String instance, String traceparent, String realm, String denied) {
     String traceId = traceIdOf(traceparent);
     if (error == null) {
-      return problem(Kind.FORBIDDEN, denied, "ERR_POLICY_DENIED", instance, traceId, realm);
+      return problem(Kind.FORBIDDEN, denied, Contract.POLICY_DENIED_CODE, instance, traceId, realm);
     }
-    if (error.code().equals("ERR_TOKEN_MISSING")) {
-      return problem(Kind.MISSING_CREDENTIALS, "a bearer token is required", error.code(), instance, traceId, realm);
-    }
-    if ("invalid_token".equals(error.rfc6750Error())) {
-      String detail = TOKEN_DETAIL.getOrDefault(error.code(), "the bearer token is invalid");
-      return problem(Kind.INVALID_TOKEN, detail, error.code(), instance, traceId, realm);
-    }
-    if (UNAVAILABLE.contains(error.code())) {
-      return problem(
-          Kind.AUTHORIZATION_UNAVAILABLE,
-          "authorization is temporarily unavailable; retry later",
-          error.code(),
-          instance,
-          traceId,
-          realm);
-    }
-    return problem(
-        Kind.AUTHORIZATION_ERROR,
-        "the authorization policy could not be evaluated",
-        error.code(),
-        instance,
-        traceId,
-        realm);
+    // The contract says which problem each code is and with what detail.
+    Contract.ErrorSpec spec = Contract.ERRORS.getOrDefault(error.code(), Contract.ERRORS.get("ERR_INTERNAL"));
+    Kind kind = Kind.ofSlug(spec.problem());
+    String detail = spec.detail() != null ? spec.detail() : Contract.PROBLEMS.get(spec.problem()).detail();
+    return problem(kind, detail, error.code(), instance, traceId, realm);
   }
 }
