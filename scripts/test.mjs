@@ -56,6 +56,9 @@ const steps = [
   // build with javac -Xlint -Werror and doclint, and the JUnit tests against the real sidecar (needs dist/).
   ['java checkstyle', 'mvn', ['-q', '-B', '-ntp', '-f', 'clients/java/pom.xml', 'checkstyle:check']],
   ['java verify', 'mvn', ['-B', '-ntp', '-f', 'clients/java/pom.xml', 'verify']],
+  // Docs are tests: every code sample in README.md and docs/*.md runs, as written, against a real --dev sidecar, or
+  // is marked partial/skip (docs/README.md). Needs dist/, the Python venv, Go and the Java build above.
+  ['docs samples', process.execPath, ['scripts/doc-samples.mjs']],
 ];
 const only = process.argv.slice(2);
 for (const [name, cmd, args, opts] of steps) {
