@@ -25,7 +25,7 @@
  *
  * Runnable languages: ts/typescript/js/javascript (transpiled with
  * TypeScript, run with node, `coresdk` resolving to this checkout as if
- * installed), python/py (clients/python/.venv), go (a module of its own using
+ * installed; ts blocks are also type-checked, strict, in one tsc program), python/py (clients/python/.venv), go (a module of its own using
  * clients/go through `go work`, as docs/go.md tells users), java (`java -cp
  * <the SDK's classpath> File.java`, as README.md tells users), sh/bash/shell
  * (bash -e in the repository root, with coresdk-sidecar and the npm bins on
@@ -533,6 +533,34 @@ async function startService(how, port) {
 }
 
 /**
+ * Type-checks the TypeScript samples that run, in one strict tsc program (as the repository's own
+ * tsconfig.json: NodeNext, strict), each sample a module of its own.
+ * @param {Sample[]} samples
+ * @param {Workspace} ws
+ * @returns {Promise<Map<Sample, string>>} the errors of each sample that has some
+ */
+async function typecheck(samples, ws) {
+  const dir = join(ws.dir, 'typecheck');
+  mkdirSync(dir);
+  const files = samples.map((s, i) => {
+    writeFileSync(join(dir, `sample${i}.mts`), s.text);
+    return `sample${i}.mts`;
+  });
+  const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], strict: true, noEmit: true, skipLibCheck: true };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
+  const r = await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { cwd: dir, timeoutS: 120 });
+  const errors = new Map();
+  if (r.code === 0) return errors;
+  for (const line of `${r.stdout}${r.stderr}`.split('\n')) {
+    const m = /^sample(\d+)\.mts\((\d+),(\d+)\): (.*)$/.exec(line);
+    const s = m ? samples[Number(m[1])] : undefined;
+    if (m && s) errors.set(s, `${errors.get(s) ?? ''}${s.file}:${s.line + Number(m[2])}: ${m[4]}\n`);
+  }
+  if (errors.size === 0) errors.set(samples[0], `tsc failed:\n${r.stdout}${r.stderr}`);
+  return errors;
+}
+
+/**
  * Runs one sample (the sidecar up); returns what went wrong, or undefined.
  * @param {Sample} sample
  * @param {Workspace} ws
@@ -644,6 +672,13 @@ async function main() {
     sidecar = await startSidecar(work);
     const env = { ...process.env, TOKEN: sidecar.token, PATH: `${ws.bin}:${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
     delete env.CORESDK_CONFIG;
+    // TypeScript samples must type-check too (strict), before any of them runs.
+    const tsSamples = toRun.filter((s) => s.lang === 'ts' || s.lang === 'typescript');
+    if (tsSamples.length > 0) {
+      const t = Date.now();
+      const typeErrors = await typecheck(tsSamples, ws);
+      for (const s of tsSamples) report(s, 'types', typeErrors.get(s), t, failures);
+    }
     /** @type {Map<Sample, { how: Awaited<ReturnType<typeof prepare>>, port: number }>} */
     const services = new Map();
     for (const s of toRun) {
