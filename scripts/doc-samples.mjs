@@ -121,7 +121,7 @@ export function parseMarkdown(file) {
     } else if (/^<!--\s*sample\b/.test(lastNonBlank)) {
       errors.push(`${where}: a malformed marker before the fence: ${lastNonBlank}`);
     }
-    if (!(sample.lang in RUNNERS)) {
+    if (!Object.hasOwn(RUNNERS, sample.lang)) {
       if (!marker) sample.kind = 'other';
       else if (sample.kind === 'run' || sample.kind === 'serve') errors.push(`${where}: no runner for \`${sample.lang || '(none)'}\` blocks: mark it partial or skip`);
     } else if (RUNNERS[sample.lang] === null && (sample.kind === 'run' || sample.kind === 'serve')) {
@@ -169,6 +169,17 @@ function docFiles() {
   return ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 }
 
+/** Every process group started and not yet reaped, and the temporary tree: cleaned up if this script is interrupted. */
+const live = new Set();
+const cleanup = { dir: '' };
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.on(signal, () => {
+    for (const child of live) killGroup(/** @type {import('node:child_process').ChildProcess} */ (child), 'SIGKILL');
+    if (cleanup.dir) rmSync(cleanup.dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
 /**
  * Runs a command to completion under a deadline, killing its process group when it passes.
  * @param {string} cmd
@@ -179,6 +190,7 @@ function docFiles() {
 function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: opts.cwd ?? root, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -189,6 +201,7 @@ function run(cmd, args, opts = {}) {
     child.on('close', (code) => {
       clearTimeout(timer);
       killGroup(child, 'SIGKILL'); // anything it left behind in its group
+      live.delete(child);
       resolve({ code, stdout, stderr, timedOut });
     });
   });
@@ -216,12 +229,13 @@ function killGroup(child, signal) {
  */
 function startProcess(cmd, args, opts) {
   const child = spawn(cmd, args, { cwd: opts.cwd ?? root, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
   const proc = { child, output: '', exited: false, code: /** @type {number | null} */ (null) };
   child.stdout.on('data', (d) => { proc.output += d; });
   child.stderr.on('data', (d) => { proc.output += d; });
   child.on('error', (e) => { proc.output += String(e); });
   const closed = new Promise((resolve) => {
-    child.on('close', (code) => { proc.exited = true; proc.code = code; resolve(undefined); });
+    child.on('close', (code) => { proc.exited = true; proc.code = code; live.delete(child); resolve(undefined); });
   });
   return {
     proc,
@@ -664,6 +678,7 @@ async function main() {
   if (list) return;
 
   const work = mkdtempSync(join(tmpdir(), 'coresdk-doc-samples-'));
+  cleanup.dir = work;
   const failures = [];
   const started = Date.now();
   let sidecar;
