@@ -20,6 +20,7 @@ import { native } from '../binding.js';
 import { parseEngineJson } from '../json-values.js';
 import type { BreakerOptions } from './breaker.js';
 import { SidecarTransport, type ClientTlsOptions } from './sidecar-transport.js';
+import { ERRORS } from '../generated/contract.js';
 
 /** Client configuration. Every field has a default or comes from `fromEnv()`. */
 export interface SDKConfig {
@@ -74,11 +75,9 @@ export interface ClientStats {
   breaker: 'closed' | 'open' | 'half-open' | 'n/a';
 }
 
-const TRANSPORT_FAILURES: ReadonlySet<string> = new Set(['ERR_SIDECAR_UNAVAILABLE', 'ERR_SIDECAR_TIMEOUT']);
-
-/** Whether an error means "the sidecar could not be reached". */
+/** Whether an error means "the sidecar could not be reached" (a transport failure in the error contract). */
 export function isTransportFailure(e: unknown): boolean {
-  return e instanceof CoreSDKError && TRANSPORT_FAILURES.has(e.code);
+  return e instanceof CoreSDKError && ERRORS[e.code].transport;
 }
 
 /** The sidecar's JSON text, parsed exactly as the in-process engine hands values over. */

@@ -18,27 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::config::RawValue;
 use crate::error::{EngineError, Result};
 
-/// The `[sidecar.authzen]` keys; each maps to `CORESDK_SIDECAR_AUTHZEN_<KEY>`.
-pub const AUTHZEN_KEYS: &[&str] = &[
-    "addr",
-    "tls_cert_file",
-    "tls_key_file",
-    "tls_client_ca_file",
-    "client_auth",
-    "api_key_sha256",
-    "allowed_client_names",
-    "decision_query",
-    "context_query",
-    "expose_reasons",
-    "tenant_prefixes",
-    "public_url",
-    "max_body_bytes",
-    "max_evaluations",
-    "search_subject_query",
-    "search_resource_query",
-    "search_action_query",
-    "search_page_size",
-];
+pub use crate::config_keys::AUTHZEN_KEYS;
 
 /// The decision query used when `decision_query` is not set.
 pub const DEFAULT_AUTHZEN_QUERY: &str = "data.authzen.allow";

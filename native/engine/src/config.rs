@@ -308,69 +308,7 @@ impl Default for SdkConfig {
     }
 }
 
-/// The allow-listed keys of the `[sdk]` table; each maps to `CORESDK_<KEY>`.
-pub const SDK_KEYS: &[&str] = &[
-    "policy_dir",
-    "eval_timeout_ms",
-    "pool_size",
-    "max_input_bytes",
-    "max_input_depth",
-    "watch_policies",
-    "rego_v0",
-    "decision_cache_entries",
-    "fast_path",
-    "sidecar_addr",
-    "tenant_id",
-    "fail_mode",
-    "jwks_url",
-    "jwks_file",
-    "oidc_issuer",
-    "issuer",
-    "audience",
-    "algorithms",
-    "clock_tolerance_secs",
-    "required_claims",
-    "token_typ",
-    "max_token_bytes",
-    "token_cache_entries",
-    "jwks_ca_file",
-    "jwks_timeout_ms",
-    "jwks_refresh_min_secs",
-    "jwks_refresh_max_secs",
-    "jwks_unknown_kid_cooldown_secs",
-    "jwks_stale_max_secs",
-    "jwks_allow_insecure_http",
-    "offline_cache_dir",
-    "offline_cache_key",
-    "mode",
-    "timeout_ms",
-    "tls_ca_file",
-    "tls_cert_file",
-    "tls_key_file",
-    "tls_server_name",
-    "pii_style",
-    "pii_hash_key",
-    "pii_entities",
-    "pii_dictionary",
-    "pii_patterns",
-    "pii_sensitive_names",
-    "decision_log",
-    "bundle_url",
-    "bundle_poll_min_secs",
-    "bundle_poll_max_secs",
-    "bundle_poll_min_s",
-    "bundle_poll_max_s",
-    "bundle_timeout_ms",
-    "bundle_max_bytes",
-    "bundle_ca_file",
-    "bundle_auth_token_file",
-    "bundle_auth_token_env",
-    "bundle_verification_key_file",
-    "bundle_key_id",
-    "bundle_scope",
-    "bundle_signing_required",
-    "bundle_allow_insecure_http",
-];
+pub use crate::config_keys::SDK_KEYS;
 
 impl SdkConfig {
     /// Loads `coresdk.toml` (from `CORESDK_CONFIG`, else `./coresdk.toml` when
@@ -437,9 +375,7 @@ impl SdkConfig {
                 }
                 "sidecar_addr" => {
                     let s = value.string(&name)?;
-                    if s.trim().is_empty() {
-                        return Err(EngineError::config(name, "must not be empty"));
-                    }
+                    check_address(&s).map_err(|m| EngineError::config(&name, m))?;
                     cfg.sidecar_addr = s;
                 }
                 "tenant_id" => {
@@ -985,6 +921,52 @@ pub fn decode_hmac_key(text: &str) -> Option<Vec<u8>> {
 pub(crate) enum RawValue {
     Toml(toml::Value),
     Env(String),
+}
+
+/// Checks a sidecar address as every client parses it: `host:port`,
+/// `[IPv6]:port` or `unix:/path` (port 0-65535; an IPv6 address needs its
+/// brackets). The message says what is wrong, without the key.
+pub fn check_address(s: &str) -> std::result::Result<(), String> {
+    const FORMS: &str = "host:port, [IPv6]:port or unix:/path";
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(path) = s.strip_prefix("unix:") {
+        return if path.is_empty() {
+            Err(format!("a unix: address names a socket path ({FORMS})"))
+        } else {
+            Ok(())
+        };
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let Some((ip, port)) = rest.split_once("]:") else {
+            return Err(format!("must be {FORMS}, got {s:?}"));
+        };
+        if ip.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("{ip:?} is not an IPv6 address ({FORMS})"));
+        }
+        (ip, port)
+    } else {
+        match s.rsplit_once(':') {
+            Some((host, _)) if host.contains(':') => {
+                return Err(format!(
+                    "write an IPv6 address in brackets, [{host}]:port ({FORMS})"
+                ))
+            }
+            Some((host, port)) => (host, port),
+            None => return Err(format!("must be {FORMS} (a port is required), got {s:?}")),
+        }
+    };
+    if host.is_empty() || host.chars().any(char::is_whitespace) {
+        return Err(format!("must be {FORMS}, got {s:?}"));
+    }
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err()
+    {
+        return Err(format!(
+            "the port must be a number from 0 to 65535, got {port:?}"
+        ));
+    }
+    Ok(())
 }
 
 impl RawValue {

@@ -38,68 +38,13 @@ use crate::authzen_config::{parse_authzen, AuthzenConfig, AUTHZEN_KEYS};
 use crate::config::{is_valid_tenant_id, EngineConfig, RawValue, SdkConfig, SDK_KEYS};
 use crate::error::{EngineError, Result};
 
-/// The `[sidecar]` keys; each maps to `CORESDK_SIDECAR_<KEY>`.
-pub const SIDECAR_KEYS: &[&str] = &[
-    "tls_cert_file",
-    "tls_key_file",
-    "tls_client_ca_file",
-    "insecure_dev",
-    "watch_certs",
-    "max_concurrent_calls",
-    "max_message_bytes",
-    "max_batch",
-    "drain_timeout_ms",
-    "keepalive_interval_secs",
-    "keepalive_timeout_secs",
-    "worker_threads",
-    "health_addr",
-    "allowed_queries",
-];
+pub use crate::config_keys::SIDECAR_KEYS;
 
 /// How messages name `[sidecar] allowed_queries`, which a file or the
 /// environment may set.
 const SIDECAR_QUERIES_KEY: &str = "sidecar.allowed_queries (CORESDK_SIDECAR_ALLOWED_QUERIES)";
 
-/// The keys a `[tenants.<id>]` table may set: its bundle and its tokens.
-pub const TENANT_KEYS: &[&str] = &[
-    "policy_dir",
-    "rego_v0",
-    "jwks_url",
-    "jwks_file",
-    "oidc_issuer",
-    "issuer",
-    "audience",
-    "algorithms",
-    "clock_tolerance_secs",
-    "required_claims",
-    "token_typ",
-    "max_token_bytes",
-    "token_cache_entries",
-    "jwks_ca_file",
-    "jwks_timeout_ms",
-    "jwks_refresh_min_secs",
-    "jwks_refresh_max_secs",
-    "jwks_unknown_kid_cooldown_secs",
-    "jwks_stale_max_secs",
-    "jwks_allow_insecure_http",
-    "offline_cache_dir",
-    "offline_cache_key",
-    "bundle_url",
-    "bundle_poll_min_secs",
-    "bundle_poll_max_secs",
-    "bundle_poll_min_s",
-    "bundle_poll_max_s",
-    "bundle_timeout_ms",
-    "bundle_max_bytes",
-    "bundle_ca_file",
-    "bundle_auth_token_file",
-    "bundle_auth_token_env",
-    "bundle_verification_key_file",
-    "bundle_key_id",
-    "bundle_scope",
-    "bundle_signing_required",
-    "bundle_allow_insecure_http",
-];
+pub use crate::config_keys::TENANT_KEYS;
 
 /// The `[sidecar]` section: the data plane's transport and limits.
 #[derive(Debug, Clone)]
@@ -418,7 +363,7 @@ fn accept_same_tokens(a: &EngineConfig, b: &EngineConfig) -> bool {
     aa.is_empty() || ab.is_empty() || aa.iter().any(|x| ab.contains(x))
 }
 
-fn table(
+pub(crate) fn table(
     value: toml::Value,
     name: &str,
     keys: &[&str],
@@ -461,7 +406,7 @@ fn parse_clients(value: toml::Value) -> Result<BTreeMap<String, Vec<String>>> {
                 "a client is named by a DNS name its certificate is valid for",
             ));
         }
-        let mut entries = table(t, &key, &["allowed_queries"])?;
+        let mut entries = table(t, &key, crate::config_keys::CLIENT_TABLE_KEYS)?;
         let (name_key, raw) = entries
             .remove("allowed_queries")
             .ok_or_else(|| EngineError::config(format!("{key}.allowed_queries"), "is required"))?;

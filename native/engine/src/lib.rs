@@ -38,9 +38,14 @@ pub mod authzen_config;
 mod builtins;
 mod bundle;
 pub mod cache;
+mod client_config;
 mod compile_check;
 pub mod config;
 pub mod config_file;
+/// The key lists of every `coresdk.toml` table, generated from the
+/// configuration contract (`proto/contract/config.json`).
+#[path = "generated/config_keys.rs"]
+pub mod config_keys;
 mod decision;
 mod engine;
 mod error;

@@ -294,9 +294,15 @@ pub fn load_client_config(
 ) -> Result<String> {
     let vars = vars.into_iter().collect();
     let path = config_file.map(PathBuf::from);
-    let cfg =
-        coresdk_engine::ConfigFile::load(path.as_deref(), &vars).map_err(crate::errors::to_napi)?;
-    let sdk = cfg.sdk;
+    // A client reads its own keys (the contract's client and Node keys) and
+    // accepts the engine's and the sidecar's without reading them.
+    let keys: Vec<&str> = coresdk_engine::config_keys::CLIENT_KEYS
+        .iter()
+        .chain(coresdk_engine::config_keys::NODE_KEYS)
+        .copied()
+        .collect();
+    let sdk = coresdk_engine::SdkConfig::load_client(path.as_deref(), &vars, &keys)
+        .map_err(crate::errors::to_napi)?;
     let p = |v: &Option<PathBuf>| v.as_ref().map(|p| p.display().to_string());
     Ok(serde_json::json!({
         "sidecarAddr": sdk.sidecar_addr,
@@ -310,7 +316,6 @@ pub fn load_client_config(
             "keyFile": p(&sdk.client_tls.key_file),
             "serverName": sdk.client_tls.server_name,
         },
-        "policyDir": p(&sdk.policy_dir),
         "decisionLog": sdk.decision_log.as_str(),
         "configFile": path.map(|p| p.display().to_string()),
     })
