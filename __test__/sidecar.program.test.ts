@@ -5,7 +5,8 @@
  * `test` and `check` policy commands, `--check`, signals and exit codes.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { makePki } from './support/https-jwks.js';
 import { call, clients, PROGRAM, ROOT, startSidecar } from './support/sidecar.js';
 
 let dir: string;
@@ -72,6 +74,30 @@ describe('command line', () => {
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).not.toMatch(/panicked|RUST_BACKTRACE/);
     }
+  });
+
+  it('--check accepts the one coresdk.toml that the config conformance cases load in every client', () => {
+    // clients/conformance/config.json's shared file: [sdk] bundle keys, fast_path, [sidecar], [sidecar.authzen], ...
+    const cases = JSON.parse(readFileSync(join(ROOT, 'clients', 'conformance', 'config.json'), 'utf8')) as { cases: Array<{ name: string; file?: string }> };
+    const shared = cases.cases.find((c) => c.name.startsWith('one file for the sidecar and its clients'))?.file;
+    if (shared === undefined) throw new Error('the shared case is missing from clients/conformance/config.json');
+    const home = join(dir, 'shared-config');
+    for (const sub of ['certs', 'keys', 'policies']) mkdirSync(join(home, sub), { recursive: true });
+    const pki = makePki(join(home, 'certs'));
+    writeFileSync(join(home, 'certs', 'server.pem'), pki.serverCertPem);
+    writeFileSync(join(home, 'certs', 'server.key'), pki.serverKeyPem);
+    writeFileSync(join(home, 'certs', 'ca.pem'), readFileSync(pki.caFile));
+    writeFileSync(join(home, 'keys', 'bundle.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+    cpSync(join(ROOT, 'examples', 'policies'), join(home, 'policies', 'globex'), { recursive: true });
+    writeFileSync(join(home, 'coresdk.toml'), shared);
+    const ok = run(['--check', '--config', join(home, 'coresdk.toml')]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('"tenants":["acme-corp","globex"]');
+    // A certificate file that is not there fails the check, as it would fail the start.
+    rmSync(join(home, 'certs', 'server.pem'));
+    const missing = run(['--check', '--config', join(home, 'coresdk.toml')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('sidecar.tls_cert_file');
   });
 
   it('--check compiles every bundle and reports a configured AuthZEN query that names no rule', () => {

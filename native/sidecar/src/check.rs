@@ -50,8 +50,13 @@ impl CheckReport {
 /// Checks `config` as a start would use it. The first problem is the
 /// error, naming the key at fault.
 pub fn check(config: &ConfigFile) -> Result<CheckReport, SidecarError> {
-    ListenAddr::parse(&config.sdk.sidecar_addr)
+    let addr = ListenAddr::parse(&config.sdk.sidecar_addr)
         .map_err(|e| SidecarError::config("CORESDK_SIDECAR_ADDR", e.to_string()))?;
+    // The certificates are read and checked as at start: a file that is
+    // missing or does not hold what it should fails the check, not the start.
+    if let Some(files) = crate::server::data_plane_tls(&config.sidecar, &addr)? {
+        crate::tls::server_config(&files)?;
+    }
     if let Some(h) = &config.sidecar.health_addr {
         ListenAddr::parse(h)
             .map_err(|e| SidecarError::config("CORESDK_SIDECAR_HEALTH_ADDR", e.to_string()))?;
@@ -61,6 +66,9 @@ pub fn check(config: &ConfigFile) -> Result<CheckReport, SidecarError> {
     let authzen = crate::authzen::config::Settings::from_config(config, |id| {
         tenants.iter().any(|t| t.id == id)
     })?;
+    if let Some(files) = authzen.as_ref().and_then(|s| s.tls.as_ref()) {
+        crate::tls::server_config(files)?;
+    }
     if let Some(settings) = &authzen {
         if let Some((tenant, k, q)) = settings.unknown_rules(&tenants).into_iter().next() {
             return Err(SidecarError::config(

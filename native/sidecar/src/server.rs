@@ -97,31 +97,9 @@ impl Sidecar {
         let sc = config.sidecar.clone();
         let addr = ListenAddr::parse(&config.sdk.sidecar_addr)?;
 
-        let tls = if sc.insecure_dev {
-            if !addr.is_local() {
-                return Err(SidecarError::config(
-                    "CORESDK_SIDECAR_INSECURE_DEV",
-                    format!("insecure-dev serves plaintext and binds to loopback or a unix socket only; {addr} is neither"),
-                ));
-            }
-            None
-        } else {
-            let need = |v: &Option<std::path::PathBuf>, key: &str| {
-                v.clone().ok_or_else(|| {
-                    SidecarError::config(
-                        format!("sidecar.{key} (CORESDK_SIDECAR_{})", key.to_ascii_uppercase()),
-                        "mutual TLS needs tls_cert_file, tls_key_file and tls_client_ca_file (or insecure-dev on loopback for development)",
-                    )
-                })
-            };
-            let files = TlsFiles {
-                cert: need(&sc.tls_cert_file, "tls_cert_file")?,
-                key: need(&sc.tls_key_file, "tls_key_file")?,
-                client_ca: Some(need(&sc.tls_client_ca_file, "tls_client_ca_file")?),
-                https: false,
-            };
-            Some(Arc::new(ReloadableTls::load(files)?))
-        };
+        let tls = data_plane_tls(&sc, &addr)?
+            .map(|files| ReloadableTls::load(files).map(Arc::new))
+            .transpose()?;
         let health_addr = sc
             .health_addr
             .as_deref()
@@ -679,6 +657,37 @@ fn report_tls_reload(events: &EventSink, r: Result<bool, SidecarError>) {
             .with("code", e.code()),
         ),
     }
+}
+
+/// The data plane's certificate files: none with `insecure_dev` (which
+/// must then be on loopback or a unix socket), else all three are required.
+pub(crate) fn data_plane_tls(
+    sc: &coresdk_engine::SidecarConfig,
+    addr: &ListenAddr,
+) -> Result<Option<TlsFiles>, SidecarError> {
+    if sc.insecure_dev {
+        if !addr.is_local() {
+            return Err(SidecarError::config(
+                "CORESDK_SIDECAR_INSECURE_DEV",
+                format!("insecure-dev serves plaintext and binds to loopback or a unix socket only; {addr} is neither"),
+            ));
+        }
+        return Ok(None);
+    }
+    let need = |v: &Option<std::path::PathBuf>, key: &str| {
+        v.clone().ok_or_else(|| {
+            SidecarError::config(
+                format!("sidecar.{key} (CORESDK_SIDECAR_{})", key.to_ascii_uppercase()),
+                "mutual TLS needs tls_cert_file, tls_key_file and tls_client_ca_file (or insecure-dev on loopback for development)",
+            )
+        })
+    };
+    Ok(Some(TlsFiles {
+        cert: need(&sc.tls_cert_file, "tls_cert_file")?,
+        key: need(&sc.tls_key_file, "tls_key_file")?,
+        client_ca: Some(need(&sc.tls_client_ca_file, "tls_client_ca_file")?),
+        https: false,
+    }))
 }
 
 /// Keeps health in step with readiness until the sidecar stops.
