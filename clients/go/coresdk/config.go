@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 )
@@ -94,8 +97,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SidecarAddr == "" {
 		c.SidecarAddr = DefaultSidecarAddr
 	}
-	if strings.TrimSpace(c.SidecarAddr) == "" {
-		return c, newError(CodeConfig, "sidecar_addr: must be a non-empty string")
+	if err := checkAddress(c.SidecarAddr); err != nil {
+		return c, newError(CodeConfig, "sidecar_addr: %s", err.Error())
 	}
 	if c.TenantID == "" {
 		c.TenantID = DefaultTenantID
@@ -159,31 +162,6 @@ func validTenantID(s string) bool {
 		}
 	}
 	return true
-}
-
-// sdkKeys are the allow-listed keys of [sdk] (the engine's SDK_KEYS); each maps to CORESDK_<KEY>.
-var sdkKeys = []string{
-	"policy_dir", "eval_timeout_ms", "pool_size", "max_input_bytes", "max_input_depth", "watch_policies",
-	"rego_v0", "decision_cache_entries", "sidecar_addr", "tenant_id", "fail_mode", "jwks_url", "jwks_file",
-	"oidc_issuer", "issuer", "audience", "algorithms", "clock_tolerance_secs", "required_claims", "token_typ",
-	"max_token_bytes", "token_cache_entries", "jwks_ca_file", "jwks_timeout_ms", "jwks_refresh_min_secs",
-	"jwks_refresh_max_secs", "jwks_unknown_kid_cooldown_secs", "jwks_stale_max_secs", "jwks_allow_insecure_http",
-	"offline_cache_dir", "offline_cache_key", "mode", "timeout_ms", "tls_ca_file", "tls_cert_file", "tls_key_file",
-	"tls_server_name", "pii_style", "pii_hash_key", "pii_entities", "pii_dictionary", "pii_patterns",
-	"pii_sensitive_names", "decision_log",
-}
-
-var sidecarKeys = []string{
-	"tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_dev", "watch_certs", "max_concurrent_calls",
-	"max_message_bytes", "max_batch", "drain_timeout_ms", "keepalive_interval_secs", "keepalive_timeout_secs",
-	"worker_threads", "health_addr",
-}
-
-var tenantKeys = []string{
-	"policy_dir", "rego_v0", "jwks_url", "jwks_file", "oidc_issuer", "issuer", "audience", "algorithms",
-	"clock_tolerance_secs", "required_claims", "token_typ", "max_token_bytes", "token_cache_entries", "jwks_ca_file",
-	"jwks_timeout_ms", "jwks_refresh_min_secs", "jwks_refresh_max_secs", "jwks_unknown_kid_cooldown_secs",
-	"jwks_stale_max_secs", "jwks_allow_insecure_http", "offline_cache_dir", "offline_cache_key",
 }
 
 func configErr(key, format string, args ...any) *Error {
@@ -251,24 +229,88 @@ func (r rawValue) integer(lo, hi int64) (int64, error) {
 	return n, nil
 }
 
-// ConfigFromEnv reads coresdk.toml's [sdk] table and CORESDK_* variables,
-// exactly as the Node client's CoreSDKClient.fromEnv() and the Python SDK's
-// SDKConfig.from_env() do: the file is CORESDK_CONFIG, else ./coresdk.toml
-// when it exists; variables win over the file; unknown sections and keys are
-// refused; relative TLS paths in the file resolve against its directory.
-// Errors are ERR_CONFIG naming the key at fault, in the engine's words:
+// checkAddress applies the engine's address rules (native/engine/src/config.rs
+// check_address) to a sidecar address: unix:/path, [IPv6]:port, or host:port
+// with a host that has no ':' (IPv6 goes in brackets) and no whitespace, and a
+// port of digits from 0 to 65535. The error text says what is wrong.
+func checkAddress(s string) error {
+	const forms = "host:port, [IPv6]:port or unix:/path"
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be empty")
+	}
+	if path, ok := strings.CutPrefix(s, "unix:"); ok {
+		if path == "" {
+			return fmt.Errorf("a unix: address names a socket path (%s)", forms)
+		}
+		return nil
+	}
+	var host, port string
+	if rest, ok := strings.CutPrefix(s, "["); ok {
+		ip, p, found := strings.Cut(rest, "]:")
+		if !found {
+			return fmt.Errorf("must be %s, got %s", forms, quoted(s))
+		}
+		if a, err := netip.ParseAddr(ip); err != nil || !a.Is6() || a.Zone() != "" {
+			return fmt.Errorf("%s is not an IPv6 address (%s)", quoted(ip), forms)
+		}
+		host, port = ip, p
+	} else {
+		i := strings.LastIndexByte(s, ':')
+		if i < 0 {
+			return fmt.Errorf("must be %s (a port is required), got %s", forms, quoted(s))
+		}
+		host, port = s[:i], s[i+1:]
+		if strings.Contains(host, ":") {
+			return fmt.Errorf("write an IPv6 address in brackets, [%s]:port (%s)", host, forms)
+		}
+	}
+	if host == "" || strings.IndexFunc(host, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("must be %s, got %s", forms, quoted(s))
+	}
+	digits := port != "" && strings.Trim(port, "0123456789") == ""
+	if n, err := strconv.ParseUint(port, 10, 16); !digits || err != nil || n > 65535 {
+		return fmt.Errorf("the port must be a number from 0 to 65535, got %s", quoted(port))
+	}
+	return nil
+}
+
+// ConfigFromEnv reads coresdk.toml and CORESDK_* variables as the Node
+// client's CoreSDKClient.fromEnv() and the Python SDK's SDKConfig.from_env()
+// do. The file is CORESDK_CONFIG, else ./coresdk.toml when it exists;
+// variables win over the file; relative TLS paths in the file resolve against
+// its directory (in a variable they stay as written).
+//
+// A client reads its own keys only: the [sdk] keys the configuration contract
+// (proto/contract/config.json) gives to clients, sidecar_addr, tenant_id,
+// fail_mode, mode, timeout_ms and the tls_* keys, validated with the
+// contract's types and limits, and their CORESDK_<KEY> variables (other
+// CORESDK_* variables are ignored). Every other key the contract lists for a
+// table ([sdk], [sidecar], [sidecar.authzen], [sidecar.clients.<name>],
+// [tenants.<id>]) belongs to the engine or the sidecar and is accepted
+// without being read, so one coresdk.toml serves the sidecar and its clients.
+// A key or table the contract does not list is refused. Errors are ERR_CONFIG
+// naming the key as the file writes it or the variable, in the engine's words:
 //
 //	invalid configuration: CORESDK_FAIL_MODE: must be "open" or "closed", got "x"
+//	invalid configuration: sdk.fail_mod: unknown key (known keys: ...)
 //
-// Only the client's keys are interpreted (sidecar_addr, tenant_id, fail_mode,
-// mode, timeout_ms, tls_*); the others configure the sidecar, which reads the
-// same file. Fields the file cannot set (Retries, Warn...) keep their zero
-// value; set them on the returned Config.
+// mode = "in-process" is refused: the Go client reaches the engine through the
+// sidecar only. Fields the file cannot set (Retries, Warn...) and keys it does
+// not set keep their zero value, which NewClient reads as the default.
 func ConfigFromEnv() (Config, error) {
 	return configFromEnviron(os.Environ())
 }
 
+// configFromEnviron is ConfigFromEnv over environ (KEY=value entries), looking
+// for ./coresdk.toml in the working directory.
 func configFromEnviron(environ []string) (Config, error) {
+	return configFrom(environ, "")
+}
+
+// configFrom is ConfigFromEnv over environ (KEY=value entries), with dir ("":
+// the working directory) where coresdk.toml is looked for when CORESDK_CONFIG
+// is not set. Nothing else of the process is read.
+func configFrom(environ []string, dir string) (Config, error) {
 	vars := map[string]string{}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -279,8 +321,8 @@ func configFromEnviron(environ []string) (Config, error) {
 	file := ""
 	if p, ok := vars["CORESDK_CONFIG"]; ok {
 		file = p
-	} else if st, err := os.Stat("coresdk.toml"); err == nil && st.Mode().IsRegular() {
-		file = "coresdk.toml"
+	} else if p := filepath.Join(dir, "coresdk.toml"); isRegular(p) {
+		file = p
 	}
 	raw := map[string]rawValue{}
 	base := ""
@@ -299,144 +341,200 @@ func configFromEnviron(environ []string) (Config, error) {
 		if _, err := toml.Decode(string(text), &doc); err != nil {
 			return Config{}, configErr("coresdk.toml", "%s", err.Error())
 		}
-		sections := make([]string, 0, len(doc))
-		for s := range doc {
-			sections = append(sections, s)
+		if err := checkTable("", "", doc); err != nil {
+			return Config{}, err
 		}
-		sort.Strings(sections)
-		for _, section := range sections {
-			value := doc[section]
-			switch section {
-			case "sdk":
-				t, err := table(value, "sdk", sdkKeys)
-				if err != nil {
-					return Config{}, err
+		if sdk, ok := doc["sdk"].(map[string]any); ok {
+			for _, k := range clientKeys {
+				if v, ok := sdk[k.name]; ok {
+					raw[k.name] = rawValue{name: "sdk." + k.name, value: v}
 				}
-				for k, v := range t {
-					raw[k] = v
-				}
-			case "sidecar":
-				if _, err := table(value, "sidecar", sidecarKeys); err != nil {
-					return Config{}, err
-				}
-			case "tenants":
-				tenants, ok := value.(map[string]any)
-				if !ok {
-					return Config{}, configErr("tenants", "must be a table of tables ([tenants.<id>])")
-				}
-				for tid, t := range tenants {
-					if !validTenantID(tid) {
-						return Config{}, configErr("tenants."+tid, "tenant ids are 1-128 characters of letters, digits, '-', '_' or '.'")
-					}
-					if _, err := table(t, "tenants."+tid, tenantKeys); err != nil {
-						return Config{}, err
-					}
-				}
-			default:
-				return Config{}, configErr(section, "unknown section (known: [sdk], [sidecar], [tenants.<id>])")
 			}
 		}
 	}
-	for _, key := range sdkKeys {
-		name := "CORESDK_" + strings.ToUpper(key)
-		if v, ok := vars[name]; ok {
-			raw[key] = rawValue{name: name, value: v, fromEnv: true}
+	for _, k := range clientKeys {
+		if v, ok := vars[k.env]; ok {
+			raw[k.name] = rawValue{name: k.env, value: v, fromEnv: true}
 		}
-	}
-	path := func(r rawValue) (string, error) {
-		s, err := r.str()
-		if err != nil {
-			return "", err
-		}
-		if base != "" && !r.fromEnv && !filepath.IsAbs(s) {
-			return filepath.Join(base, s), nil
-		}
-		return s, nil
 	}
 	var cfg Config
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		r := raw[key]
-		var err error
-		switch key {
-		case "sidecar_addr":
-			var s string
-			if s, err = r.str(); err == nil {
-				if strings.TrimSpace(s) == "" {
-					err = configErr(r.name, "must not be empty")
-				}
-				cfg.SidecarAddr = s
-			}
-		case "tenant_id":
-			var s string
-			if s, err = r.str(); err == nil {
-				if !validTenantID(s) {
-					err = configErr(r.name, "must be 1-128 characters of letters, digits, '-', '_' or '.'")
-				}
-				cfg.TenantID = s
-			}
-		case "fail_mode":
-			var s string
-			if s, err = r.str(); err == nil {
-				if s != "open" && s != "closed" {
-					err = configErr(r.name, "must be \"open\" or \"closed\", got %s", quoted(s))
-				}
-				cfg.FailMode = FailMode(s)
-			}
-		case "mode":
-			var s string
-			if s, err = r.str(); err == nil {
-				if s == "in-process" {
-					err = configErr(r.name, "the Go client reaches the engine through the sidecar only; \"in-process\" is for Node and Rust")
-				} else if s != "sidecar" {
-					err = configErr(r.name, "must be \"sidecar\" or \"in-process\", got %s", quoted(s))
-				}
-			}
-		case "timeout_ms":
-			var n int64
-			if n, err = r.integer(1, 600_000); err == nil {
-				cfg.Timeout = time.Duration(n) * time.Millisecond
-			}
-		case "tls_ca_file":
-			cfg.TLSCAFile, err = path(r)
-		case "tls_cert_file":
-			cfg.TLSCertFile, err = path(r)
-		case "tls_key_file":
-			cfg.TLSKeyFile, err = path(r)
-		case "tls_server_name":
-			cfg.TLSServerName, err = r.str()
+	for _, k := range clientKeys {
+		r, ok := raw[k.name]
+		if !ok {
+			continue
 		}
+		v, err := k.read(r, base)
 		if err != nil {
 			return Config{}, err
+		}
+		switch k.name {
+		case "sidecar_addr":
+			cfg.SidecarAddr = v.(string)
+		case "tenant_id":
+			cfg.TenantID = v.(string)
+		case "fail_mode":
+			cfg.FailMode = FailMode(v.(string))
+		case "mode":
+			if v == "in-process" {
+				return Config{}, configErr(r.name, "the Go client reaches the engine through the sidecar only; \"in-process\" is for Node and Rust")
+			}
+		case "timeout_ms":
+			cfg.Timeout = time.Duration(v.(int64)) * time.Millisecond
+		case "tls_ca_file":
+			cfg.TLSCAFile = v.(string)
+		case "tls_cert_file":
+			cfg.TLSCertFile = v.(string)
+		case "tls_key_file":
+			cfg.TLSKeyFile = v.(string)
+		case "tls_server_name":
+			cfg.TLSServerName = v.(string)
 		}
 	}
 	return cfg, nil
 }
 
-func table(value any, name string, keys []string) (map[string]rawValue, error) {
+func isRegular(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// read validates one configured value of k with the contract's type and
+// limits: an int64 for "int", a string otherwise (a "path" from the file
+// resolved against base, the file's directory, when it is relative).
+func (k clientKey) read(r rawValue, base string) (any, error) {
+	if k.typ == "int" {
+		return r.integer(k.min, k.max)
+	}
+	s, err := r.str()
+	if err != nil {
+		return nil, err
+	}
+	switch k.typ {
+	case "address":
+		if err := checkAddress(s); err != nil {
+			return nil, configErr(r.name, "%s", err.Error())
+		}
+	case "tenant_id":
+		if !validTenantID(s) {
+			return nil, configErr(r.name, "must be 1-128 characters of letters, digits, '-', '_' or '.'")
+		}
+	case "enum":
+		if !slices.Contains(k.values, s) {
+			return nil, configErr(r.name, "must be %s, got %s", oneOf(k.values), quoted(s))
+		}
+	case "path":
+		if !r.fromEnv && base != "" && !filepath.IsAbs(s) {
+			s = filepath.Join(base, s)
+		}
+	}
+	return s, nil
+}
+
+// oneOf writes values as `"a" or "b"` / `"a", "b" or "c"`.
+func oneOf(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = quoted(v)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// checkTable checks one table of the file against the contract's tables
+// (tableKeys): pattern is its name with <...> segments written * ("" for the
+// whole file), name as the file writes it. A listed key is accepted unread; a
+// listed sub-table is checked in turn; anything else is ERR_CONFIG naming it.
+func checkTable(pattern, name string, value any) error {
 	t, ok := value.(map[string]any)
 	if !ok {
-		return nil, configErr(name, "must be a table")
+		return configErr(name, "must be a table")
 	}
-	allowed := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		allowed[k] = true
-	}
-	names := make([]string, 0, len(t))
-	for k := range t {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out := make(map[string]rawValue, len(t))
-	for _, k := range names {
-		if !allowed[k] {
-			return nil, configErr(name+"."+k, "unknown key (known keys: %s)", strings.Join(keys, ", "))
+	keys := tableKeys[pattern]
+	for _, k := range sortedKeys(t) {
+		full, sub := join(name, k), join(pattern, k)
+		// A dotted key ("sidecar.authzen" = ...) is a key, never a table.
+		table := !strings.Contains(k, ".")
+		switch {
+		case pattern != "" && slices.Contains(keys, k):
+			// Another component's key (or one of ours, read by configFrom): not read here.
+		case table && knownTable(sub+".*"):
+			group, ok := t[k].(map[string]any)
+			if !ok {
+				return configErr(full, "must be a table of tables ([%s.<name>])", full)
+			}
+			for _, id := range sortedKeys(group) {
+				if err := checkTable(sub+".*", full+"."+id, group[id]); err != nil {
+					return err
+				}
+			}
+		case table && knownTable(sub):
+			if err := checkTable(sub, full, t[k]); err != nil {
+				return err
+			}
+		case pattern == "":
+			return configErr(full, "unknown section (known: %s)", strings.Join(subTables(""), ", "))
+		default:
+			known := strings.Join(keys, ", ")
+			if tables := subTables(pattern); len(tables) > 0 {
+				known += "; tables " + strings.Join(tables, ", ")
+			}
+			return configErr(full, "unknown key (known keys: %s)", known)
 		}
-		out[k] = rawValue{name: name + "." + k, value: t[k]}
 	}
-	return out, nil
+	return nil
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// knownTable says whether the contract has the table pattern (or tables under it).
+func knownTable(pattern string) bool {
+	for t := range tableKeys {
+		if t == pattern || strings.HasPrefix(t, pattern+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// subTables lists the tables directly under pattern as a file writes them:
+// [sdk], [sidecar.authzen], [tenants.<name>].
+func subTables(pattern string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for t := range tableKeys {
+		rest, ok := t, pattern == ""
+		if !ok {
+			rest, ok = strings.CutPrefix(t, pattern+".")
+		}
+		if !ok {
+			continue
+		}
+		head, tail, _ := strings.Cut(rest, ".")
+		name := join(pattern, head)
+		if strings.HasPrefix(tail, "*") {
+			name += ".<name>"
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, "["+name+"]")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -114,9 +114,18 @@ func TestFileErrorsNameTheKey(t *testing.T) {
 		"[sdk]\nfail_mdoe = 'open'\n":       "invalid configuration: sdk.fail_mdoe: unknown key (known keys: policy_dir, ",
 		"[sidecar]\ntls_crt = 'x'\n":        "invalid configuration: sidecar.tls_crt: unknown key",
 		"[tenants.b]\npool_size = 2\n":      "invalid configuration: tenants.b.pool_size: unknown key",
-		"[clients]\nx = 1\n":                "invalid configuration: clients: unknown section (known: [sdk], [sidecar], [tenants.<id>])",
+		"[clients]\nx = 1\n":                "invalid configuration: clients: unknown section (known: [sdk], [sidecar], [tenants.<name>])",
 		"[sdk\n":                            "invalid configuration: coresdk.toml: ",
-		"[tenants.\"a b\"]\naudience = 1\n": "invalid configuration: tenants.a b: tenant ids are 1-128 characters",
+		"[sidecar.authzen]\nadress = 1\n":   "invalid configuration: sidecar.authzen.adress: unknown key (known keys: addr, ",
+		"[sidecar]\nmax_bach = 1\n":         "invalid configuration: sidecar.max_bach: unknown key (known keys: tls_cert_file, ",
+		"[sidecar.clients.a]\nx = 1\n":      "invalid configuration: sidecar.clients.a.x: unknown key (known keys: allowed_queries)",
+		"[sidecar]\nclients = 1\n":          "invalid configuration: sidecar.clients: must be a table of tables ([sidecar.clients.<name>])",
+		"[sidecar]\nauthzen = 1\n":          "invalid configuration: sidecar.authzen: must be a table",
+		"tenants = 1\n":                     "invalid configuration: tenants: must be a table of tables ([tenants.<name>])",
+		"[tenants]\nglobex = 1\n":           "invalid configuration: tenants.globex: must be a table",
+		"sdk = 1\n":                         "invalid configuration: sdk: must be a table",
+		"[sdk]\nsidecar_addr = \"::1:1\"\n": "invalid configuration: sdk.sidecar_addr: write an IPv6 address in brackets, [::1]:port",
+		"[sdk]\n\"sidecar.authzen\" = 1\n":  "invalid configuration: sdk.sidecar.authzen: unknown key",
 	} {
 		file := filepath.Join(t.TempDir(), "coresdk.toml")
 		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
@@ -129,6 +138,23 @@ func TestFileErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+// One coresdk.toml serves the sidecar and its clients: the client reads its
+// [sdk] keys and accepts every other key and table the contract lists
+// without reading its value (the sidecar validates those).
+func TestTheSidecarsKeysAreAcceptedUnread(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "coresdk.toml")
+	text := "[sdk]\nfail_mode = \"closed\"\nfast_path = \"not a boolean\"\nbundle_url = 7\n" +
+		"[sidecar]\nmax_batch = \"lots\"\n[sidecar.authzen]\naddr = 8443\n" +
+		"[sidecar.clients.\"orders.acme.example\"]\nallowed_queries = 1\n[tenants.\"a b\"]\naudience = 1\n"
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configFrom([]string{"CORESDK_CONFIG=" + file, "CORESDK_POOL_SIZE=nope", "CORESDK_SIDECAR_MAX_BATCH=x"}, "")
+	if err != nil || !reflect.DeepEqual(cfg, Config{FailMode: FailClosed}) {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+}
+
 func TestNewClientValidatesEveryField(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  Config
@@ -137,7 +163,9 @@ func TestNewClientValidatesEveryField(t *testing.T) {
 		{Config{FailMode: "sometimes"}, `fail_mode: must be "open" or "closed", got "sometimes"`},
 		{Config{Timeout: -1}, "timeout_ms: must be between 1 ms and 600000 ms"},
 		{Config{Retries: 11}, "retries: must be between 0 and 10"},
-		{Config{SidecarAddr: " "}, "sidecar_addr: must be a non-empty string"},
+		{Config{SidecarAddr: " "}, "sidecar_addr: must not be empty"},
+		{Config{SidecarAddr: "localhost"}, "sidecar_addr: must be host:port, [IPv6]:port or unix:/path (a port is required)"},
+		{Config{SidecarAddr: "::1:50051"}, "sidecar_addr: write an IPv6 address in brackets"},
 		{Config{TenantID: "a b"}, "tenant_id: must be 1-128 characters"},
 		{Config{BreakerFailureThreshold: -2}, "breaker_failure_threshold: must be between 1 and 1000000"},
 		{Config{SidecarAddr: "10.0.0.8:50051"}, "CORESDK_SIDECAR_ADDR: 10.0.0.8:50051 is not loopback"},
