@@ -1,4 +1,7 @@
-"""SDKConfig and SDKConfig.from_env: the Node client's keys, defaults and error messages."""
+"""SDKConfig and SDKConfig.from_env: the Node client's keys, defaults and error messages.
+
+The shared cases are in test_config_conformance.py; these check the messages themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from coresdk import CoreSDKClient, CoreSDKError, SDKConfig
+from coresdk._generated.config_keys import CLIENT_KEYS, TABLE_KEYS
+from coresdk.config import SDK_KEYS
 
 
 def config_error(fn: object, *args: object, **kwargs: object) -> str:
@@ -79,9 +84,14 @@ def test_in_process_mode_is_refused_with_a_reason() -> None:
     [
         ("[sdk]\nfail_mode = 1\n", "invalid configuration: sdk.fail_mode: expected a string, got integer"),
         ('[sdk]\ntimeout_ms = "5"\n', "invalid configuration: sdk.timeout_ms: expected an integer, got string"),
-        ("[sdk]\nfail_mdoe = 'open'\n", "invalid configuration: sdk.fail_mdoe: unknown key (known keys: policy_dir, "),
+        ("[sdk]\nfail_mdoe = 'open'\n", "invalid configuration: sdk.fail_mdoe: unknown key (known keys: algorithms, audience, "),
         ("[sidecar]\ntls_crt = 'x'\n", "invalid configuration: sidecar.tls_crt: unknown key"),
         ("[tenants.b]\npool_size = 2\n", "invalid configuration: tenants.b.pool_size: unknown key"),
+        ("[sidecar.clients.'a.example']\nallowed_query = []\n", "invalid configuration: sidecar.clients.a.example.allowed_query: "),
+        ("[sidecar]\nauthzen = 1\n", "invalid configuration: sidecar.authzen: must be a table"),
+        ("tenants = 1\n", "invalid configuration: tenants: must be a table of tables"),
+        ("[sdk]\nsidecar_addr = '10.0.0.1'\n", "invalid configuration: sdk.sidecar_addr: must be host:port, [IPv6]:port or unix:/path"),
+        ("[sdk]\nmode = 'in-process'\n", "invalid configuration: sdk.mode: the Python client reaches the engine through the sidecar only"),
         ("[clients]\nx = 1\n", "invalid configuration: clients: unknown section (known: [sdk], [sidecar], [tenants.<id>])"),
         ("[sdk\n", "invalid configuration: coresdk.toml: "),
     ],
@@ -127,3 +137,60 @@ def test_tls_files_go_together_and_must_be_readable(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.pem")
     msg = config_error(CoreSDKClient, SDKConfig(tls_ca_file=missing, tls_cert_file=missing, tls_key_file=missing))
     assert msg.startswith(f"CORESDK_TLS_CA_FILE: cannot read {missing}")
+
+
+def test_clients_read_their_own_keys(tmp_path: Path) -> None:
+    # Every key the contract lists is accepted in its table, whatever its value; only the client keys are read.
+    f = tmp_path / "coresdk.toml"
+    lines = ["[sdk]", *(f"{k} = {{ any = 'value' }}" for k in sorted(TABLE_KEYS["sdk"]) if k not in CLIENT_KEYS)]
+    lines += ["[sidecar]", *(f"{k} = 1.5" for k in sorted(TABLE_KEYS["sidecar"]))]
+    lines += ["[sidecar.authzen]", *(f"{k} = []" for k in sorted(TABLE_KEYS["sidecar.authzen"]))]
+    lines += ["[sidecar.clients.'x y']", "allowed_queries = 7", "[tenants.'not a tenant id!']"]
+    lines += [f"{k} = false" for k in sorted(TABLE_KEYS["tenants.*"])]
+    f.write_text("\n".join(lines) + "\n")
+    env = {"CORESDK_CONFIG": str(f), "CORESDK_POLICY_DIR": "/nowhere", "CORESDK_POOL_SIZE": "x", "CORESDK_UNKNOWN": "1"}
+    assert SDKConfig.from_env(env) == SDKConfig()
+
+
+def test_sdk_keys_is_the_contracts_sdk_table() -> None:
+    assert set(SDK_KEYS) == TABLE_KEYS["sdk"]
+    assert list(SDK_KEYS) == sorted(SDK_KEYS)
+    assert {"fast_path", "bundle_url", *CLIENT_KEYS} <= set(SDK_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("addr", "message"),
+    [
+        ("localhost", 'must be host:port, [IPv6]:port or unix:/path (a port is required), got "localhost"'),
+        ("::1:50051", "write an IPv6 address in brackets, [::1]:port"),
+        ("[::1]", 'must be host:port, [IPv6]:port or unix:/path, got "[::1]"'),
+        ("[::1]:", 'the port must be a number from 0 to 65535, got ""'),
+        ("[nope]:1", '"nope" is not an IPv6 address'),
+        ("[fe80::1%eth0]:1", '"fe80::1%eth0" is not an IPv6 address'),
+        ("host:65536", 'the port must be a number from 0 to 65535, got "65536"'),
+        ("host:-1", 'the port must be a number from 0 to 65535, got "-1"'),
+        ("host:+1", 'the port must be a number from 0 to 65535, got "+1"'),
+        (":50051", 'must be host:port, [IPv6]:port or unix:/path, got ":50051"'),
+        ("a b:1", 'must be host:port, [IPv6]:port or unix:/path, got "a b:1"'),
+        ("unix:", "a unix: address names a socket path"),
+    ],
+)
+def test_addresses_are_checked_as_the_engine_checks_them(addr: str, message: str) -> None:
+    msg = config_error(SDKConfig.from_env, {"CORESDK_SIDECAR_ADDR": addr})
+    assert msg.startswith(f"invalid configuration: CORESDK_SIDECAR_ADDR: {message}")
+    assert config_error(SDKConfig, sidecar_addr=addr).startswith("sidecar_addr: ")
+
+
+def test_addresses_every_client_accepts() -> None:
+    for addr in ("[::1]:50051", "127.0.0.1:50051", "localhost:50051", "unix:/run/coresdk.sock", "[::]:0", "sidecar.internal:443"):
+        assert SDKConfig.from_env({"CORESDK_SIDECAR_ADDR": addr}).sidecar_addr == addr
+        assert SDKConfig(sidecar_addr=addr).sidecar_addr == addr
+
+
+@pytest.mark.parametrize("text", ["1_000", "\u0661\u0660", "1.0", "", "9223372036854775808"])
+def test_integer_variables_are_decimal_text(text: str) -> None:
+    assert "CORESDK_TIMEOUT_MS: expected an integer" in config_error(SDKConfig.from_env, {"CORESDK_TIMEOUT_MS": text})
+
+
+def test_integer_variables_take_a_sign_and_spaces() -> None:
+    assert SDKConfig.from_env({"CORESDK_TIMEOUT_MS": " +250 "}).timeout_ms == 250

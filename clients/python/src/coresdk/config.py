@@ -1,21 +1,28 @@
 """Client configuration: :class:`SDKConfig` and :meth:`SDKConfig.from_env`.
 
 ``from_env`` reads the same sources, keys and defaults as the Node client's
-``CoreSDKClient.fromEnv()`` (and the Rust engine's loader): ``coresdk.toml``
-(``CORESDK_CONFIG``, else ``./coresdk.toml`` when it exists), its ``[sdk]``
-table, and ``CORESDK_<KEY>`` variables, which win over the file. Errors are
-``CoreSDKError("ERR_CONFIG")`` naming the key at fault, in the engine's words
+``CoreSDKClient.fromEnv()`` (and the Rust engine's ``SdkConfig::load_client``):
+``coresdk.toml`` (``CORESDK_CONFIG``, else ``./coresdk.toml`` when it exists),
+its ``[sdk]`` table, and ``CORESDK_<KEY>`` variables, which win over the file.
+Errors are ``CoreSDKError("ERR_CONFIG")`` naming the key at fault and its
+source, in the engine's words
 (``invalid configuration: CORESDK_FAIL_MODE: must be "open" or "closed", got "x"``).
 
-Only the client's keys are interpreted here (``sidecar_addr``, ``tenant_id``,
-``fail_mode``, ``mode``, ``timeout_ms``, ``tls_*``); the other ``[sdk]`` keys
-(policy, token and masking settings) configure the sidecar, which validates
-them when it loads the same file. Unknown sections and keys are refused here
-as they are there.
+Clients read their own keys. The keys, their types, limits, defaults and
+variables come from the configuration contract (``proto/contract/config.json``,
+generated into :mod:`coresdk._generated.config_keys`): only the ``[sdk]`` keys
+whose readers include clients (``sidecar_addr``, ``tenant_id``, ``fail_mode``,
+``mode``, ``timeout_ms``, ``tls_*``) are read and validated here. Every other
+key the contract lists (the engine's and the sidecar's, in ``[sdk]``,
+``[sidecar]``, ``[sidecar.authzen]``, ``[sidecar.clients.<name>]`` and
+``[tenants.<id>]``) is accepted without reading its value, so that one file
+serves the sidecar and its clients; ``coresdk-sidecar --check --config FILE``
+validates those. A key or table the contract does not list is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -24,6 +31,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from ._generated.config_keys import CLIENT_KEYS, TABLE_KEYS, ClientKey
 from .errors import CoreSDKError
 
 if sys.version_info >= (3, 11):
@@ -36,94 +44,20 @@ __all__ = ["SDK_KEYS", "FailMode", "SDKConfig"]
 FailMode = Literal["open", "closed"]
 """What an unreachable sidecar means: ``open`` allows with ``claims=None``, ``closed`` answers 503."""
 
-SDK_KEYS: Final[tuple[str, ...]] = (
-    "policy_dir",
-    "eval_timeout_ms",
-    "pool_size",
-    "max_input_bytes",
-    "max_input_depth",
-    "watch_policies",
-    "rego_v0",
-    "decision_cache_entries",
-    "sidecar_addr",
-    "tenant_id",
-    "fail_mode",
-    "jwks_url",
-    "jwks_file",
-    "oidc_issuer",
-    "issuer",
-    "audience",
-    "algorithms",
-    "clock_tolerance_secs",
-    "required_claims",
-    "token_typ",
-    "max_token_bytes",
-    "token_cache_entries",
-    "jwks_ca_file",
-    "jwks_timeout_ms",
-    "jwks_refresh_min_secs",
-    "jwks_refresh_max_secs",
-    "jwks_unknown_kid_cooldown_secs",
-    "jwks_stale_max_secs",
-    "jwks_allow_insecure_http",
-    "offline_cache_dir",
-    "offline_cache_key",
-    "mode",
-    "timeout_ms",
-    "tls_ca_file",
-    "tls_cert_file",
-    "tls_key_file",
-    "tls_server_name",
-    "pii_style",
-    "pii_hash_key",
-    "pii_entities",
-    "pii_dictionary",
-    "pii_patterns",
-    "pii_sensitive_names",
-    "decision_log",
-)
-"""The allow-listed keys of ``[sdk]`` (the engine's ``SDK_KEYS``); each maps to ``CORESDK_<KEY>``."""
+SDK_KEYS: Final[tuple[str, ...]] = tuple(sorted(TABLE_KEYS["sdk"]))
+"""Every key of ``[sdk]`` the configuration contract lists (``proto/contract/config.json``), sorted.
 
-_SIDECAR_KEYS: Final = (
-    "tls_cert_file",
-    "tls_key_file",
-    "tls_client_ca_file",
-    "insecure_dev",
-    "watch_certs",
-    "max_concurrent_calls",
-    "max_message_bytes",
-    "max_batch",
-    "drain_timeout_ms",
-    "keepalive_interval_secs",
-    "keepalive_timeout_secs",
-    "worker_threads",
-    "health_addr",
-)
+Derived from the generated contract (:mod:`coresdk._generated.config_keys`). A client reads only
+the keys of ``CLIENT_KEYS`` (each from ``CORESDK_<KEY>`` too); it accepts the others without
+reading them, as they configure the engine and the sidecar.
+"""
 
-_TENANT_KEYS: Final = (
-    "policy_dir",
-    "rego_v0",
-    "jwks_url",
-    "jwks_file",
-    "oidc_issuer",
-    "issuer",
-    "audience",
-    "algorithms",
-    "clock_tolerance_secs",
-    "required_claims",
-    "token_typ",
-    "max_token_bytes",
-    "token_cache_entries",
-    "jwks_ca_file",
-    "jwks_timeout_ms",
-    "jwks_refresh_min_secs",
-    "jwks_refresh_max_secs",
-    "jwks_unknown_kid_cooldown_secs",
-    "jwks_stale_max_secs",
-    "jwks_allow_insecure_http",
-    "offline_cache_dir",
-    "offline_cache_key",
+_ADDRESS_FORMS: Final = "host:port, [IPv6]:port or unix:/path"
+
+_SECTIONS: Final = ", ".join(
+    [f"[{p}]" for p in TABLE_KEYS if "." not in p] + [f"[{p[:-2]}.<id>]" for p in TABLE_KEYS if p.endswith(".*") and p.count(".") == 1]
 )
+"""The top-level tables, as an error message lists them: ``[sdk], [sidecar], [tenants.<id>]``."""
 
 
 def _err(key: str, message: str) -> CoreSDKError:
@@ -137,6 +71,42 @@ def _debug(s: str) -> str:
 
 def _valid_tenant_id(s: str) -> bool:
     return 0 < len(s) <= 128 and all(c.isascii() and (c.isalnum() or c in "-_.") for c in s)
+
+
+def _check_address(s: str) -> str | None:
+    """Why ``s`` is not a sidecar address, or ``None``: the engine's ``check_address`` rules.
+
+    ``unix:/path``; ``[IPv6]:port``; ``host:port`` split at the last ``:`` (a host
+    holding a ``:`` is an IPv6 address without brackets); the port 0-65535.
+    """
+    if s.strip() == "":
+        return "must not be empty"
+    if s.startswith("unix:"):
+        return None if len(s) > len("unix:") else f"a unix: address names a socket path ({_ADDRESS_FORMS})"
+    if s.startswith("["):
+        ip, sep, port = s[1:].partition("]:")
+        if not sep:
+            return f"must be {_ADDRESS_FORMS}, got {_debug(s)}"
+        try:
+            ipaddress.IPv6Address(ip)
+        except ValueError:
+            ok = False
+        else:
+            ok = "%" not in ip  # Rust's Ipv6Addr takes no zone id
+        if not ok:
+            return f"{_debug(ip)} is not an IPv6 address ({_ADDRESS_FORMS})"
+        host = ip
+    else:
+        host, sep, port = s.rpartition(":")
+        if not sep:
+            return f"must be {_ADDRESS_FORMS} (a port is required), got {_debug(s)}"
+        if ":" in host:
+            return f"write an IPv6 address in brackets, [{host}]:port ({_ADDRESS_FORMS})"
+    if host == "" or any(c.isspace() for c in host):
+        return f"must be {_ADDRESS_FORMS}, got {_debug(s)}"
+    if not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        return f"the port must be a number from 0 to 65535, got {_debug(port)}"
+    return None
 
 
 def _toml_type(v: object) -> str:
@@ -172,10 +142,13 @@ class _Raw:
         v = self.value
         if self.from_env:
             text = str(v).strip()
-            try:
-                n = int(text, 10)
-            except ValueError:
-                raise _err(self.name, f"expected an integer, got {_debug(str(v))}") from None
+            # Rust's i64 parse: an optional sign and ASCII digits (no "_", no other digit scripts).
+            digits = text[1:] if text[:1] in ("+", "-") else text
+            if not (digits.isascii() and digits.isdigit()):
+                raise _err(self.name, f"expected an integer, got {_debug(str(v))}")
+            n = int(text, 10)
+            if not -(2**63) <= n < 2**63:
+                raise _err(self.name, f"expected an integer, got {_debug(str(v))}")
         elif isinstance(v, int) and not isinstance(v, bool):
             n = v
         else:
@@ -229,6 +202,9 @@ class SDKConfig:
         """Validates every field (``ERR_CONFIG`` naming it)."""
         if not isinstance(self.sidecar_addr, str) or self.sidecar_addr.strip() == "":
             raise CoreSDKError("ERR_CONFIG", "sidecar_addr: must be a non-empty string")
+        problem = _check_address(self.sidecar_addr)
+        if problem is not None:
+            raise CoreSDKError("ERR_CONFIG", f"sidecar_addr: {problem}")
         if not isinstance(self.tenant_id, str) or not (self.tenant_id == "" or _valid_tenant_id(self.tenant_id)):
             raise CoreSDKError("ERR_CONFIG", "tenant_id: must be 1-128 characters of letters, digits, '-', '_' or '.'")
         if self.fail_mode not in ("open", "closed"):
@@ -268,91 +244,20 @@ class SDKConfig:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SDKConfig:
         """Reads ``coresdk.toml`` ``[sdk]`` and ``CORESDK_*`` like the Node client; ``overrides`` win.
 
-        ``env`` defaults to ``os.environ``. The file is ``CORESDK_CONFIG``, else
+        ``env`` defaults to ``os.environ``; only ``CORESDK_CONFIG`` and the
+        client keys' variables (``CORESDK_SIDECAR_ADDR``, ``CORESDK_TENANT_ID``,
+        ``CORESDK_FAIL_MODE``, ``CORESDK_MODE``, ``CORESDK_TIMEOUT_MS``,
+        ``CORESDK_TLS_*``) are read from it. The file is ``CORESDK_CONFIG``, else
         ``./coresdk.toml`` when it exists. Relative TLS paths in the file resolve
-        against the file's directory; those in variables against the working
-        directory.
+        against the file's directory; those in variables stay as written (the
+        working directory). ``mode = "in-process"`` is refused: the Python
+        client reaches the engine through the sidecar only.
         """
-        env = os.environ if env is None else env
-        vars_ = {k: v for k, v in env.items() if k.startswith("CORESDK_")}
-        file: Path | None
-        if "CORESDK_CONFIG" in vars_:
-            file = Path(vars_["CORESDK_CONFIG"])
-        else:
-            file = Path("coresdk.toml") if Path("coresdk.toml").is_file() else None
-        raw: dict[str, _Raw] = {}
-        base: Path | None = None
-        if file is not None:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except OSError as e:
-                raise _err("CORESDK_CONFIG", f"{file}: {e.strerror or e}") from None
-            except UnicodeDecodeError:
-                raise _err("CORESDK_CONFIG", f"{file}: stream did not contain valid UTF-8") from None
-            base = file.parent
-            try:
-                doc = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as e:
-                raise _err("coresdk.toml", str(e)) from None
-            for section, value in doc.items():
-                if section == "sdk":
-                    raw.update(_table(value, "sdk", SDK_KEYS))
-                elif section == "sidecar":
-                    _table(value, "sidecar", _SIDECAR_KEYS)
-                elif section == "tenants":
-                    if not isinstance(value, dict):
-                        raise _err("tenants", "must be a table of tables ([tenants.<id>])")
-                    for tid, t in value.items():
-                        if not _valid_tenant_id(tid):
-                            raise _err(
-                                f"tenants.{tid}",
-                                "tenant ids are 1-128 characters of letters, digits, '-', '_' or '.'",
-                            )
-                        _table(t, f"tenants.{tid}", _TENANT_KEYS)
-                else:
-                    raise _err(section, "unknown section (known: [sdk], [sidecar], [tenants.<id>])")
-        for key in SDK_KEYS:
-            var = f"CORESDK_{key.upper()}"
-            if var in vars_:
-                raw[key] = _Raw(var, vars_[var], True)
         values: dict[str, Any] = {}
-
-        def path(r: _Raw) -> str:
-            p = Path(r.string())
-            return str(base / p) if base is not None and not r.from_env and not p.is_absolute() else str(p)
-
-        for key in sorted(raw):
-            r = raw[key]
-            if key == "sidecar_addr":
-                s = r.string()
-                if s.strip() == "":
-                    raise _err(r.name, "must not be empty")
-                values["sidecar_addr"] = s
-            elif key == "tenant_id":
-                s = r.string()
-                if not _valid_tenant_id(s):
-                    raise _err(r.name, "must be 1-128 characters of letters, digits, '-', '_' or '.'")
-                values["tenant_id"] = s
-            elif key == "fail_mode":
-                s = r.string()
-                if s not in ("open", "closed"):
-                    raise _err(r.name, f'must be "open" or "closed", got {_debug(s)}')
-                values["fail_mode"] = s
-            elif key == "mode":
-                s = r.string()
-                if s == "in-process":
-                    raise _err(
-                        r.name,
-                        'the Python client reaches the engine through the sidecar only; "in-process" is for Node and Rust',
-                    )
-                if s != "sidecar":
-                    raise _err(r.name, f'must be "sidecar" or "in-process", got {_debug(s)}')
-            elif key == "timeout_ms":
-                values["timeout_ms"] = r.int(1, 600_000)
-            elif key in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
-                values[key] = path(r)
-            elif key == "tls_server_name":
-                values["tls_server_name"] = r.string()
+        known = {f.name for f in fields(cls)}
+        for key, value in _load_client_keys(os.environ if env is None else env).items():
+            if key in known:  # "mode" has no field: "sidecar" is the only mode here
+                values[key] = value
         values.update(overrides)
         return cls.from_mapping(values)
 
@@ -361,12 +266,94 @@ class SDKConfig:
         return replace(self, **changes)
 
 
-def _table(value: object, name: str, keys: tuple[str, ...]) -> dict[str, _Raw]:
+def _load_client_keys(env: Mapping[str, str]) -> dict[str, object]:
+    """The client keys set by the file and the variables (``CLIENT_KEYS`` names), validated."""
+    file = Path(env["CORESDK_CONFIG"]) if "CORESDK_CONFIG" in env else None
+    if file is None and Path("coresdk.toml").is_file():
+        file = Path("coresdk.toml")
+    raw: dict[str, _Raw] = {}
+    base: Path | None = None
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise _err("CORESDK_CONFIG", f"{file}: {e.strerror or e}") from None
+        except UnicodeDecodeError:
+            raise _err("CORESDK_CONFIG", f"{file}: stream did not contain valid UTF-8") from None
+        base = file.parent
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise _err("coresdk.toml", str(e)) from None
+        _check_tables(doc)
+        sdk = doc.get("sdk", {})
+        raw.update((k, _Raw(f"sdk.{k}", v, False)) for k, v in sdk.items() if k in CLIENT_KEYS)
+    for key, spec in CLIENT_KEYS.items():
+        if spec.env in env:
+            raw[key] = _Raw(spec.env, env[spec.env], True)
+    # In key order, as the engine applies them: with two bad keys, the same one is named.
+    return {key: _client_value(key, CLIENT_KEYS[key], raw[key], base) for key in sorted(raw)}
+
+
+def _client_value(key: str, spec: ClientKey, r: _Raw, base: Path | None) -> object:
+    """One client key's value, checked against its contract type (``ERR_CONFIG`` naming ``r.name``)."""
+    if spec.type == "int":
+        return r.int(spec.min if spec.min is not None else -(2**63), spec.max if spec.max is not None else 2**63 - 1)
+    s = r.string()
+    if spec.type == "enum":
+        if s not in spec.values:
+            quoted = [_debug(v) for v in spec.values]
+            choices = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+            raise _err(r.name, f"must be {choices}, got {_debug(s)}")
+        if key == "mode" and s == "in-process":
+            raise _err(
+                r.name,
+                'the Python client reaches the engine through the sidecar only; "in-process" is for Node and Rust',
+            )
+    elif spec.type == "tenant_id":
+        if not _valid_tenant_id(s):
+            raise _err(r.name, "must be 1-128 characters of letters, digits, '-', '_' or '.'")
+    elif spec.type == "address":
+        problem = _check_address(s)
+        if problem is not None:
+            raise _err(r.name, problem)
+    elif spec.type == "path":
+        p = Path(s)
+        return str(base / p) if base is not None and not r.from_env and not p.is_absolute() else s
+    elif spec.type != "string":
+        raise _err(r.name, f"the configuration contract's type {spec.type!r} is unknown to this client (update coresdk)")
+    return s
+
+
+def _check_tables(doc: Mapping[str, object]) -> None:
+    """Refuses a table or key the contract does not list (``TABLE_KEYS``); reads no value."""
+    for name, value in doc.items():
+        if name in TABLE_KEYS:
+            _check_table(value, name, name)
+        elif f"{name}.*" in TABLE_KEYS:
+            _check_tables_of(value, name, f"{name}.*")
+        else:
+            raise _err(name, f"unknown section (known: {_SECTIONS})")
+
+
+def _check_table(value: object, name: str, pattern: str) -> None:
+    """``value`` is the table ``name`` (contract table ``pattern``): its keys and its sub-tables."""
     if not isinstance(value, dict):
         raise _err(name, "must be a table")
-    out: dict[str, _Raw] = {}
+    keys = TABLE_KEYS[pattern]
     for key, v in value.items():
-        if key not in keys:
-            raise _err(f"{name}.{key}", f"unknown key (known keys: {', '.join(keys)})")
-        out[key] = _Raw(f"{name}.{key}", v, False)
-    return out
+        sub = f"{pattern}.{key}"
+        if sub in TABLE_KEYS:
+            _check_table(v, f"{name}.{key}", sub)
+        elif f"{sub}.*" in TABLE_KEYS:
+            _check_tables_of(v, f"{name}.{key}", f"{sub}.*")
+        elif key not in keys:
+            raise _err(f"{name}.{key}", f"unknown key (known keys: {', '.join(sorted(keys))})")
+
+
+def _check_tables_of(value: object, name: str, pattern: str) -> None:
+    """A table of tables (``[tenants.<id>]``, ``[sidecar.clients."<name>"]``), any name."""
+    if not isinstance(value, dict):
+        raise _err(name, "must be a table of tables")
+    for inner_name, inner in value.items():
+        _check_table(inner, f"{name}.{inner_name}", pattern)
