@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from pathlib import Path
@@ -381,3 +382,46 @@ def test_wrong_argument_types_are_typed_errors(world: World) -> None:
             with pytest.raises(CoreSDKError):
                 call()
         assert sdk.stats().fail_open == 0
+
+
+def test_a_cancelled_call_gives_the_breaker_probe_back(world: World) -> None:
+    # The one retry loop (coresdk._core.call) serves both clients: a call cancelled while it waits
+    # out a retry's backoff frees the half-open probe, so the next call is let through.
+    config = SDKConfig(
+        sidecar_addr=f"127.0.0.1:{world.dead_port}",
+        breaker_failure_threshold=1,
+        breaker_reset_ms=0,
+        retries=10,
+        backoff_ms=60_000,
+        timeout_ms=600_000,
+        warn=lambda _m: None,
+    )
+
+    async def main() -> None:
+        async with AsyncCoreSDKClient(config) as sdk:
+            assert await sdk.health(timeout_ms=50) == "UNREACHABLE"  # opens the breaker (reset at once: half-open)
+            assert sdk.stats().breaker == "half-open"
+            probe = asyncio.create_task(sdk.health())  # refused, then a backoff of up to a minute
+            await asyncio.sleep(0.3)
+            probe.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await probe
+            with pytest.raises(CoreSDKError) as info:
+                await sdk.evaluate_policy("data.authz.allow", timeout_ms=50)
+            assert "circuit open" not in info.value.message
+
+    asyncio.run(main())
+
+
+def test_the_sync_and_async_clients_have_the_same_methods() -> None:
+    # Both are thin transports over coresdk._core's operations; their public surface must not drift apart.
+    def public(cls: type) -> dict[str, inspect.Signature]:
+        members = {n: f.__func__ if isinstance(f, classmethod) else f for n, f in vars(cls).items() if not n.startswith("_")}
+        return {n: inspect.signature(f) for n, f in members.items() if inspect.isfunction(f)}
+
+    sync, aio = public(CoreSDKClient), public(AsyncCoreSDKClient)
+    assert set(sync) == set(aio)
+    for name in sync:
+        assert str(sync[name]).replace("CoreSDKClient", "") == str(aio[name]).replace("AsyncCoreSDKClient", ""), name
+        if name not in ("stats", "from_env"):
+            assert inspect.iscoroutinefunction(getattr(AsyncCoreSDKClient, name)), name
