@@ -2,7 +2,8 @@
 
 What the issue's "must show" asks: 200 with claims for the printed dev token, 401
 problem+json without a token, 200 with claims None when the sidecar is stopped
-(fail-open), and 503 problem+json with ``fail_mode="closed"``.
+(fail-open), and 503 problem+json with ``fail_mode="closed"``. The sidecar here listens on a free
+port (it is stopped mid-test); test_default_address.py runs the samples on the default address itself.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
-import time
 import types
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pytest
 
 from support.http import raw_request
 from support.servers import serve_asgi
-from support.sidecar import REPO, Sidecar
+from support.sidecar import REPO, Sidecar, dev_token
 
 
 def readme_sample() -> str:
@@ -36,16 +36,6 @@ def load(source: str, name: str) -> types.ModuleType:
     mod = types.ModuleType(name)
     exec(compile(source, f"<{name}>", "exec"), mod.__dict__)
     return mod
-
-
-def dev_token(sidecar: Sidecar) -> str:
-    deadline = time.monotonic() + 10
-    while True:
-        for i, line in enumerate(sidecar.stdout_text):
-            if line.startswith("Development token") and i + 1 < len(sidecar.stdout_text):
-                return sidecar.stdout_text[i + 1].strip()
-        assert time.monotonic() < deadline, "the --dev sidecar printed no development token"
-        time.sleep(0.05)
 
 
 def bearer(token: str) -> list[tuple[str, str]]:

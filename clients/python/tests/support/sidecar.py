@@ -147,3 +147,57 @@ class BlackHole:
         self._sock.close()
         for c in self._held:
             c.close()
+
+
+DEFAULT_ADDR = "[::1]:50051"
+"""The documented default address: SDKConfig's default, the README's, where ``coresdk-sidecar --dev`` listens."""
+
+
+def _default_addr_free() -> bool:
+    with socket.socket(socket.AF_INET6) as s:
+        try:
+            s.bind(("::1", 50051))
+        except OSError:
+            return False
+        return True
+
+
+def dev_sidecar(home: Path, cwd: Path, wait_free_s: float = 120.0) -> Sidecar:
+    """``coresdk-sidecar --dev`` as the docs run it: no ``--addr``, so on :data:`DEFAULT_ADDR`.
+
+    The program itself (no Node on ``PATH``), with ``home`` as ``HOME`` (where
+    ``--dev`` keeps its key set). Only the AuthZEN listener, which the Python
+    client never uses, is moved off its development port (50080) with
+    ``--authzen-addr [::1]:0``. Another test's sidecar (another language's,
+    running at the same time) may hold the address: waits up to
+    ``wait_free_s`` for it, then starts again if that one took it first.
+    """
+    env = {"HOME": str(home), "PATH": str(cwd / "no-bin"), "XDG_STATE_HOME": ""}
+    deadline = time.monotonic() + wait_free_s
+    while True:
+        while not _default_addr_free():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{DEFAULT_ADDR} stays taken: stop whatever listens there (another --dev sidecar?)")
+            time.sleep(0.2)
+        try:
+            s = Sidecar(env, ("--dev", "--authzen-addr", "[::1]:0"), cwd=cwd, rust=True)
+        except RuntimeError:
+            if time.monotonic() > deadline or _default_addr_free():
+                raise  # not a lost race for the address
+            continue
+        if s.addr != DEFAULT_ADDR:
+            s.stop()
+            raise RuntimeError(f"coresdk-sidecar --dev listened on {s.addr}, not on {DEFAULT_ADDR}")
+        return s
+
+
+def dev_token(sidecar: Sidecar, timeout: float = 10.0) -> str:
+    """The development token ``--dev`` printed (subject ``dev-user``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for i, line in enumerate(sidecar.stdout_text):
+            if line.startswith("Development token") and i + 1 < len(sidecar.stdout_text):
+                return sidecar.stdout_text[i + 1].strip()
+        if time.monotonic() > deadline:
+            raise AssertionError("the --dev sidecar printed no development token")
+        time.sleep(0.05)
