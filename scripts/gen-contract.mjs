@@ -252,7 +252,13 @@ function rustKeys() {
   l.push('pub const NODE_KEYS: &[&str] = &[');
   for (const k of config.tables.find((t) => t.table === 'sdk').keys.filter((k) => k.readers.includes('node'))) l.push(`    ${q(k.key)},`);
   l.push('];', '');
-  return l.join('\n');
+  // rustfmt decides the layout (cargo fmt runs over the crate): its output is the file.
+  const r = spawnSync('rustfmt', ['--edition', '2021', '--emit', 'stdout'], { input: l.join('\n'), encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`rustfmt failed (${r.error?.message ?? r.stderr}): Rust's rustfmt must be on PATH`);
+    process.exit(1);
+  }
+  return r.stdout;
 }
 
 function pyLiteral(v) {
@@ -282,7 +288,9 @@ function pythonKeys() {
   for (const k of clientKeys) {
     l.push(`    ${q(k.key)}: ClientKey(`);
     l.push(`        env=${q(k.env)},`, `        type=${q(k.type)},`, `        default=${pyLiteral(k.default)},`);
-    l.push(`        values=(${(k.values ?? []).map((v) => `${q(v)}, `).join('').trimEnd()}),`, `        min=${pyLiteral(k.min)},`, `        max=${pyLiteral(k.max)},`, '    ),');
+    const values = k.values ?? [];
+    const tuple = values.length === 1 ? `(${q(values[0])},)` : `(${values.map(q).join(', ')})`;
+    l.push(`        values=${tuple},`, `        min=${pyLiteral(k.min)},`, `        max=${pyLiteral(k.max)},`, '    ),');
   }
   l.push('}', '"""The ``[sdk]`` keys clients read, in the contract\'s order; they accept the others without reading them."""', '');
   return l.join('\n');
