@@ -130,6 +130,9 @@ public final class CoreSDKClient implements AutoCloseable {
     this.config = config;
     this.addr = config.address();
     this.breaker = new CircuitBreaker(config.breakerFailureThreshold(), config.breakerResetMs(), System::nanoTime);
+    if (addr.dialProblem() != null) {
+      throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: " + quoted(addr.text) + ": " + addr.dialProblem());
+    }
     SslContext ssl;
     if (config.usesTls()) {
       if (config.tlsCaFile() == null || config.tlsCertFile() == null || config.tlsKeyFile() == null) {

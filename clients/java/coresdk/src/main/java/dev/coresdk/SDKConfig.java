@@ -1,17 +1,11 @@
 package dev.coresdk;
 
-import dev.coresdk.internal.Json;
-import dev.coresdk.internal.Toml;
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.coresdk.internal.contract.ConfigContract;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
-import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -29,31 +23,12 @@ import java.util.function.Consumer;
  * the Node and Python clients.
  */
 public final class SDKConfig {
-  /** The allow-listed keys of {@code [sdk]} (the engine's {@code SDK_KEYS}); each maps to {@code CORESDK_<KEY>}. */
-  public static final List<String> SDK_KEYS =
-      List.of(
-          "policy_dir", "eval_timeout_ms", "pool_size", "max_input_bytes", "max_input_depth", "watch_policies",
-          "rego_v0", "decision_cache_entries", "sidecar_addr", "tenant_id", "fail_mode", "jwks_url", "jwks_file",
-          "oidc_issuer", "issuer", "audience", "algorithms", "clock_tolerance_secs", "required_claims", "token_typ",
-          "max_token_bytes", "token_cache_entries", "jwks_ca_file", "jwks_timeout_ms", "jwks_refresh_min_secs",
-          "jwks_refresh_max_secs", "jwks_unknown_kid_cooldown_secs", "jwks_stale_max_secs",
-          "jwks_allow_insecure_http", "offline_cache_dir", "offline_cache_key", "mode", "timeout_ms", "tls_ca_file",
-          "tls_cert_file", "tls_key_file", "tls_server_name", "pii_style", "pii_hash_key", "pii_entities",
-          "pii_dictionary", "pii_patterns", "pii_sensitive_names", "decision_log");
-
-  private static final List<String> SIDECAR_KEYS =
-      List.of(
-          "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_dev", "watch_certs",
-          "max_concurrent_calls", "max_message_bytes", "max_batch", "drain_timeout_ms", "keepalive_interval_secs",
-          "keepalive_timeout_secs", "worker_threads", "health_addr");
-
-  private static final List<String> TENANT_KEYS =
-      List.of(
-          "policy_dir", "rego_v0", "jwks_url", "jwks_file", "oidc_issuer", "issuer", "audience", "algorithms",
-          "clock_tolerance_secs", "required_claims", "token_typ", "max_token_bytes", "token_cache_entries",
-          "jwks_ca_file", "jwks_timeout_ms", "jwks_refresh_min_secs", "jwks_refresh_max_secs",
-          "jwks_unknown_kid_cooldown_secs", "jwks_stale_max_secs", "jwks_allow_insecure_http", "offline_cache_dir",
-          "offline_cache_key");
+  /**
+   * Every key of {@code [sdk]} the configuration contract lists, sorted; {@link #fromEnv(Map)} reads only the client
+   * keys among them ({@code sidecar_addr}, {@code tenant_id}, {@code fail_mode}, {@code mode}, {@code timeout_ms},
+   * {@code tls_*}) and accepts the others unread.
+   */
+  public static final List<String> SDK_KEYS = List.copyOf(new TreeSet<>(ConfigContract.TABLE_KEYS.get("sdk")));
 
   private final String sidecarAddr;
   private final SidecarAddress address;
@@ -71,13 +46,13 @@ public final class SDKConfig {
   private final Consumer<String> warn;
 
   private SDKConfig(Builder b) {
-    if (b.sidecarAddr == null || b.sidecarAddr.isBlank()) {
-      throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: must be a non-empty string");
+    if (b.sidecarAddr == null) {
+      throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: must not be empty");
     }
     try {
       this.address = SidecarAddress.parse(b.sidecarAddr);
     } catch (IllegalArgumentException e) {
-      throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: " + badAddress(b.sidecarAddr, e));
+      throw new CoreSDKException("ERR_CONFIG", "sidecar_addr: " + e.getMessage());
     }
     if (b.tenantId == null || !(b.tenantId.isEmpty() || validTenantId(b.tenantId))) {
       throw new CoreSDKException(
@@ -108,11 +83,6 @@ public final class SDKConfig {
     this.breakerFailureThreshold = b.breakerFailureThreshold;
     this.breakerResetMs = b.breakerResetMs;
     this.warn = b.warn;
-  }
-
-  /** {@code "x" is not an address (why): use ...}: the sidecar's words for its own {@code --addr}. */
-  private static String badAddress(String value, IllegalArgumentException e) {
-    return debug(value) + " is not an address (" + e.getMessage() + "): " + SidecarAddress.FORMS;
   }
 
   private static void range(String name, int v, int lo, int hi) {
@@ -187,252 +157,29 @@ public final class SDKConfig {
   }
 
   /**
-   * Reads {@code coresdk.toml} {@code [sdk]} and {@code CORESDK_*} like the Node and Python clients.
+   * Reads {@code coresdk.toml} and the {@code CORESDK_*} variables of {@code env}, as every CoreSDK client does.
    *
    * <p>The file is {@code CORESDK_CONFIG}, else {@code ./coresdk.toml} when it exists; variables win over the file.
-   * Relative TLS paths in the file resolve against the file's directory, those in variables against the working
-   * directory. Only the client's keys are interpreted ({@code sidecar_addr}, {@code tenant_id}, {@code fail_mode},
-   * {@code mode}, {@code timeout_ms}, {@code tls_*}); the other {@code [sdk]} keys configure the sidecar. Unknown
-   * sections and keys are refused, as the sidecar refuses them.
+   * The client reads its own keys of {@code [sdk]} only ({@code sidecar_addr}, {@code tenant_id}, {@code fail_mode},
+   * {@code mode}, {@code timeout_ms}, {@code tls_*}), validated with the configuration contract's types and limits;
+   * every other key of the contract's tables ({@code [sdk]}, {@code [sidecar]}, {@code [sidecar.authzen]},
+   * {@code [sidecar.clients.*]}, {@code [tenants.*]}) belongs to the engine or the sidecar and is accepted unread, so
+   * one file serves the sidecar and its clients. A key or table the contract does not list is refused. Of the
+   * variables only {@code CORESDK_<KEY>} of the client keys are read. Relative TLS paths in the file resolve
+   * against the file's directory; those in variables stay as written.
    *
-   * @param env the environment to read ({@code CORESDK_*} entries)
+   * @param env the environment to read ({@code CORESDK_*} entries); nothing else of the process environment is read
    * @return the configuration
-   * @throws CoreSDKException {@code ERR_CONFIG} naming the key at fault
+   * @throws CoreSDKException {@code ERR_CONFIG} naming the key ({@code sdk.timeout_ms}), the table ({@code sdks}) or
+   *     the variable ({@code CORESDK_TIMEOUT_MS}) at fault
    */
-  @SuppressWarnings("unchecked")
   public static SDKConfig fromEnv(Map<String, String> env) {
-    Path file = null;
-    if (env.containsKey("CORESDK_CONFIG")) {
-      file = Path.of(env.get("CORESDK_CONFIG"));
-    } else if (Files.isRegularFile(Path.of("coresdk.toml"))) {
-      file = Path.of("coresdk.toml");
-    }
-    Map<String, Raw> raw = new TreeMap<>();
-    Path base = null;
-    if (file != null) {
-      String text;
-      try {
-        byte[] bytes = Files.readAllBytes(file);
-        text = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .decode(java.nio.ByteBuffer.wrap(bytes))
-            .toString();
-      } catch (CharacterCodingException e) {
-        throw err("CORESDK_CONFIG", file + ": stream did not contain valid UTF-8");
-      } catch (IOException e) {
-        throw err("CORESDK_CONFIG", file + ": " + ioReason(e));
-      }
-      base = file.toAbsolutePath().getParent();
-      Map<String, Object> doc;
-      try {
-        doc = Toml.parse(text);
-      } catch (IllegalArgumentException e) {
-        throw err("coresdk.toml", e.getMessage());
-      }
-      for (Map.Entry<String, Object> section : doc.entrySet()) {
-        String name = section.getKey();
-        Object value = section.getValue();
-        if (name.equals("sdk")) {
-          raw.putAll(table(value, "sdk", SDK_KEYS));
-        } else if (name.equals("sidecar")) {
-          table(value, "sidecar", SIDECAR_KEYS);
-        } else if (name.equals("tenants")) {
-          if (!(value instanceof Map)) {
-            throw err("tenants", "must be a table of tables ([tenants.<id>])");
-          }
-          for (Map.Entry<String, Object> t : ((Map<String, Object>) value).entrySet()) {
-            if (!validTenantId(t.getKey())) {
-              throw err(
-                  "tenants." + t.getKey(), "tenant ids are 1-128 characters of letters, digits, '-', '_' or '.'");
-            }
-            table(t.getValue(), "tenants." + t.getKey(), TENANT_KEYS);
-          }
-        } else {
-          throw err(name, "unknown section (known: [sdk], [sidecar], [tenants.<id>])");
-        }
-      }
-    }
-    for (String key : SDK_KEYS) {
-      String var = "CORESDK_" + key.toUpperCase(java.util.Locale.ROOT);
-      if (env.containsKey(var)) {
-        raw.put(key, new Raw(var, env.get(var), true));
-      }
-    }
-    Builder b = builder();
-    for (Map.Entry<String, Raw> e : raw.entrySet()) {
-      Raw r = e.getValue();
-      switch (e.getKey()) {
-        case "sidecar_addr": {
-          String s = r.string();
-          if (s.isBlank()) {
-            throw err(r.name, "must not be empty");
-          }
-          try {
-            SidecarAddress.parse(s);
-          } catch (IllegalArgumentException bad) {
-            throw err(r.name, badAddress(s, bad));
-          }
-          b.sidecarAddr(s);
-          break;
-        }
-        case "tenant_id": {
-          String s = r.string();
-          if (!validTenantId(s)) {
-            throw err(r.name, "must be 1-128 characters of letters, digits, '-', '_' or '.'");
-          }
-          b.tenantId(s);
-          break;
-        }
-        case "fail_mode": {
-          String s = r.string();
-          if (s.equals("open")) {
-            b.failMode(FailMode.OPEN);
-          } else if (s.equals("closed")) {
-            b.failMode(FailMode.CLOSED);
-          } else {
-            throw err(r.name, "must be \"open\" or \"closed\", got " + debug(s));
-          }
-          break;
-        }
-        case "mode": {
-          String s = r.string();
-          if (s.equals("in-process")) {
-            throw err(
-                r.name,
-                "the Java client reaches the engine through the sidecar only; \"in-process\" is for Node and Rust");
-          }
-          if (!s.equals("sidecar")) {
-            throw err(r.name, "must be \"sidecar\" or \"in-process\", got " + debug(s));
-          }
-          break;
-        }
-        case "timeout_ms":
-          b.timeoutMs(r.integer(1, 600_000));
-          break;
-        case "tls_ca_file":
-          b.tlsCaFile(r.path(base));
-          break;
-        case "tls_cert_file":
-          b.tlsCertFile(r.path(base));
-          break;
-        case "tls_key_file":
-          b.tlsKeyFile(r.path(base));
-          break;
-        case "tls_server_name":
-          b.tlsServerName(r.string());
-          break;
-        default:
-          break;
-      }
-    }
-    return b.build();
-  }
-
-  private static String ioReason(IOException e) {
-    if (e instanceof java.nio.file.NoSuchFileException) {
-      return "No such file or directory";
-    }
-    if (e instanceof java.nio.file.AccessDeniedException) {
-      return "Permission denied";
-    }
-    return Objects.toString(e.getMessage(), e.getClass().getSimpleName());
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Map<String, Raw> table(Object value, String name, List<String> keys) {
-    if (!(value instanceof Map)) {
-      throw err(name, "must be a table");
-    }
-    Map<String, Raw> out = new TreeMap<>();
-    for (Map.Entry<String, Object> e : ((Map<String, Object>) value).entrySet()) {
-      if (!keys.contains(e.getKey())) {
-        throw err(name + "." + e.getKey(), "unknown key (known keys: " + String.join(", ", keys) + ")");
-      }
-      out.put(e.getKey(), new Raw(name + "." + e.getKey(), e.getValue(), false));
-    }
-    return out;
-  }
-
-  private static CoreSDKException err(String key, String message) {
-    return new CoreSDKException("ERR_CONFIG", "invalid configuration: " + key + ": " + message);
-  }
-
-  private static String debug(String s) {
-    StringBuilder sb = new StringBuilder();
-    Json.quote(sb, s);
-    return sb.toString();
-  }
-
-  private static String tomlType(Object v) {
-    if (v instanceof Boolean) {
-      return "boolean";
-    }
-    if (v instanceof Long) {
-      return "integer";
-    }
-    if (v instanceof Double) {
-      return "float";
-    }
-    if (v instanceof String) {
-      return "string";
-    }
-    if (v instanceof List) {
-      return "array";
-    }
-    if (v instanceof Map) {
-      return "table";
-    }
-    return "datetime";
-  }
-
-  /** One configured value: from the file (TOML-typed) or from a variable (text). */
-  private static final class Raw {
-    final String name;
-    final Object value;
-    final boolean fromEnv;
-
-    Raw(String name, Object value, boolean fromEnv) {
-      this.name = name;
-      this.value = value;
-      this.fromEnv = fromEnv;
-    }
-
-    String string() {
-      if (value instanceof String) {
-        return (String) value;
-      }
-      throw err(name, "expected a string, got " + tomlType(value));
-    }
-
-    int integer(int lo, int hi) {
-      long n;
-      if (fromEnv) {
-        String text = ((String) value).strip();
-        try {
-          n = Long.parseLong(text.startsWith("+") ? text.substring(1) : text);
-        } catch (NumberFormatException e) {
-          throw err(name, "expected an integer, got " + debug((String) value));
-        }
-      } else if (value instanceof Long) {
-        n = (Long) value;
-      } else {
-        throw err(name, "expected an integer, got " + tomlType(value));
-      }
-      if (n < lo || n > hi) {
-        throw err(name, "must be between " + lo + " and " + hi + ", got " + n);
-      }
-      return (int) n;
-    }
-
-    String path(Path base) {
-      Path p = Path.of(string());
-      return base != null && !fromEnv && !p.isAbsolute() ? base.resolve(p).toString() : p.toString();
-    }
+    return ConfigLoader.load(env, Path.of(""));
   }
 
   /**
-   * The sidecar's address: {@code [v6]:port}, {@code a.b.c.d:port}, {@code name:port}, or a Unix socket as
-   * {@code unix:/path} or {@code unix:///path}.
+   * The sidecar's address: {@code [IPv6]:port}, {@code host:port} (an IPv4 address or a host name), or a Unix socket
+   * as {@code unix:/path} or {@code unix:///path}.
    *
    * @return the address as configured ({@code sidecar_addr} / {@code CORESDK_SIDECAR_ADDR}; default
    *     {@code [::1]:50051})
@@ -574,12 +321,16 @@ public final class SDKConfig {
         + ", timeoutMs=" + timeoutMs + ", tls=" + usesTls() + ", retries=" + retries + "}";
   }
 
+  private static Object contractDefault(String key) {
+    return ConfigContract.CLIENT_KEYS.get(key).defaultValue();
+  }
+
   /** Builds an {@link SDKConfig}; {@link #build()} validates every field. */
   public static final class Builder {
-    private String sidecarAddr = "[::1]:50051";
-    private String tenantId = "acme-corp";
-    private FailMode failMode = FailMode.OPEN;
-    private int timeoutMs = 1000;
+    private String sidecarAddr = (String) contractDefault("sidecar_addr");
+    private String tenantId = (String) contractDefault("tenant_id");
+    private FailMode failMode = FailMode.valueOf(((String) contractDefault("fail_mode")).toUpperCase(Locale.ROOT));
+    private int timeoutMs = ((Long) contractDefault("timeout_ms")).intValue();
     private String tlsCaFile;
     private String tlsCertFile;
     private String tlsKeyFile;
@@ -593,11 +344,11 @@ public final class SDKConfig {
     private Builder() {}
 
     /**
-     * Sets the sidecar's address; {@link #build()} refuses a malformed one ({@code ERR_CONFIG}: no port, a port
-     * outside 1-65535, unbalanced brackets, an IPv6 address without brackets).
+     * Sets the sidecar's address; {@link #build()} refuses a malformed one by the engine's rules ({@code ERR_CONFIG}:
+     * empty, no port, a port outside 0-65535, an IPv6 address without brackets, {@code unix:} without a path).
      *
-     * @param v {@code [v6]:port} (e.g. {@code [::1]:50051}), {@code a.b.c.d:port}, {@code name:port},
-     *     {@code unix:/path} or {@code unix:///path}
+     * @param v {@code [IPv6]:port} (e.g. {@code [::1]:50051}), {@code host:port} ({@code 127.0.0.1:50051},
+     *     {@code localhost:50051}), {@code unix:/path} or {@code unix:///path}
      * @return this builder
      */
     public Builder sidecarAddr(String v) {

@@ -1,6 +1,6 @@
 package dev.coresdk;
 
-import java.net.Inet6Address;
+import dev.coresdk.internal.Json;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -10,20 +10,21 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
 /**
- * A parsed {@code sidecar_addr}: the forms the Node and Python clients and the sidecar's {@code --addr} accept.
+ * A parsed {@code sidecar_addr}, accepted and refused by exactly the rules of the engine's {@code check_address}
+ * ({@code native/engine/src/config.rs}), which every client shares:
  *
  * <ul>
- *   <li>{@code [v6]:port}, e.g. {@code [::1]:50051} (the default): an IPv6 literal, always in brackets;
- *   <li>{@code a.b.c.d:port}, e.g. {@code 127.0.0.1:50051}: an IPv4 literal (dotted quad);
- *   <li>{@code name:port}, e.g. {@code localhost:50051}: a host name, resolved by DNS when the channel connects;
- *   <li>{@code unix:/path}, {@code unix:///path} (the gRPC URI form) or {@code unix:relative/path} (resolved
- *       against the working directory): a Unix domain socket.
+ *   <li>{@code unix:} followed by a non-empty socket path: {@code unix:/run/coresdk.sock}, {@code unix:///path} (the
+ *       gRPC URI form), {@code unix:relative.sock} (against the working directory);
+ *   <li>{@code [IPv6]:port}, e.g. {@code [::1]:50051} (the default): a valid IPv6 address (no zone) in brackets;
+ *   <li>otherwise {@code host:port}, split at the last {@code ':'}: a host containing {@code ':'} is an IPv6 address
+ *       without brackets (refused, saying to use them); the host is non-empty without whitespace.
  * </ul>
  *
- * <p>Anything else (no port, a port outside 1-65535, unbalanced brackets, an IPv6 address without brackets, a URL)
- * is refused by {@link #parse} with the reason, which {@link SDKConfig} reports as {@code ERR_CONFIG} naming the key
- * and the value. IP literals are parsed here, never looked up, so that the channel can connect to the socket address
- * directly instead of handing grpc-java a target string it cannot parse.
+ * <p>The port is decimal digits only, 0 to 65535. {@link #parse} never looks a name up: an IP literal (an IPv6 address
+ * in brackets, or a dotted quad) is connected to directly, a host name goes through grpc-java's DNS resolver. An
+ * address these rules accept but grpc-java cannot dial (a host name that is not a DNS name, {@code unix://NAME/...})
+ * is reported by {@link #dialProblem()} when the client is made.
  */
 final class SidecarAddress {
   /** What the address names. */
@@ -36,214 +37,213 @@ final class SidecarAddress {
     UNIX
   }
 
-  /** The accepted forms, for error messages (the sidecar's own words, plus the host-name form). */
-  static final String FORMS = "use [::1]:50051, 127.0.0.1:50051, localhost:50051 or unix:/path";
+  /** The accepted forms, for error messages (the engine's words). */
+  static final String FORMS = "host:port, [IPv6]:port or unix:/path";
 
   /** The address as configured. */
   final String text;
   /** What it names. */
   final Kind kind;
-  /** The IP literal (without brackets or zone) or the host name; {@code null} for a socket. */
+  /** The IP literal (without brackets) or the host name; {@code null} for a socket. */
   final String host;
-  /** The port (1-65535); 0 for a socket. */
+  /** The port (0-65535); 0 for a socket. */
   final int port;
   /** The IP address, carrying {@link #host} as its name; {@code null} unless {@link Kind#IP}. */
   final InetAddress ip;
-  /** The socket's absolute path; {@code null} unless {@link Kind#UNIX}. */
+  /** The socket's absolute path; {@code null} unless {@link Kind#UNIX} (or when {@link #dialProblem()} says why). */
   final String path;
+  private final String dialProblem;
 
-  private SidecarAddress(String text, Kind kind, String host, int port, InetAddress ip, String path) {
+  private SidecarAddress(
+      String text, Kind kind, String host, int port, InetAddress ip, String path, String dialProblem) {
     this.text = text;
     this.kind = kind;
     this.host = host;
     this.port = port;
     this.ip = ip;
     this.path = path;
+    this.dialProblem = dialProblem;
   }
 
   /**
-   * Parses an address; never does a DNS lookup.
+   * Parses an address by the engine's rules; never does a DNS lookup.
    *
-   * @param text the address
+   * @param s the address
    * @return the parsed address
-   * @throws IllegalArgumentException with the reason, for a malformed address
+   * @throws IllegalArgumentException with the engine's reason, for an address it refuses
    */
-  static SidecarAddress parse(String text) {
-    String s = text.strip();
-    if (s.isEmpty()) {
-      throw new IllegalArgumentException("it is empty");
-    }
-    if (s.chars().anyMatch(Character::isISOControl)) {
-      throw new IllegalArgumentException("it contains a control character");
+  static SidecarAddress parse(String s) {
+    if (isBlank(s)) {
+      throw new IllegalArgumentException("must not be empty");
     }
     if (s.startsWith("unix:")) {
-      return unix(text, s.substring("unix:".length()));
+      String rest = s.substring("unix:".length());
+      if (rest.isEmpty()) {
+        throw new IllegalArgumentException("a unix: address names a socket path (" + FORMS + ")");
+      }
+      return unix(s, rest);
     }
-    if (s.chars().anyMatch(Character::isWhitespace)) {
-      throw new IllegalArgumentException("it contains whitespace");
-    }
-    if (s.contains("://") || s.contains("/")) {
-      throw new IllegalArgumentException("host:port has no scheme or path");
-    }
-    String hostText;
+    String host;
     String portText;
-    InetAddress ip = null;
-    if (s.startsWith("[")) {
-      int end = s.indexOf(']');
-      if (end < 0 || s.indexOf('[', 1) >= 0 || s.indexOf(']', end + 1) >= 0) {
-        throw new IllegalArgumentException("unbalanced brackets");
+    boolean bracketed = s.startsWith("[");
+    if (bracketed) {
+      String rest = s.substring(1);
+      int end = rest.indexOf("]:");
+      if (end < 0) {
+        throw new IllegalArgumentException("must be " + FORMS + ", got " + quoted(s));
       }
-      hostText = s.substring(1, end);
-      String rest = s.substring(end + 1);
-      if (rest.isEmpty() || rest.equals(":")) {
-        throw new IllegalArgumentException("no port");
+      host = rest.substring(0, end);
+      portText = rest.substring(end + 2);
+      if (ipv6(host) == null) {
+        throw new IllegalArgumentException(quoted(host) + " is not an IPv6 address (" + FORMS + ")");
       }
-      if (!rest.startsWith(":")) {
-        throw new IllegalArgumentException("expected :port after ']'");
+    } else {
+      int colon = s.lastIndexOf(':');
+      if (colon < 0) {
+        throw new IllegalArgumentException("must be " + FORMS + " (a port is required), got " + quoted(s));
       }
-      portText = rest.substring(1);
-      int port = port(portText);
-      ip = ipv6(hostText);
-      String name = hostText.contains("%") ? hostText.substring(0, hostText.indexOf('%')) : hostText;
-      return new SidecarAddress(text, Kind.IP, name, port, named(name, ip), null);
+      host = s.substring(0, colon);
+      portText = s.substring(colon + 1);
+      if (host.indexOf(':') >= 0) {
+        throw new IllegalArgumentException("write an IPv6 address in brackets, [" + host + "]:port (" + FORMS + ")");
+      }
     }
-    if (s.indexOf('[') >= 0 || s.indexOf(']') >= 0) {
-      throw new IllegalArgumentException("unbalanced brackets");
-    }
-    int colon = s.lastIndexOf(':');
-    if (colon < 0) {
-      throw new IllegalArgumentException("no port");
-    }
-    hostText = s.substring(0, colon);
-    portText = s.substring(colon + 1);
-    if (hostText.indexOf(':') >= 0) {
-      throw new IllegalArgumentException("an IPv6 address needs brackets, as in [::1]:50051");
-    }
-    if (hostText.isEmpty()) {
-      throw new IllegalArgumentException("no host");
-    }
-    if (portText.isEmpty()) {
-      throw new IllegalArgumentException("no port");
+    if (host.isEmpty() || host.codePoints().anyMatch(SidecarAddress::isWhiteSpace)) {
+      throw new IllegalArgumentException("must be " + FORMS + ", got " + quoted(s));
     }
     int port = port(portText);
-    if (hostText.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'))) {
-      byte[] v4 = ipv4(hostText);
+    if (bracketed) {
+      return new SidecarAddress(s, Kind.IP, host, port, named(host, ipv6(host)), null, null);
+    }
+    byte[] v4 = ipv4(host);
+    if (v4 != null) {
       try {
-        ip = InetAddress.getByAddress(hostText, v4);
+        return new SidecarAddress(s, Kind.IP, host, port, InetAddress.getByAddress(host, v4), null, null);
       } catch (UnknownHostException e) {
-        throw new IllegalArgumentException("not an IPv4 address: " + hostText);
+        throw new IllegalStateException(e);
       }
-      return new SidecarAddress(text, Kind.IP, hostText, port, ip, null);
     }
-    if (!hostName(hostText)) {
-      throw new IllegalArgumentException(
-          "not a host name: " + hostText + " (letters, digits, '-', '_', dot-separated)");
-    }
-    return new SidecarAddress(text, Kind.HOST, hostText, port, null, null);
+    return new SidecarAddress(s, Kind.HOST, host, port, null, null, dnsProblem(host, port));
   }
 
   private static SidecarAddress unix(String text, String rest) {
     String p = rest;
-    if (p.startsWith("//") && p.length() > 2) {
-      if (!p.startsWith("///")) {
-        throw new IllegalArgumentException(
-            "unix://NAME/... names a host; a socket is unix:/path or unix:///path");
-      }
+    String problem = null;
+    if (p.startsWith("//")) {
+      // unix://absolute_path, the gRPC URI form: unix:///run/x.sock names /run/x.sock.
       p = p.substring(2);
+      if (p.isEmpty()) {
+        problem = "unix:// needs a socket path, as in unix:///run/coresdk.sock";
+      } else if (!p.startsWith("/")) {
+        problem = "unix://NAME/... names a host; a socket is unix:/path or unix:///path";
+      }
     }
-    if (p.isEmpty() || p.equals("//")) {
-      throw new IllegalArgumentException("unix: needs a socket path");
+    String abs = null;
+    if (problem == null) {
+      try {
+        abs = Path.of(p).toAbsolutePath().toString();
+      } catch (InvalidPathException e) {
+        problem = "not a socket path: " + e.getReason();
+      }
     }
+    return new SidecarAddress(text, Kind.UNIX, null, 0, null, abs, problem);
+  }
+
+  /** Why grpc-java's DNS resolver cannot take {@code host:port} (it parses {@code //host:port} as a URI), or null. */
+  private static String dnsProblem(String host, int port) {
     try {
-      return new SidecarAddress(text, Kind.UNIX, null, 0, null, Path.of(p).toAbsolutePath().toString());
-    } catch (InvalidPathException e) {
-      throw new IllegalArgumentException("not a socket path: " + e.getReason());
+      URI u = new URI("//" + host + ":" + port);
+      if (u.getHost() != null && u.getPort() == port && u.getRawPath().isEmpty() && u.getRawQuery() == null
+          && u.getRawFragment() == null && u.getRawUserInfo() == null) {
+        return null;
+      }
+    } catch (URISyntaxException e) {
+      // Not a URI authority at all: reported below.
     }
+    return "grpc-java resolves host names through DNS, and " + quoted(host) + " is not a DNS name (labels of letters,"
+        + " digits and '-', the last starting with a letter) nor an IPv4 address";
   }
 
+  /** The engine's port: decimal digits only, 0 to 65535 (leading zeros allowed, as Rust's u16 parse allows them). */
   private static int port(String s) {
-    if (s.isEmpty() || s.length() > 5 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      throw new IllegalArgumentException("the port must be a number from 1 to 65535, got " + s);
+    boolean digits = !s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9');
+    String trimmed = digits ? s.replaceFirst("^0+(?=.)", "") : s;
+    if (!digits || trimmed.length() > 5 || Integer.parseInt(trimmed) > 65535) {
+      throw new IllegalArgumentException("the port must be a number from 0 to 65535, got " + quoted(s));
     }
-    int n = Integer.parseInt(s);
-    if (n < 1 || n > 65535) {
-      throw new IllegalArgumentException("the port must be a number from 1 to 65535, got " + s);
-    }
-    return n;
+    return Integer.parseInt(trimmed);
   }
 
-  /** A strict dotted quad: four decimal numbers 0-255, without leading zeros (Node's {@code net.isIP}). */
+  /** Unicode's White_Space property (Rust's {@code char::is_whitespace}, which {@code str::trim} also uses). */
+  static boolean isWhiteSpace(int c) {
+    return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a)
+        || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+  }
+
+  /** Empty or only White_Space (Rust's {@code s.trim().is_empty()}). */
+  static boolean isBlank(String s) {
+    return s.codePoints().allMatch(SidecarAddress::isWhiteSpace);
+  }
+
+  /** A strict dotted quad: four decimal numbers 0-255, without leading zeros; null when it is not one. */
   private static byte[] ipv4(String s) {
     String[] parts = s.split("\\.", -1);
     if (parts.length != 4) {
-      throw new IllegalArgumentException("not an IPv4 address: " + s);
+      return null;
     }
     byte[] out = new byte[4];
     for (int i = 0; i < 4; i++) {
       String p = parts[i];
-      if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')) {
-        throw new IllegalArgumentException("not an IPv4 address: " + s);
+      if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')
+          || !p.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        return null;
       }
       int n = Integer.parseInt(p);
       if (n > 255) {
-        throw new IllegalArgumentException("not an IPv4 address: " + s);
+        return null;
       }
       out[i] = (byte) n;
     }
     return out;
   }
 
-  /** An IPv6 literal (with an optional {@code %zone}); the JDK parses it, never resolving it. */
+  /** An IPv6 literal without a zone (Rust's {@code Ipv6Addr} parse), never resolved; null when it is not one. */
   private static InetAddress ipv6(String s) {
-    int pct = s.indexOf('%');
-    String addr = pct < 0 ? s : s.substring(0, pct);
-    String zone = pct < 0 ? "" : s.substring(pct + 1);
     boolean chars =
-        addr.indexOf(':') >= 0 && addr.chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0);
-    boolean zoneOk = pct < 0 || (!zone.isEmpty() && zone.chars().allMatch(c -> c == '-' || c == '_' || c == '.'
-        || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')));
-    if (!chars || !zoneOk) {
-      throw new IllegalArgumentException("not an IPv6 address in the brackets: " + s);
+        s.indexOf(':') >= 0 && s.chars().allMatch(c -> c == ':' || c == '.' || (c < 0x80 && Character.digit(c, 16) >= 0));
+    if (!chars) {
+      return null;
     }
     try {
       // Brackets and a ':' make the JDK parse a literal or fail: it never falls back to a name lookup.
       return InetAddress.getByName("[" + s + "]");
     } catch (UnknownHostException e) {
-      throw new IllegalArgumentException("not an IPv6 address in the brackets: " + s);
+      return null;
     }
   }
 
   /** The same address, named {@code name}, so that the channel's authority is the literal as written. */
   private static InetAddress named(String name, InetAddress a) {
     try {
-      if (a instanceof Inet6Address && ((Inet6Address) a).getScopeId() > 0) {
-        return Inet6Address.getByAddress(name, a.getAddress(), ((Inet6Address) a).getScopeId());
-      }
       return InetAddress.getByAddress(name, a.getAddress());
     } catch (UnknownHostException e) {
       return a;
     }
   }
 
-  private static boolean hostName(String s) {
-    if (s.length() > 253) {
-      return false;
-    }
-    String[] labels = (s.endsWith(".") ? s.substring(0, s.length() - 1) : s).split("\\.", -1);
-    for (String l : labels) {
-      if (l.isEmpty() || l.length() > 63 || l.startsWith("-") || l.endsWith("-")) {
-        return false;
-      }
-      for (int i = 0; i < l.length(); i++) {
-        char c = l.charAt(i);
-        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-            || c == '_';
-        if (!ok) {
-          return false;
-        }
-      }
-    }
-    return true;
+  private static String quoted(String s) {
+    StringBuilder sb = new StringBuilder();
+    Json.quote(sb, s);
+    return sb.toString();
+  }
+
+  /**
+   * Why grpc-java cannot dial this address although the configuration rules accept it, or {@code null}.
+   *
+   * @return the reason, or {@code null}
+   */
+  String dialProblem() {
+    return dialProblem;
   }
 
   /**

@@ -66,7 +66,21 @@ class ConfigTest {
     Path f = dir.resolve("c.toml");
     Files.writeString(f, "[sdk]\nfail_mod = \"open\"\n");
     assertTrue(error(Map.of("CORESDK_CONFIG", f.toString()))
-        .startsWith("invalid configuration: sdk.fail_mod: unknown key (known keys: policy_dir,"));
+        .startsWith("invalid configuration: sdk.fail_mod: unknown key (known keys: algorithms, audience,"));
+    Files.writeString(f, "[sdk]\ntimeout_ms = 1.5\n");
+    assertEquals("invalid configuration: sdk.timeout_ms: expected an integer, got float",
+        error(Map.of("CORESDK_CONFIG", f.toString())));
+    Files.writeString(f, "[sdk]\ntls_server_name = 1979-05-27T07:32:00Z\n");
+    assertEquals("invalid configuration: sdk.tls_server_name: expected a string, got datetime",
+        error(Map.of("CORESDK_CONFIG", f.toString())));
+    Files.writeString(f, "[sdk]\nmode = \"embedded\"\n");
+    assertEquals("invalid configuration: sdk.mode: must be \"sidecar\" or \"in-process\", got \"embedded\"",
+        error(Map.of("CORESDK_CONFIG", f.toString())));
+    Files.writeString(f, "[sidecar]\nclients = 1\n");
+    assertEquals("invalid configuration: sidecar.clients: must be a table of tables",
+        error(Map.of("CORESDK_CONFIG", f.toString())));
+    Files.writeString(f, "[sidecar]\nauthzen = \"on\"\n");
+    assertEquals("invalid configuration: sidecar.authzen: must be a table", error(Map.of("CORESDK_CONFIG", f.toString())));
     Files.writeString(f, "[sdk]\ntimeout_ms = \"5\"\n");
     assertEquals("invalid configuration: sdk.timeout_ms: expected an integer, got string",
         error(Map.of("CORESDK_CONFIG", f.toString())));
@@ -74,14 +88,29 @@ class ConfigTest {
     assertTrue(error(Map.of("CORESDK_CONFIG", f.toString())).startsWith("invalid configuration: client: unknown section"));
     Files.writeString(f, "[sdk\n");
     assertTrue(error(Map.of("CORESDK_CONFIG", f.toString())).startsWith("invalid configuration: coresdk.toml:"));
-    Files.writeString(f, "[tenants.\"bad id\"]\nissuer = \"x\"\n");
-    assertTrue(error(Map.of("CORESDK_CONFIG", f.toString())).startsWith("invalid configuration: tenants.bad id:"));
+    Files.writeString(f, "[tenants.\"any id\".sub]\nissuer = \"x\"\n");
+    assertTrue(error(Map.of("CORESDK_CONFIG", f.toString()))
+        .startsWith("invalid configuration: tenants.any id.sub: unknown key"));
+  }
+
+  /** The rule "clients read their own keys": the others are the engine's and the sidecar's, accepted unread. */
+  @Test
+  void otherComponentsKeysAreAcceptedUnread(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("coresdk.toml");
+    Files.writeString(f, "[sdk]\nfast_path = \"not a boolean\"\nbundle_url = 7\ntimeout_ms = 0x10\n"
+        + "[sidecar.authzen]\naddr = 8443\n[sidecar.clients.\"orders.acme.example\"]\nallowed_queries = 1\n"
+        + "[tenants.\"any id\"]\npolicy_dir = 1\n");
+    SDKConfig c = SDKConfig.fromEnv(Map.of("CORESDK_CONFIG", f.toString(), "CORESDK_POOL_SIZE", "nope",
+        "CORESDK_SIDECAR_MAX_BATCH", "x"));
+    assertEquals(16, c.timeoutMs());
+    assertEquals(SDKConfig.SDK_KEYS.size(), dev.coresdk.internal.contract.ConfigContract.TABLE_KEYS.get("sdk").size());
+    assertTrue(SDKConfig.SDK_KEYS.contains("fast_path"));
   }
 
   @Test
   void builderValidates() {
-    assertTrue(assertThrows(CoreSDKException.class, () -> SDKConfig.builder().sidecarAddr(" ").build())
-        .getMessage().startsWith("sidecar_addr:"));
+    assertEquals("sidecar_addr: must not be empty",
+        assertThrows(CoreSDKException.class, () -> SDKConfig.builder().sidecarAddr(" ").build()).getMessage());
     assertTrue(assertThrows(CoreSDKException.class, () -> SDKConfig.builder().retries(11).build())
         .getMessage().startsWith("retries:"));
     SDKConfig c = SDKConfig.builder().tenantId("").build();
