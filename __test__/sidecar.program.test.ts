@@ -154,6 +154,40 @@ describe('--dev without Node', () => {
     }
   });
 
+  it('dev-token mints tokens that --dev verifies: any subject, roles and claims; bad input exits 2', async () => {
+    const devDir = join(dir, 'mint-dev');
+    const mint = (...args: string[]) => {
+      const r = run(['dev-token', '--dev-dir', devDir, ...args]);
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    // Minted before the first --dev start: the key set is made then, and --dev reuses it.
+    const viewer = mint('--sub', 'carol', '--roles', 'viewer', '--claim', 'tier=3');
+    const expired = mint('--claim', `exp=${String(Math.floor(Date.now() / 1000) - 3600)}`);
+    const elsewhere = mint('--claim', 'aud=another-api');
+    const sc = await startSidecar(['--dev', '--dev-dir', devDir, '--addr', '127.0.0.1:0'], nodeless, { program: true });
+    const c = clients(sc.addr, grpc.credentials.createInsecure());
+    try {
+      const ok = await call<{ allowed: boolean; claimsJson: string }>(c.core, 'authorize', { token: viewer, inputJson: '{"action":"read","resource":{"type":"document","id":"doc-1"}}' });
+      expect(ok.ok?.allowed, JSON.stringify(ok.err)).toBe(true);
+      expect(JSON.parse(ok.ok?.claimsJson ?? '{}')).toMatchObject({ sub: 'carol', roles: ['viewer'], tier: 3, iss: 'https://dev.coresdk.local', aud: 'coresdk-dev' });
+      const late = await call(c.core, 'authorize', { token: expired, inputJson: '{}' });
+      expect(late.err?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(late.err?.info?.reason).toBe('ERR_TOKEN_EXPIRED');
+      const wrong = await call(c.core, 'authorize', { token: elsewhere, inputJson: '{}' });
+      expect(wrong.err?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(wrong.err?.info?.reason).toBe('ERR_TOKEN_CLAIM');
+    } finally {
+      c.close();
+      sc.kill();
+      await sc.exited;
+    }
+    const bad = run(['dev-token', '--dev-dir', devDir, '--claim', 'no-equals-sign']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--claim');
+    expect(bad.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
   it('--dev-dir and XDG_STATE_HOME choose where the key set lives', async () => {
     const env = { ...freshEnv('xdg'), XDG_STATE_HOME: join(dir, 'xdg', 'state') };
     const sc = await startSidecar(['--dev', '--addr', '[::1]:0'], env, { program: true });

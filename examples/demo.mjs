@@ -13,7 +13,7 @@
 //    its headers; the exported span is printed with both masked.
 // 5. Prints a table (request, status, decision, latency), stops everything,
 //    exits 0 (1 if any answer was not the expected one).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,15 +21,21 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import express from 'express';
 
 import { CoreSDKClient, PiiMaskingSpanProcessor } from '../dist/index.js';
-import { devSetup, DEV_AUDIENCE, DEV_ISSUER } from '../dist/sidecar/dev.js';
 import { createApp } from './express-app/app.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The development key set, shared with the sidecar (--dev-dir): the demo mints tokens of its own.
-const dev = devSetup(join(root, '.coresdk', 'dev'));
+const cli = join(root, 'dist', 'sidecar', 'cli.js');
+// The development key set, shared with the sidecar (--dev-dir); `coresdk-sidecar dev-token` mints
+// tokens signed with it, as a Python, Go or Java test would.
+const dev = { dir: join(root, '.coresdk', 'dev'), issuer: 'https://dev.coresdk.local', audience: 'coresdk-dev' };
+function mint({ sub, roles, ...claims }) {
+  const args = [cli, 'dev-token', '--dev-dir', dev.dir, '--sub', sub, '--roles', roles.join(',')];
+  for (const [name, value] of Object.entries(claims)) args.push('--claim', `${name}=${JSON.stringify(value)}`);
+  return execFileSync(process.execPath, args, { encoding: 'utf8' }).trim();
+}
 
 function startSidecar() {
-  const child = spawn(process.execPath, [join(root, 'dist', 'sidecar', 'cli.js'), '--dev', '--dev-dir', dev.dir, '--addr', '127.0.0.1:0', '--log-level', 'info'], {
+  const child = spawn(process.execPath, [cli, '--dev', '--dev-dir', dev.dir, '--addr', '127.0.0.1:0', '--log-level', 'info'], {
     cwd: root,
     env: { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,10 +121,10 @@ async function send(label, port, method, path, token, expected, header) {
 }
 
 const now = Math.floor(Date.now() / 1000);
-const viewer = dev.mint({ sub: 'carol', roles: ['viewer'] });
-const editor = dev.mint({ sub: 'alice', roles: ['editor'] });
-const expired = dev.mint({ sub: 'carol', roles: ['viewer'], iat: now - 7200, exp: now - 3600 });
-const otherAudience = dev.mint({ sub: 'carol', roles: ['viewer'], aud: 'another-api' });
+const viewer = mint({ sub: 'carol', roles: ['viewer'] });
+const editor = mint({ sub: 'alice', roles: ['editor'] });
+const expired = mint({ sub: 'carol', roles: ['viewer'], iat: now - 7200, exp: now - 3600 });
+const otherAudience = mint({ sub: 'carol', roles: ['viewer'], aud: 'another-api' });
 
 const { child, addr } = await startSidecar();
 const common = { sidecarAddr: addr, timeoutMs: 500, retries: 1, warn: () => {} };
@@ -126,7 +132,7 @@ const openClient = new CoreSDKClient({ ...common, failMode: 'open' });
 const closedClient = new CoreSDKClient({ ...common, failMode: 'closed' });
 const inProcess = new CoreSDKClient({
   mode: 'in-process',
-  engine: { policyDir: join(root, 'examples', 'policies'), watch: false, token: { jwksFile: join(dev.dir, 'jwks.json'), issuer: DEV_ISSUER, audience: DEV_AUDIENCE } },
+  engine: { policyDir: join(root, 'examples', 'policies'), watch: false, token: { jwksFile: join(dev.dir, 'jwks.json'), issuer: dev.issuer, audience: dev.audience } },
 });
 const open = await listen(traced(createApp(openClient)));
 const closed = await listen(createApp(closedClient));

@@ -315,7 +315,8 @@ async function startSidecar(work) {
   }
   const dir = join(work, 'sidecar');
   mkdirSync(dir);
-  const sidecar = startProcess(sidecarBin, ['--dev', '--dev-dir', join(dir, 'dev')], { cwd: dir });
+  // The dev key set where `coresdk-sidecar dev-token` in a sample looks for it (XDG_STATE_HOME below).
+  const sidecar = startProcess(sidecarBin, ['--dev', '--dev-dir', join(work, 'state', 'coresdk', 'dev')], { cwd: dir });
   const deadline = Date.now() + 45_000;
   for (;;) {
     const out = sidecar.proc.output;
@@ -685,7 +686,8 @@ async function main() {
   try {
     const ws = new Workspace(work);
     sidecar = await startSidecar(work);
-    const env = { ...process.env, TOKEN: sidecar.token, PATH: `${ws.bin}:${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
+    // XDG_STATE_HOME: the dev key set is the running sidecar's, never the user's.
+    const env = { ...process.env, TOKEN: sidecar.token, XDG_STATE_HOME: join(work, 'state'), PATH: `${ws.bin}:${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
     delete env.CORESDK_CONFIG;
     // TypeScript samples must type-check too (strict), before any of them runs.
     const tsSamples = toRun.filter((s) => s.lang === 'ts' || s.lang === 'typescript');

@@ -57,6 +57,38 @@ pub enum Command {
     Check(CheckArgs),
     /// Ask a running sidecar's plaintext health listener whether it is SERVING (exit 0) or not (exit 1)
     Health(HealthArgs),
+    /// Print a development token signed with --dev's key set (for tests and samples; never production)
+    DevToken(DevTokenArgs),
+}
+
+/// `coresdk-sidecar dev-token`.
+#[derive(Debug, Args)]
+pub struct DevTokenArgs {
+    /// The development key set's directory (as for --dev; default $XDG_STATE_HOME/coresdk/dev or ~/.local/state/coresdk/dev)
+    #[arg(long, value_name = "DIR")]
+    pub dev_dir: Option<PathBuf>,
+    /// The subject (`sub`)
+    #[arg(long, default_value = "dev-user", value_parser = not_empty)]
+    pub sub: String,
+    /// The roles claim, comma-separated ("" for none)
+    #[arg(long, default_value = "admin")]
+    pub roles: String,
+    /// Seconds until it expires
+    #[arg(long, value_name = "SECS", default_value_t = 12 * 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub ttl: u64,
+    /// Another claim, NAME=VALUE (VALUE as JSON when it parses, else a string; may override iss, aud, exp, iat); repeatable
+    #[arg(long = "claim", value_name = "NAME=VALUE", value_parser = claim)]
+    pub claims: Vec<(String, serde_json::Value)>,
+}
+
+fn claim(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = s
+        .split_once('=')
+        .filter(|(n, _)| !n.trim().is_empty())
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
+    let value = serde_json::from_str(value)
+        .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+    Ok((name.trim().to_string(), value))
 }
 
 /// `coresdk-sidecar health`.

@@ -245,9 +245,9 @@ pub fn mint(pair: &Ed25519KeyPair, claims: serde_json::Value) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
 }
 
-/// Makes (first start) or reuses the key set in `dir` (default:
-/// [`default_dir`]), writes the example bundle beside it, mints a token.
-pub fn setup(dir: Option<&Path>) -> Result<DevSetup, SidecarError> {
+/// The key set in `dir` (default: [`default_dir`]), made on first use,
+/// with its public `jwks.json` (re)written beside it.
+fn key_set(dir: Option<&Path>) -> Result<(PathBuf, Ed25519KeyPair), SidecarError> {
     let dir = match dir {
         Some(d) => d.to_path_buf(),
         None => default_dir()?,
@@ -263,8 +263,45 @@ pub fn setup(dir: Option<&Path>) -> Result<DevSetup, SidecarError> {
         "alg": "EdDSA",
         "use": "sig",
     }]});
+    write_atomic(&dir.join("jwks.json"), format!("{jwks:#}\n").as_bytes())?;
+    Ok((dir, pair))
+}
+
+/// `coresdk-sidecar dev-token`: prints one development token, signed with
+/// the key set `--dev` verifies against (made now if there is none yet).
+pub fn print_token(a: super::args::DevTokenArgs) -> std::process::ExitCode {
+    let (_, pair) = match key_set(a.dev_dir.as_deref()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("coresdk-sidecar dev-token: [{}] {e}", e.code());
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let roles: Vec<&str> = a
+        .roles
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .collect();
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), json!(a.sub));
+    claims.insert("roles".into(), json!(roles));
+    claims.insert("exp".into(), json!(now + a.ttl));
+    for (name, value) in a.claims {
+        claims.insert(name, value);
+    }
+    println!("{}", mint(&pair, serde_json::Value::Object(claims)));
+    std::process::ExitCode::SUCCESS
+}
+
+/// Makes (first start) or reuses the key set in `dir` (default:
+/// [`default_dir`]), writes the example bundle beside it, mints a token.
+pub fn setup(dir: Option<&Path>) -> Result<DevSetup, SidecarError> {
+    let (dir, pair) = key_set(dir)?;
     let jwks_file = dir.join("jwks.json");
-    write_atomic(&jwks_file, format!("{jwks:#}\n").as_bytes())?;
     let policies = bundle_dir(&dir)?;
     let token = mint(&pair, json!({"sub": "dev-user", "roles": ["admin"]}));
     let vars = BTreeMap::from([

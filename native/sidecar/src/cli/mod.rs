@@ -40,6 +40,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
         Some(Command::Test(t)) => policy::test(t),
         Some(Command::Check(c)) => policy::check(c),
         Some(Command::Health(h)) => health::health(h),
+        Some(Command::DevToken(t)) => dev::print_token(t),
         None => serve::run(cli.serve),
     }
 }
