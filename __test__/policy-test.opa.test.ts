@@ -1,5 +1,5 @@
 /**
- * `coresdk-sidecar test` / `npx coresdk test` against `opa test` (OPA 1.22.3,
+ * `coresdk-sidecar test` / `npx coresdk test` against `opa test` (OPA 1.22.4,
  * installed from the Go module proxy): the same pass/fail per test and per
  * parametrised case on OPA's own test suites (from OPA's module source) and
  * on a fixture that fails in every way a test can; the example bundle's
@@ -61,7 +61,7 @@ function ours(bin: string, args: string[]): { code: number; stdout: string; stde
 beforeAll(() => {
   opa = execFileSync(process.execPath, [join(root, 'bench', 'tools', 'ensure-opa.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   const mod = JSON.parse(
-    execFileSync('go', ['mod', 'download', '-json', 'github.com/open-policy-agent/opa@v1.22.3'], { encoding: 'utf8', cwd: tmpdir() }),
+    execFileSync('go', ['mod', 'download', '-json', 'github.com/open-policy-agent/opa@v1.22.4'], { encoding: 'utf8', cwd: tmpdir() }),
   ) as { Dir: string };
   opaSrc = mod.Dir;
 }, 600_000);

@@ -17,7 +17,7 @@ import { homedir, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const OPA_VERSION = '1.22.3'
+export const OPA_VERSION = '1.22.4'
 export const OPA_MODULE = 'github.com/open-policy-agent/opa'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 
-export const DEFAULT_OPA_VERSION = 'v1.22.3';
+export const DEFAULT_OPA_VERSION = 'v1.22.4';
 export const OPA_MODULE = 'github.com/open-policy-agent/opa';
 const CASES_SUBDIR = path.join('v1', 'test', 'cases', 'testdata', 'v1');
 

@@ -498,6 +498,7 @@ export function renderMarkdown(s, meta) {
   L.push('');
   L.push('## Reproduce');
   L.push('');
+  L.push('<!-- sample: skip (rewrites this file and the expected-pass list; npm test runs the cases) -->');
   L.push('```sh');
   L.push('npm run build            # or however dist/ and the native addon are built');
   L.push('node scripts/conformance/run.mjs --write      # rewrites this file and __test__/conformance/expected-pass.json');
