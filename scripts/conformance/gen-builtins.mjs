@@ -123,6 +123,14 @@ function regorusBuiltins(crateDir, on) {
   return [...out].sort();
 }
 
+// CoreSDK's own builtins (native/engine/src/builtins/mod.rs TABLE): those regorus lacks are
+// implemented there as engine extensions; the `__coresdk.` names are internal.
+function engineBuiltins() {
+  const src = fs.readFileSync(path.join(root, 'native', 'engine', 'src', 'builtins', 'mod.rs'), 'utf8');
+  const table = src.slice(src.indexOf('const TABLE'), src.indexOf('];', src.indexOf('const TABLE')));
+  return [...table.matchAll(/\(\s*"([a-z][\w.]*)",\s*\d+,/g)].map((m) => m[1]).filter((n) => !n.startsWith('__')).sort();
+}
+
 const rv = regorusVersion();
 const crate = findCrate(rv);
 const requested = engineFeatures();
@@ -142,10 +150,13 @@ const result = {
   regorusBuiltins: regorusBuiltins(crate, on),
 };
 result.missingInRegorus = result.opaBuiltins.filter((n) => !result.regorusBuiltins.includes(n));
+result.engineBuiltins = engineBuiltins();
+// What neither regorus nor the engine implements: the cases that call these are skipped.
+result.missing = result.missingInRegorus.filter((n) => !result.engineBuiltins.includes(n));
 // Missing here but implemented by regorus behind a cargo feature native/engine leaves off.
 const everything = regorusBuiltins(crate, allFeatures(crate));
-result.behindDisabledFeature = result.missingInRegorus.filter((n) => everything.includes(n));
+result.behindDisabledFeature = result.missing.filter((n) => everything.includes(n));
 fs.writeFileSync(path.join(here, 'builtins.json'), JSON.stringify(result, null, 2) + '\n');
-console.log(`regorus ${rv}: ${result.regorusBuiltins.length} builtins; OPA ${loc.version}: ${result.opaBuiltins.length}; missing: ${result.missingInRegorus.length}`);
-console.log(result.missingInRegorus.join(' '));
+console.log(`regorus ${rv}: ${result.regorusBuiltins.length} builtins; the engine's own: ${result.engineBuiltins.length}; OPA ${loc.version}: ${result.opaBuiltins.length}; missing: ${result.missing.length}`);
+console.log(result.missing.join(' '));
 console.log(`behind a regorus feature native/engine does not enable: ${result.behindDisabledFeature.join(' ') || 'none'}`);

@@ -39,13 +39,13 @@ export function loadBuiltinsInfo() {
   const info = fs.existsSync(file)
     ? JSON.parse(fs.readFileSync(file, 'utf8'))
     : { opaBuiltins: [], regorusBuiltins: [], missingInRegorus: [], regorusVersion: 'unknown' };
-  const missing = info.missingInRegorus ?? [];
+  const missing = info.missing ?? info.missingInRegorus ?? [];
   // Longest first, so `io.jwt.decode_verify` wins over `io.jwt.decode`.
   const sorted = [...missing].sort((a, b) => b.length - a.length);
   const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   info.missingRe = sorted.length ? new RegExp(`(?<![\\w.])(${sorted.map(esc).join('|')})\\s*\\(`, 'g') : null;
   info.opaSet = new Set(info.opaBuiltins);
-  info.regorusSet = new Set(info.regorusBuiltins);
+  info.regorusSet = new Set([...info.regorusBuiltins, ...(info.engineBuiltins ?? [])]);
   builtinsInfo = info;
   return info;
 }
@@ -202,9 +202,9 @@ export function runCase(c, api, { evalTimeoutMs } = {}) {
     const fn = errMessage ? unknownFunctionFrom(errMessage) : null;
     const info = loadBuiltinsInfo();
     if (fn && (info.opaSet.has(fn) || info.opaSet.size === 0) && !info.regorusSet.has(fn)) {
-      return { reason: `builtin not in regorus: ${fn}`, builtin: fn };
+      return { reason: `builtin not implemented: ${fn}`, builtin: fn };
     }
-    if (scan.missingBuiltins.length) return { reason: `builtin not in regorus: ${scan.missingBuiltins[0]}`, builtin: scan.missingBuiltins[0] };
+    if (scan.missingBuiltins.length) return { reason: `builtin not implemented: ${scan.missingBuiltins[0]}`, builtin: scan.missingBuiltins[0] };
     if (scan.features.length) return { reason: `unsupported feature: ${scan.features[0]}` };
     return null;
   };
@@ -365,7 +365,7 @@ export function summarize(results) {
     } else if (r.status === 'skip') {
       s.skipped++;
       f.skipped++;
-      const key = r.builtin ? 'builtin not in regorus' : r.reason;
+      const key = r.builtin ? 'builtin not implemented (neither regorus nor the engine)' : r.reason;
       s.skipReasons.set(key, (s.skipReasons.get(key) ?? 0) + 1);
       if (r.builtin) s.skippedBuiltins.set(r.builtin, (s.skippedBuiltins.get(r.builtin) ?? 0) + 1);
     } else {
@@ -444,7 +444,7 @@ export function renderMarkdown(s, meta) {
     `- A case expecting an error (\`want_error\`, \`want_error_code\`) passes when evaluation throws. A construction-time error never counts (OPA's runner requires every case to compile), nor does one a missing builtin or feature explains. Of ${s.errorCases.passed} such passes, ${s.errorCases.messageMatched} of ${s.errorCases.messageChecked} also contain OPA's exact message text; error texts are regorus's own, so this is informational.`,
   );
   L.push('- `input_term` values holding a Rego set cannot travel as JSON input; those cases pass the term with `with input as` appended to the query.');
-  L.push('- A case is **skipped** only when it did not pass and one of these explains it: it calls a builtin regorus does not implement (from the error, or a scan of its source against `scripts/conformance/builtins.json`), it uses a language feature regorus lacks (see the table), or it expects OPA\'s non-strict builtin-error mode (the error becomes undefined) while CoreSDK always evaluates with strict builtin errors.');
+  L.push('- A case is **skipped** only when it did not pass and one of these explains it: it calls a builtin that neither regorus nor the engine\'s own builtins (`native/engine/src/builtins/`) implement (from the error, or a scan of its source against `scripts/conformance/builtins.json`), it uses a language feature regorus lacks (see the table), or it expects OPA\'s non-strict builtin-error mode (the error becomes undefined) while CoreSDK always evaluates with strict builtin errors.');
   L.push('');
   L.push('## Skip reasons');
   L.push('');
@@ -452,7 +452,7 @@ export function renderMarkdown(s, meta) {
   L.push('| --- | ---: |');
   for (const [k, v] of byCountDesc(s.skipReasons)) L.push(`| ${mdEscape(k)} | ${v} |`);
   L.push('');
-  L.push('### Builtins regorus lacks (cases skipped for each)');
+  L.push('### Builtins not implemented (cases skipped for each)');
   L.push('');
   L.push('| builtin | cases |');
   L.push('| --- | ---: |');
