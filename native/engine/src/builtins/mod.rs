@@ -14,15 +14,31 @@
 //! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
 //! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
 //!
+//! And builtins regorus 0.14.1 lacks, as OPA computes them:
+//!
+//! | builtin | module |
+//! |---|---|
+//! | `strings.split_n` | [`strings`] |
+//! | `array.flatten` | [`array`] |
+//! | `regex.globs_match` | [`globs`] (OPA's glob-intersection) |
+//! | `crypto.md5`, `crypto.sha1`, `crypto.sha256`, `crypto.hmac.md5`, `crypto.hmac.sha1`, `crypto.hmac.sha256`, `crypto.hmac.sha512`, `crypto.hmac.equal` | [`digest`] |
+//! | `uri.parse`, `uri.is_valid` | [`uri`] (Go's `net/url`) |
+//! | `net.cidr_merge`, `net.cidr_intersects`, `net.cidr_contains_matches`, `net.cidr_overlap` | [`cidr`] (Go's `net`) |
+//!
 //! A builtin error is an evaluation error (strict builtin errors, as the
 //! engine always evaluates).
 
 pub(crate) mod arith;
+mod array;
+mod cidr;
+mod digest;
 mod glob;
+mod globs;
 mod net;
 mod regex;
 mod sprintf;
 mod strings;
+mod uri;
 
 use anyhow::{bail, Result};
 use regorus::Value;
@@ -62,6 +78,25 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("__coresdk.index", 1, data_index),
     // The collection of `some .. in`: a scalar has no elements, as in OPA.
     ("__coresdk.iter", 1, iter),
+    // General builtins regorus 0.14.1 lacks (issue 28): strings, arrays,
+    // globs, digests and HMACs, URIs, CIDRs.
+    ("strings.split_n", 3, strings::split_n),
+    ("array.flatten", 1, array::flatten),
+    ("regex.globs_match", 2, globs::globs_match),
+    ("crypto.md5", 1, digest::md5),
+    ("crypto.sha1", 1, digest::sha1),
+    ("crypto.sha256", 1, digest::sha256),
+    ("crypto.hmac.md5", 2, digest::hmac_md5),
+    ("crypto.hmac.sha1", 2, digest::hmac_sha1),
+    ("crypto.hmac.sha256", 2, digest::hmac_sha256),
+    ("crypto.hmac.sha512", 2, digest::hmac_sha512),
+    ("crypto.hmac.equal", 2, digest::hmac_equal),
+    ("uri.parse", 1, uri::parse),
+    ("uri.is_valid", 1, uri::is_valid),
+    ("net.cidr_merge", 1, cidr::cidr_merge),
+    ("net.cidr_intersects", 2, cidr::cidr_intersects),
+    ("net.cidr_contains_matches", 2, cidr::cidr_contains_matches),
+    ("net.cidr_overlap", 2, cidr::cidr_overlap),
 ];
 
 /// The implementation of builtin `name`, when CoreSDK has its own.

@@ -1,0 +1,128 @@
+//! The general builtins CoreSDK implements itself (issue 28: strings,
+//! arrays, globs, digests and HMACs, URIs, CIDRs) through the `Engine`:
+//! each answers in a policy, and an error inside one in an allow rule
+//! denies (deny-on-error), on the fast path's routes and the interpreter's.
+
+use coresdk_engine::{Engine, EngineConfig, VerdictReason};
+use serde_json::json;
+
+fn inline(src: &str) -> Engine {
+    Engine::new(EngineConfig::inline(
+        vec![("test.rego".into(), src.into())],
+        json!({}),
+    ))
+    .unwrap()
+}
+
+/// Each builtin with arguments that answer `true`-ish, and arguments
+/// where OPA raises.
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "count(strings.split_n(input.a, \".\", 2)) == 2",
+        r#"{"a": "x.y.z"}"#,
+        r#"{"a": 1}"#,
+    ),
+    (
+        "count(array.flatten(input.a)) == 3",
+        r#"{"a": [1, [2, 3]]}"#,
+        r#"{"a": "x"}"#,
+    ),
+    (
+        "regex.globs_match(input.a, \"a.*\")",
+        r#"{"a": "a+"}"#,
+        r#"{"a": "pqrs]"}"#,
+    ),
+    (
+        "crypto.md5(input.a) != \"\"",
+        r#"{"a": "x"}"#,
+        r#"{"a": 1}"#,
+    ),
+    (
+        "crypto.sha1(input.a) != \"\"",
+        r#"{"a": "x"}"#,
+        r#"{"a": 1}"#,
+    ),
+    (
+        "crypto.sha256(input.a) != \"\"",
+        r#"{"a": "x"}"#,
+        r#"{"a": 1}"#,
+    ),
+    (
+        "crypto.hmac.sha256(input.a, \"k\") != \"\"",
+        r#"{"a": "x"}"#,
+        r#"{"a": 1}"#,
+    ),
+    (
+        "crypto.hmac.equal(input.a, \"x\")",
+        r#"{"a": "x"}"#,
+        r#"{"a": null}"#,
+    ),
+    (
+        "uri.parse(input.a).hostname == \"example.com\"",
+        r#"{"a": "https://example.com/"}"#,
+        r#"{"a": "http://exa%6dple.com/"}"#,
+    ),
+    (
+        "net.cidr_merge(input.a) == {\"10.0.0.0/23\"}",
+        r#"{"a": ["10.0.0.0/24", "10.0.1.0/24"]}"#,
+        r#"{"a": ["2001:db8::1"]}"#,
+    ),
+    (
+        "net.cidr_intersects(input.a, \"10.0.0.0/8\")",
+        r#"{"a": "10.1.0.0/16"}"#,
+        r#"{"a": "not-a-cidr"}"#,
+    ),
+    (
+        "count(net.cidr_contains_matches(input.a, \"10.1.2.3\")) == 1",
+        r#"{"a": ["10.0.0.0/8"]}"#,
+        r#"{"a": [[]]}"#,
+    ),
+];
+
+#[test]
+fn each_builtin_answers_and_its_error_denies() {
+    for (expr, ok, bad) in CASES {
+        // A plain allow rule, and a default-false one with a deny rule:
+        // an error denies in both.
+        let e = inline(&format!(
+            "package t\nallow if {{ {expr} }}\ndefault gate := false\ngate if {{ not deny }}\ndeny if {{ not {expr} }}\n"
+        ));
+        let ok: serde_json::Value = serde_json::from_str(ok).unwrap();
+        let bad: serde_json::Value = serde_json::from_str(bad).unwrap();
+        assert!(e.is_allowed("data.t.allow", &ok), "{expr} with {ok}");
+        assert!(e.is_allowed("data.t.gate", &ok), "{expr} with {ok}");
+        for query in ["data.t.allow", "data.t.gate"] {
+            let v = e.decide(query, &bad);
+            assert!(!v.allowed, "{query}: {expr} with {bad}");
+            assert_eq!(
+                v.reason,
+                VerdictReason::Error("ERR_EVAL"),
+                "{expr} with {bad}"
+            );
+        }
+    }
+}
+
+#[test]
+fn net_cidr_overlap_is_deprecated_in_rego_v1() {
+    // As OPA: refused at compile time in a Rego v1 module (it is there for
+    // Rego v0 bundles).
+    let err = Engine::new(EngineConfig::inline(
+        vec![(
+            "test.rego".into(),
+            "package t\nallow if net.cidr_overlap(\"10.0.0.0/8\", input.a)\n".into(),
+        )],
+        json!({}),
+    ))
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("deprecated built-in"), "{err}");
+}
+
+#[test]
+fn uri_is_valid_is_false_not_an_error() {
+    let e = inline("package t\nallow if uri.is_valid(input.a)\n");
+    assert!(e.is_allowed("data.t.allow", &json!({"a": "https://example.com"})));
+    let v = e.decide("data.t.allow", &json!({"a": 1}));
+    assert_eq!(v.reason, VerdictReason::Undefined);
+}
