@@ -24,6 +24,7 @@
 //! | `crypto.md5`, `crypto.sha1`, `crypto.sha256`, `crypto.hmac.md5`, `crypto.hmac.sha1`, `crypto.hmac.sha256`, `crypto.hmac.sha512`, `crypto.hmac.equal` | [`digest`] |
 //! | `uri.parse`, `uri.is_valid` | [`uri`] (Go's `net/url`) |
 //! | `net.cidr_merge`, `net.cidr_intersects`, `net.cidr_contains_matches`, `net.cidr_overlap` | [`cidr`] (Go's `net`) |
+//! | `io.jwt.decode`, `io.jwt.decode_verify`, `io.jwt.verify_{rs,ps,es}{256,384,512}`, `io.jwt.verify_eddsa`, `io.jwt.verify_hs{256,384,512}`, `io.jwt.encode_sign`, `io.jwt.encode_sign_raw` | [`jwt`] (the verifier's aws-lc-rs; stricter than OPA where RFC 8725 is) |
 //!
 //! A builtin error is an evaluation error (strict builtin errors, as the
 //! engine always evaluates).
@@ -34,6 +35,7 @@ mod cidr;
 mod digest;
 mod glob;
 mod globs;
+mod jwt;
 mod net;
 mod regex;
 mod sprintf;
@@ -97,6 +99,24 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("net.cidr_intersects", 2, cidr::cidr_intersects),
     ("net.cidr_contains_matches", 2, cidr::cidr_contains_matches),
     ("net.cidr_overlap", 2, cidr::cidr_overlap),
+    // io.jwt.* (issue 28): OPA's JWT builtins on the verifier's cryptography.
+    ("io.jwt.decode", 1, jwt::decode),
+    ("io.jwt.decode_verify", 2, jwt::decode_verify),
+    ("io.jwt.verify_rs256", 2, jwt::verify_rs256),
+    ("io.jwt.verify_rs384", 2, jwt::verify_rs384),
+    ("io.jwt.verify_rs512", 2, jwt::verify_rs512),
+    ("io.jwt.verify_ps256", 2, jwt::verify_ps256),
+    ("io.jwt.verify_ps384", 2, jwt::verify_ps384),
+    ("io.jwt.verify_ps512", 2, jwt::verify_ps512),
+    ("io.jwt.verify_es256", 2, jwt::verify_es256),
+    ("io.jwt.verify_es384", 2, jwt::verify_es384),
+    ("io.jwt.verify_es512", 2, jwt::verify_es512),
+    ("io.jwt.verify_eddsa", 2, jwt::verify_eddsa),
+    ("io.jwt.verify_hs256", 2, jwt::verify_hs256),
+    ("io.jwt.verify_hs384", 2, jwt::verify_hs384),
+    ("io.jwt.verify_hs512", 2, jwt::verify_hs512),
+    ("io.jwt.encode_sign", 3, jwt::encode_sign),
+    ("io.jwt.encode_sign_raw", 3, jwt::encode_sign_raw),
 ];
 
 /// The implementation of builtin `name`, when CoreSDK has its own.
@@ -105,6 +125,16 @@ pub(crate) fn lookup(name: &str) -> Option<Fcn> {
         .iter()
         .find(|(n, _, _)| *n == name)
         .map(|(_, _, f)| *f)
+}
+
+/// The arity of builtin `name`, when CoreSDK implements it (regorus knows
+/// only its own builtins' arities, so the front end writes the output
+/// argument of a call to one of these, `f(a, out)`, as `f(a) = out`).
+pub(crate) fn arity(name: &str) -> Option<usize> {
+    TABLE
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, a, _)| usize::from(*a))
 }
 
 /// Registers every builtin of [`TABLE`] on `engine`, in place of regorus's;

@@ -17,6 +17,7 @@
 //! | `some i` where `i` is also a rule | reads the rule | a fresh variable | refused |
 //! | `not input.roles[_] == "banned"` | "some role is not banned" | `rego_unsafe_var_error` | refused, as OPA does |
 //! | `{"a": 1} == [1]` | undefined | `rego_type_error` | refused, as OPA does |
+//! | `io.jwt.decode(t, out)`: an output argument to one of CoreSDK's own builtins | `out` is unsafe | `out` is the result | written `io.jwt.decode(t)=out` |
 //!
 //! Positions are kept: a replaced term is padded to its own length (and
 //! line count), and a statement's bindings go at the end of the statement

@@ -356,6 +356,13 @@ impl<'w, 's> Walker<'w, 's> {
                 Ok(())
             }
             Literal::Expr { expr, .. } => match expr.as_ref() {
+                Expr::Call { fcn, params, .. } if self.output_arg(fcn, params) => {
+                    for p in params {
+                        self.value(p, scope, hoists)?;
+                    }
+                    self.output_call(expr, params);
+                    Ok(())
+                }
                 // A membership test as a statement: undefined and false
                 // both fail the body.
                 Expr::Membership { .. } => {
@@ -384,6 +391,49 @@ impl<'w, 's> Walker<'w, 's> {
                 self.query(query, &inner, false, Hoists::new())
             }
         }
+    }
+
+    /// Whether a call statement `fcn(params)` to one of CoreSDK's own
+    /// builtins passes an output argument (one argument more than its
+    /// arity): regorus recognises that form only for its own builtins.
+    fn output_arg(&self, fcn: &Expr, params: &[Ref<Expr>]) -> bool {
+        let Some(path) = ref_path(fcn) else {
+            return false;
+        };
+        let name = path.join(".");
+        // A rule of the package, or an import, by that name is not the builtin.
+        let head = path.first().map(String::as_str).unwrap_or_default();
+        if self.rules.contains(head) || self.imports.contains(head) {
+            return false;
+        }
+        crate::builtins::arity(&name).is_some_and(|n| n >= 1 && params.len() == n + 1)
+    }
+
+    /// `f(a, b, out)` becomes `f(a, b)=out`: the text from the end of the
+    /// last input argument to the closing parenthesis is replaced, padded
+    /// (with the same line breaks) so that what follows keeps its line and
+    /// column.
+    fn output_call(&mut self, call: &Expr, params: &[Ref<Expr>]) {
+        let (Some(out), Some(input)) = (params.last(), params.len().checked_sub(2)) else {
+            return;
+        };
+        let (os, oe) = extent(out);
+        let out_text = self.text.take(os, oe);
+        let start = extent(&params[input]).1;
+        let end = extent(call).1;
+        let original = &self.text.source[start..end];
+        let _ = self.text.take(start, end);
+        let mut new = format!(")={out_text}");
+        let (ob, nb) = (original.matches('\n').count(), new.matches('\n').count());
+        let width = |s: &str| s.rsplit('\n').next().unwrap_or("").chars().count();
+        if ob > nb {
+            new.push_str(&"\n".repeat(ob - nb));
+            new.push_str(&" ".repeat(width(original)));
+        } else {
+            let pad = width(original).saturating_sub(width(&new));
+            new.push_str(&" ".repeat(pad));
+        }
+        self.text.edit(start, end, new);
     }
 
     /// Whether `e` is a reference in OPA's sense (a ref term: `input.x`,

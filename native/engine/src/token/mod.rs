@@ -20,6 +20,7 @@ mod verifier;
 
 pub use alg::{Alg, KeyKind, ALL_ALGS};
 pub use error::TokenError;
+pub(crate) use jwk::rsa_key_problem;
 pub use jwk::{KeySet, VerifyKey, MAX_JWKS_BYTES};
 pub use keys::{KeyProvider, KeySourceConfig, KeyStatus, StaticKeys};
 pub use remote::{epoch_ms, RemoteKeys, RemoteKeysConfig, RemoteSource};
