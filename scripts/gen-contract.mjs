@@ -46,6 +46,13 @@ for (const e of contract.errors) {
   if (e.transport === true && e.grpc !== null) invalid(`${e.code}: a transport failure has no sidecar status`);
   if (e.grpc === 'UNAVAILABLE' && e.code !== 'ERR_ENGINE_CLOSED') invalid(`${e.code}: UNAVAILABLE reads as an unreachable sidecar to clients`);
 }
+const azSeen = new Set();
+for (const e of contract.authzen_errors) {
+  if (!/^ERR_[A-Z0-9_]+$/.test(e.code) || azSeen.has(e.code)) invalid(`authzen_errors: ${e.code} is not a new ERR_ code`);
+  azSeen.add(e.code);
+  if (!Number.isInteger(e.status) || e.status < 400 || e.status > 599) invalid(`authzen_errors: ${e.code}: status ${e.status} is not an HTTP error status`);
+  if (typeof e.meaning !== 'string' || e.meaning === '') invalid(`authzen_errors: ${e.code}: no meaning`);
+}
 const TYPES = ['string', 'path', 'url', 'secret', 'bool', 'int', 'list', 'enum', 'address', 'tenant_id'];
 const READERS = ['engine', 'sidecar', 'client', 'node'];
 for (const t of config.tables) {
@@ -223,8 +230,28 @@ function markdown() {
   l.push('', '## Problems', '', `Each problem's \`type\` is \`${base}<kind>\`; \`status\` is the HTTP status, \`code\` the error code.`, '');
   l.push('| Kind | Status | Title | Detail (when the code has none of its own) | Meaning |', '| --- | --- | --- | --- | --- |');
   for (const p of contract.problems) l.push(`| \`${p.kind}\` | ${p.status} | ${p.title} | ${p.detail ?? ''} | ${p.meaning}${p.code === undefined ? '' : ` (\`code\`: \`${p.code}\`)`} |`);
+  l.push('', '## The AuthZEN API\'s request errors', '', 'Errors of a whole AuthZEN request are HTTP errors with an RFC 9457 body ([authzen.md](authzen.md)):', '');
+  l.push('| Code | HTTP status | When |', '| --- | --- | --- |');
+  for (const e of contract.authzen_errors) l.push(`| \`${e.code}\` | ${e.status} | ${e.meaning} |`);
   l.push('');
   return l.join('\n');
+}
+
+function rustAuthzen() {
+  const l = [`// ${banner}`, ''];
+  for (const e of contract.authzen_errors) {
+    l.push(`/// ${e.meaning}`, `pub const ${e.code}: &str = ${q(e.code)};`, '');
+  }
+  l.push('/// Each code of the AuthZEN API\'s request errors with its HTTP status.');
+  l.push('pub const STATUS: &[(&str, u16)] = &[');
+  for (const e of contract.authzen_errors) l.push(`    (${e.code}, ${e.status}),`);
+  l.push('];', '');
+  const r = spawnSync('rustfmt', ['--edition', '2021', '--emit', 'stdout'], { input: l.join('\n'), encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`rustfmt failed (${r.error?.message ?? r.stderr}): Rust's rustfmt must be on PATH`);
+    process.exit(1);
+  }
+  return r.stdout;
 }
 
 // ---- configuration keys ---------------------------------------------------------------------
@@ -355,6 +382,7 @@ const outputs = [
   ['clients/go/coresdk/contract_gen.go', golang()],
   ['clients/java/coresdk/src/main/java/dev/coresdk/internal/contract/Contract.java', java()],
   ['docs/errors.md', markdown()],
+  ['native/sidecar/src/generated/authzen_errors.rs', rustAuthzen()],
   ['native/engine/src/generated/config_keys.rs', rustKeys()],
   ['clients/python/src/coresdk/_generated/config_keys.py', pythonKeys()],
   ['clients/go/coresdk/config_keys_gen.go', golangKeys()],
@@ -405,7 +433,15 @@ function undocumentedKeys() {
   return out;
 }
 
-const docProblems = [...protoTableProblems(), ...undocumentedKeys()];
+// docs/authzen.md's table of request errors lists exactly the contract's codes and statuses.
+function authzenTableProblems() {
+  const text = readFileSync(join(root, 'docs', 'authzen.md'), 'utf8');
+  const rows = [...text.matchAll(/^\| (\d{3}) \| `(ERR_[A-Z0-9_]+)` \|/gm)].map((m) => `${m[2]} ${m[1]}`).sort();
+  const want = contract.authzen_errors.map((e) => `${e.code} ${e.status}`).sort();
+  return JSON.stringify(rows) === JSON.stringify(want) ? [] : [`docs/authzen.md: the request-error table (${rows.join(', ')}) differs from the contract (${want.join(', ')})`];
+}
+
+const docProblems = [...protoTableProblems(), ...undocumentedKeys(), ...authzenTableProblems()];
 for (const p of docProblems) console.error(p);
 if (stale > 0 || docProblems.length > 0) process.exit(1);
 if (check) console.log(`${outputs.length} generated files match ${SOURCE}`);

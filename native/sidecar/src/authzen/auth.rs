@@ -8,7 +8,7 @@
 //! refused with 403. A missing or unknown key is 401. Nothing about a key
 //! is ever logged or echoed.
 
-use http::{header, HeaderMap, StatusCode};
+use http::{header, HeaderMap};
 use rustls_pki_types::{CertificateDer, ServerName};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
@@ -115,8 +115,7 @@ impl ClientAuth {
             ClientAuth::None => Ok(()),
             ClientAuth::Mtls { names } => {
                 let Some(cert) = &peer.cert else {
-                    return Err(Problem::new(
-                        StatusCode::UNAUTHORIZED,
+                    return Err(Problem::of(
                         ERR_UNAUTHENTICATED,
                         "a client certificate is required",
                     ));
@@ -124,8 +123,7 @@ impl ClientAuth {
                 if names.is_empty() || cert_has_name(cert, names) {
                     Ok(())
                 } else {
-                    Err(Problem::new(
-                        StatusCode::FORBIDDEN,
+                    Err(Problem::of(
                         ERR_FORBIDDEN,
                         "the client certificate is not allowed here",
                     ))
@@ -141,8 +139,7 @@ impl ClientAuth {
                     })
                     .filter(|k| !k.is_empty());
                 let Some(presented) = presented else {
-                    return Err(Problem::new(
-                        StatusCode::UNAUTHORIZED,
+                    return Err(Problem::of(
                         ERR_UNAUTHENTICATED,
                         "an API key is required (Authorization: Bearer <key>)",
                     ));
@@ -158,14 +155,9 @@ impl ClientAuth {
                     here |= m & scope;
                 }
                 if !bool::from(known) {
-                    Err(Problem::new(
-                        StatusCode::UNAUTHORIZED,
-                        ERR_UNAUTHENTICATED,
-                        "the API key is not valid",
-                    ))
+                    Err(Problem::of(ERR_UNAUTHENTICATED, "the API key is not valid"))
                 } else if !bool::from(here) {
-                    Err(Problem::new(
-                        StatusCode::FORBIDDEN,
+                    Err(Problem::of(
                         ERR_FORBIDDEN,
                         "the API key is not valid for this tenant",
                     ))

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method as HttpMethod, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method as HttpMethod, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
@@ -134,8 +134,7 @@ impl App {
             }
             "/access/v1/search/action" if s.action.is_some() => Endpoint::Search(Kind::Action),
             _ => {
-                return Problem::new(
-                    StatusCode::NOT_FOUND,
+                return Problem::of(
                     ERR_NOT_FOUND,
                     "no such endpoint (see /.well-known/authzen-configuration)",
                 )
@@ -143,12 +142,7 @@ impl App {
             }
         };
         if req.method() != HttpMethod::POST {
-            let mut r = Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                ERR_METHOD_NOT_ALLOWED,
-                "use POST",
-            )
-            .response();
+            let mut r = Problem::of(ERR_METHOD_NOT_ALLOWED, "use POST").response();
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return r;
@@ -156,10 +150,7 @@ impl App {
         let tenant = match prefix_tenant {
             Some(id) => match self.tenants.get(id) {
                 Ok(t) => t.clone(),
-                Err(_) => {
-                    return Problem::new(StatusCode::NOT_FOUND, ERR_NOT_FOUND, "unknown tenant")
-                        .response()
-                }
+                Err(_) => return Problem::of(ERR_NOT_FOUND, "unknown tenant").response(),
             },
             None => self.tenants.default_tenant().clone(),
         };
@@ -207,8 +198,7 @@ impl App {
     ) -> Result<Response<Body>, Problem> {
         self.settings.auth.check(peer, req.headers(), &tenant.id)?;
         let _permit = self.gate.try_admit().ok_or_else(|| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            Problem::of(
                 ERR_OVERLOADED,
                 format!(
                     "{} calls in flight (sidecar.max_concurrent_calls); retry with backoff",
@@ -223,8 +213,7 @@ impl App {
             .and_then(|v| v.split(';').next())
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
         if !json_type {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            return Err(Problem::of(
                 ERR_UNSUPPORTED_MEDIA_TYPE,
                 "Content-Type must be application/json",
             ));
@@ -273,9 +262,7 @@ impl App {
                 let b = request::batch(&body).map_err(Problem::bad_request)?;
                 if let request::Batch::Many { items, .. } = &b {
                     if items.len() > self.settings.max_evaluations {
-                        return Err(Problem::new(
-                            StatusCode::BAD_REQUEST,
-                            ERR_BATCH_TOO_LARGE,
+                        return Err(Problem::of(ERR_BATCH_TOO_LARGE,
                             format!(
                                 "{} evaluations; at most {} per request (sidecar.authzen.max_evaluations)",
                                 items.len(),
@@ -315,8 +302,7 @@ impl App {
     async fn read_body(&self, req: Request<Incoming>) -> Result<Bytes, Problem> {
         let max = self.settings.max_body_bytes;
         let too_large = || {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::of(
                 ERR_BODY_TOO_LARGE,
                 format!("the body is over {max} bytes (sidecar.authzen.max_body_bytes)"),
             )
@@ -338,18 +324,13 @@ impl App {
 
     fn well_known(&self, req: &Request<Incoming>, rest: &str) -> Response<Body> {
         if req.method() != HttpMethod::GET && req.method() != HttpMethod::HEAD {
-            let mut r = Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                ERR_METHOD_NOT_ALLOWED,
-                "use GET",
-            )
-            .response();
+            let mut r = Problem::of(ERR_METHOD_NOT_ALLOWED, "use GET").response();
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return r;
         }
         let Some(prefix) = self.settings.well_known_prefix(rest) else {
-            return Problem::new(StatusCode::NOT_FOUND, ERR_NOT_FOUND, "no such tenant").response();
+            return Problem::of(ERR_NOT_FOUND, "no such tenant").response();
         };
         let base =
             match &self.settings.public_url {

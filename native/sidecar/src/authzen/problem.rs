@@ -9,26 +9,11 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
-/// The body is not JSON, not an object, or breaks the information model.
-pub const ERR_BAD_REQUEST: &str = "ERR_BAD_REQUEST";
-/// The request has no usable credentials (API key or client certificate).
-pub const ERR_UNAUTHENTICATED: &str = "ERR_UNAUTHENTICATED";
-/// The credentials are valid but not for this tenant or client name.
-pub const ERR_FORBIDDEN: &str = "ERR_FORBIDDEN";
-/// No such endpoint (or one that is not configured).
-pub const ERR_NOT_FOUND: &str = "ERR_NOT_FOUND";
-/// The endpoint does not answer this method.
-pub const ERR_METHOD_NOT_ALLOWED: &str = "ERR_METHOD_NOT_ALLOWED";
-/// `Content-Type` is not `application/json`.
-pub const ERR_UNSUPPORTED_MEDIA_TYPE: &str = "ERR_UNSUPPORTED_MEDIA_TYPE";
-/// The body is over `max_body_bytes`.
-pub const ERR_BODY_TOO_LARGE: &str = "ERR_BODY_TOO_LARGE";
-/// More evaluations than `max_evaluations`.
-pub const ERR_BATCH_TOO_LARGE: &str = crate::status::ERR_BATCH_TOO_LARGE;
-/// `max_concurrent_calls` calls are in flight.
-pub const ERR_OVERLOADED: &str = crate::status::ERR_OVERLOADED;
-/// The sidecar is draining.
-pub const ERR_UNAVAILABLE: &str = "ERR_UNAVAILABLE";
+/// The codes of the AuthZEN API's request errors and their HTTP statuses,
+/// generated from the error contract (`proto/contract/errors.json`).
+#[path = "../generated/authzen_errors.rs"]
+mod codes;
+pub use codes::*;
 
 /// The response body type of the AuthZEN listener.
 pub type Body = Full<Bytes>;
@@ -54,9 +39,20 @@ impl Problem {
         }
     }
 
+    /// A problem with `code`, answered with the HTTP status the error
+    /// contract gives it (500 for a code it does not list).
+    pub fn of(code: &'static str, detail: impl Into<String>) -> Self {
+        let status = codes::STATUS
+            .iter()
+            .find(|(c, _)| *c == code)
+            .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Problem::new(status, code, detail)
+    }
+
     /// 400 Bad Request.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, ERR_BAD_REQUEST, detail)
+        Problem::of(ERR_BAD_REQUEST, detail)
     }
 
     /// The response: problem JSON, plus `WWW-Authenticate` on a 401.
