@@ -93,6 +93,10 @@ describe('command line', () => {
     const ok = run(['--check', '--config', join(home, 'coresdk.toml')]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('"tenants":["acme-corp","globex"]');
+    // `check --config FILE` is the same check, beside `check <bundle>`.
+    const sub = run(['check', '--config', join(home, 'coresdk.toml')]);
+    expect(sub.status, sub.stderr).toBe(0);
+    expect(sub.stdout).toContain('configuration OK');
     // A certificate file that is not there fails the check, as it would fail the start.
     rmSync(join(home, 'certs', 'server.pem'));
     const missing = run(['--check', '--config', join(home, 'coresdk.toml')]);

@@ -306,12 +306,15 @@ pub struct TestArgs {
     pub v0_compatible: bool,
 }
 
-/// `coresdk-sidecar check <dir>`.
+/// `coresdk-sidecar check <dir>`, or `check --config FILE`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// A bundle directory (or, with --ignore-manifest, files and directories)
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "config", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Instead of a bundle, validate a whole coresdk.toml as the sidecar serves it (every table and key, every tenant's bundle, the certificate files; what --check does)
+    #[arg(short = 'c', long, value_name = "FILE", conflicts_with_all = ["paths", "ignore_manifest", "v0_compatible"])]
+    pub config: Option<PathBuf>,
     /// Read plain files (opa check without -b); default: one directory is read as a served bundle
     #[arg(long)]
     pub ignore_manifest: bool,

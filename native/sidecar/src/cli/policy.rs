@@ -80,6 +80,14 @@ pub fn test(a: TestArgs) -> ExitCode {
 
 /// Runs `check`.
 pub fn check(a: CheckArgs) -> ExitCode {
+    if let Some(file) = a.config {
+        // The whole file, as `coresdk-sidecar --check --config FILE`.
+        return super::serve::run(super::args::ServeArgs {
+            config: Some(file),
+            check: true,
+            ..Default::default()
+        });
+    }
     let bundle = !a.ignore_manifest;
     if bundle && a.paths.len() > 1 {
         err("coresdk-sidecar: [ERR_CONFIG] check: one bundle directory at a time (or --ignore-manifest) (see --help)\n");
