@@ -36,14 +36,13 @@ import org.springframework.context.ConfigurableApplicationContext;
  * without a token, 403 for a token the policy denies, and 200 with null claims once the sidecar is gone (fail-open).
  */
 class ExampleAppTest {
-  /** A token for another user, from the example's DevToken.java helper (run as a single-file program). */
+  /** A token for another user: {@code coresdk-sidecar dev-token}, signed with the key set {@code --dev} uses. */
   private static String devTokenFor(Path cwd, String sub, String role) throws Exception {
-    Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-    Path helper = Repo.root().resolve("examples/spring-boot-app/DevToken.java");
-    Process p = new ProcessBuilder(javaBin.toString(), helper.toString(), sub, role).directory(cwd.toFile())
-        .redirectErrorStream(true).start();
+    Path bin = Repo.root().resolve("dist/sidecar/cli.js");
+    Process p = new ProcessBuilder("node", bin.toString(), "dev-token", "--sub", sub, "--roles", role)
+        .directory(cwd.toFile()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "DevToken.java ran");
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "coresdk-sidecar dev-token ran");
     assertEquals(0, p.exitValue(), out);
     return out;
   }
