@@ -990,17 +990,19 @@ fn eval_general(
     query: &str,
     limit_ms: u64,
 ) -> Result<Option<serde_json::Value>> {
-    let results = engine.eval_query(query.to_string(), false).map_err(|e| {
-        let text = e.to_string();
-        // Parse errors in the query itself are located in `<query.rego>`.
-        if text.contains("<query.rego>") && !text.contains("exceeded time limit") {
-            EngineError::QueryInvalid {
-                message: crate::error::describe(&text),
+    let results = engine
+        .eval_query(crate::frontend::prepare_query(query), false)
+        .map_err(|e| {
+            let text = e.to_string();
+            // Parse errors in the query itself are located in `<query.rego>`.
+            if text.contains("<query.rego>") && !text.contains("exceeded time limit") {
+                EngineError::QueryInvalid {
+                    message: crate::error::describe(&text),
+                }
+            } else {
+                eval_error(&e, limit_ms)
             }
-        } else {
-            eval_error(&e, limit_ms)
-        }
-    })?;
+        })?;
     // As in OPA, a result counts only when no expression in it is `false`:
     // `1 == 2` yields no result rather than one with empty bindings.
     let mut rows = Vec::with_capacity(results.result.len());

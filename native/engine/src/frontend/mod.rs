@@ -17,7 +17,7 @@
 //! | `some i` where `i` is also a rule | reads the rule | a fresh variable | refused |
 //! | `not input.roles[_] == "banned"` | "some role is not banned" | `rego_unsafe_var_error` | refused, as OPA does |
 //! | `{"a": 1} == [1]` | undefined | `rego_type_error` | refused, as OPA does |
-//! | `io.jwt.decode(t, out)`: an output argument to one of CoreSDK's own builtins | `out` is unsafe | `out` is the result | written `io.jwt.decode(t)=out` |
+//! | `io.jwt.decode(t, out)`: an output argument to one of CoreSDK's own builtins | `out` is unsafe | `out` is the result | written `io.jwt.decode(t)=out`, in modules and in general queries ([`prepare_query`]) |
 //!
 //! Positions are kept: a replaced term is padded to its own length (and
 //! line count), and a statement's bindings go at the end of the statement
@@ -131,6 +131,71 @@ fn padded(name: &str, original: &str) -> String {
     }
     let last = original.rsplit('\n').next().unwrap_or("").chars().count();
     format!("{name}{}{}", "\n".repeat(breaks), " ".repeat(last))
+}
+
+/// `f(a, b, out)` becomes `f(a, b)=out`: the text from the end of the
+/// last input argument to the closing parenthesis is replaced, padded
+/// (with the same line breaks) so that what follows keeps its line and
+/// column.
+fn output_call(text: &mut Text<'_>, call: &Expr, params: &[regorus::unstable::Ref<Expr>]) {
+    let (Some(out), Some(input)) = (params.last(), params.len().checked_sub(2)) else {
+        return;
+    };
+    let (os, oe) = syntax::extent(out);
+    let out_text = text.take(os, oe);
+    let start = syntax::extent(&params[input]).1;
+    let end = syntax::extent(call).1;
+    let original = &text.source[start..end];
+    let _ = text.take(start, end);
+    let mut new = format!(")={out_text}");
+    let (ob, nb) = (original.matches('\n').count(), new.matches('\n').count());
+    let width = |s: &str| s.rsplit('\n').next().unwrap_or("").chars().count();
+    if ob > nb {
+        new.push_str(&"\n".repeat(ob - nb));
+        new.push_str(&" ".repeat(width(original)));
+    } else {
+        let pad = width(original).saturating_sub(width(&new));
+        new.push_str(&" ".repeat(pad));
+    }
+    text.edit(start, end, new);
+}
+
+/// A query (`evaluate_policy` of a general query) as OPA reads it: a
+/// statement that calls one of CoreSDK's own builtins with an output
+/// argument, `uri.is_valid(s, x)`, becomes `uri.is_valid(s)=x`, as in a
+/// module (regorus knows only its own builtins' arities). A query regorus
+/// cannot parse is returned unchanged: evaluating it reports the error.
+pub(crate) fn prepare_query(query: &str) -> String {
+    let Ok(source) = Source::from_contents("<query.rego>".to_string(), query.to_string()) else {
+        return query.to_string();
+    };
+    let Ok(mut parser) = Parser::new(&source) else {
+        return query.to_string();
+    };
+    if parser.enable_rego_v1().is_err() {
+        return query.to_string();
+    }
+    let Ok(parsed) = parser.parse_user_query() else {
+        return query.to_string();
+    };
+    let mut text = Text::new(query);
+    for stmt in &parsed.stmts {
+        if let regorus::unstable::Literal::Expr { expr, .. } = &stmt.literal {
+            if let Expr::Call { fcn, params, .. } = expr.as_ref() {
+                let builtin = ref_path(fcn)
+                    .filter(|p| !matches!(p.first().map(String::as_str), Some("data" | "input")))
+                    .and_then(|p| crate::builtins::arity(&p.join(".")));
+                if builtin.is_some_and(|n| n >= 1 && params.len() == n + 1) {
+                    output_call(&mut text, expr, params);
+                }
+            }
+        }
+    }
+    if text.edits.is_empty() {
+        query.to_string()
+    } else {
+        text.finish()
+    }
 }
 
 /// What the front end knows of the whole bundle.

@@ -177,3 +177,25 @@ fn bindings_keep_opa_s_statement_order() {
         "package p\nr if {\n  input.a; __c0_ = input.path\n  not endswith(__c0_     , \"x\")\n  input.n > 5\n}\n"
     );
 }
+
+#[test]
+fn a_query_passes_output_arguments_to_engine_builtins_as_opa_does() {
+    // uri.is_valid is CoreSDK's own builtin: regorus does not know its arity.
+    assert_eq!(
+        super::prepare_query("uri.is_valid(\"http://a\", x)"),
+        "uri.is_valid(\"http://a\")=x "
+    );
+    assert_eq!(
+        super::prepare_query("y := 1; net.cidr_merge([\"10.0.0.1\"],\n  out)"),
+        "y := 1; net.cidr_merge([\"10.0.0.1\"])=out\n      "
+    );
+    // Unchanged: the right number of arguments, a user function, text that
+    // does not parse (evaluating it reports the error).
+    for q in [
+        "uri.is_valid(\"http://a\")",
+        "data.p.f(1, x)",
+        "x := uri.is_valid(",
+    ] {
+        assert_eq!(super::prepare_query(q), q);
+    }
+}

@@ -409,31 +409,9 @@ impl<'w, 's> Walker<'w, 's> {
         crate::builtins::arity(&name).is_some_and(|n| n >= 1 && params.len() == n + 1)
     }
 
-    /// `f(a, b, out)` becomes `f(a, b)=out`: the text from the end of the
-    /// last input argument to the closing parenthesis is replaced, padded
-    /// (with the same line breaks) so that what follows keeps its line and
-    /// column.
+    /// `f(a, b, out)` becomes `f(a, b)=out` ([`super::output_call`]).
     fn output_call(&mut self, call: &Expr, params: &[Ref<Expr>]) {
-        let (Some(out), Some(input)) = (params.last(), params.len().checked_sub(2)) else {
-            return;
-        };
-        let (os, oe) = extent(out);
-        let out_text = self.text.take(os, oe);
-        let start = extent(&params[input]).1;
-        let end = extent(call).1;
-        let original = &self.text.source[start..end];
-        let _ = self.text.take(start, end);
-        let mut new = format!(")={out_text}");
-        let (ob, nb) = (original.matches('\n').count(), new.matches('\n').count());
-        let width = |s: &str| s.rsplit('\n').next().unwrap_or("").chars().count();
-        if ob > nb {
-            new.push_str(&"\n".repeat(ob - nb));
-            new.push_str(&" ".repeat(width(original)));
-        } else {
-            let pad = width(original).saturating_sub(width(&new));
-            new.push_str(&" ".repeat(pad));
-        }
-        self.text.edit(start, end, new);
+        super::output_call(self.text, call, params);
     }
 
     /// Whether `e` is a reference in OPA's sense (a ref term: `input.x`,
