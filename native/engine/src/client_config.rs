@@ -1,6 +1,6 @@
 //! What a client of the sidecar reads from `coresdk.toml` and `CORESDK_*`:
 //! the `[sdk]` keys the configuration contract gives to clients
-//! ([`CLIENT_KEYS`]: address, tenant, fail mode, deadline, TLS). Every
+//! ([`CLIENT_KEYS`](crate::config_keys::CLIENT_KEYS): address, tenant, fail mode, deadline, TLS). Every
 //! other key of the file is the engine's or the sidecar's: a client accepts
 //! it without reading it, so one file serves the sidecar and its clients.
 //! A key or table that no component knows is still `ERR_CONFIG`, naming it.
@@ -21,7 +21,7 @@ use crate::error::{EngineError, Result};
 
 impl SdkConfig {
     /// The client settings of `file` (optional) and `vars` (`CORESDK_*`
-    /// names): only `keys` of `[sdk]` (a client passes [`CLIENT_KEYS`],
+    /// names): only `keys` of `[sdk]` (a client passes [`CLIENT_KEYS`](crate::config_keys::CLIENT_KEYS),
     /// the Node package adds [`crate::config_keys::NODE_KEYS`]) are read
     /// and validated; the rest of the file is checked for unknown tables and
     /// keys only. Relative TLS paths in the file resolve against its
