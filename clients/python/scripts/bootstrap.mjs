@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm test` step "python venv": makes clients/python/.venv (once) with a
 // Python >= 3.10 and installs the package editable with every extra the
-// checks need (fastapi, flask, django, otel, test). Idempotent and quick
-// when nothing changed. CORESDK_PYTHON picks the interpreter (default python3).
+// checks need (fastapi, flask, django, otel, test). maturin builds the native
+// extension (native/python) in the dev profile, reusing the workspace's debug
+// build (MATURIN_PEP517_ARGS overrides). Idempotent and quick when nothing
+// changed. CORESDK_PYTHON picks the interpreter (default python3).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +16,8 @@ const py = process.platform === 'win32' ? join(venv, 'Scripts', 'python.exe') : 
 const base = process.env.CORESDK_PYTHON ?? (process.platform === 'win32' ? 'python' : 'python3');
 
 function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: pkg, stdio: 'inherit' });
+  const env = { ...process.env, MATURIN_PEP517_ARGS: process.env.MATURIN_PEP517_ARGS ?? '--profile dev' };
+  const r = spawnSync(cmd, args, { cwd: pkg, stdio: 'inherit', env });
   if (r.status !== 0) {
     console.error(`python venv: \`${cmd} ${args.join(' ')}\` failed (exit ${r.status ?? r.signal})`);
     process.exit(r.status ?? 1);

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from coresdk import CoreSDKClient, SDKConfig
+from coresdk import CoreSDKClient, Engine, SDKConfig
 from support.jwks import JwksServer
 from support.pki import Pki, make_pki
 from support.sidecar import REPO, BlackHole, Sidecar, dead_port
@@ -66,6 +66,19 @@ class World:
     def client(self, state: str = "up", fail_mode: str = "open", **extra: Any) -> CoreSDKClient:
         """A sync client (see :meth:`config`)."""
         return CoreSDKClient(self.config(state, fail_mode, **extra))
+
+    def engine(self, state: str = "up", **settings: Any) -> Engine:
+        """An in-process engine configured as the sidecar in ``state`` (up / keyless) is: same bundle, issuer, audience, key set."""
+        url = self.jwks.url if state == "up" else f"https://127.0.0.1:{self.dead_port}/jwks"
+        values: dict[str, Any] = {
+            "policy_dir": str(self.dir / "bundle"),
+            "issuer": SETUP["issuer"],
+            "audience": SETUP["audience"],
+            "jwks_url": url,
+            "jwks_ca_file": self.pki.ca_file,
+        }
+        values.update(settings)
+        return Engine(**values)
 
 
 def mint_tokens(key: Key, other: Key) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""CoreSDK for Python: token verification, Rego policy decisions and PII masking through the CoreSDK sidecar.
+"""CoreSDK for Python: token verification, Rego policy decisions and PII masking, in-process or through the CoreSDK sidecar.
 
 Example::
 
@@ -8,12 +8,15 @@ Example::
     decision = sdk.evaluate_policy("data.authz.allow", {"action": "read", "resource": {"type": "document"}})
     decision.allowed, decision.value, decision.revision
 
+:class:`Engine` is the engine itself in this process (the native extension).
+
 Middleware: :mod:`coresdk.middleware.fastapi`, :mod:`coresdk.middleware.flask`,
 :mod:`coresdk.middleware.django`.
 """
 
 from __future__ import annotations
 
+from ._native import Engine
 from .client import AsyncCoreSDKClient, CoreSDKClient
 from .config import FailMode, SDKConfig
 from .errors import ERROR_CODES, CoreSDKError, ErrorCode
@@ -31,6 +34,7 @@ __all__ = [
     "CoreSDKClient",
     "CoreSDKError",
     "Decision",
+    "Engine",
     "ErrorCode",
     "FailMode",
     "HealthStatus",
