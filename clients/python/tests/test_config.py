@@ -74,9 +74,10 @@ def test_errors_name_the_variable(env: dict[str, str], message: str) -> None:
     assert config_error(SDKConfig.from_env, env).startswith(message)
 
 
-def test_in_process_mode_is_refused_with_a_reason() -> None:
-    assert "through the sidecar only" in config_error(SDKConfig.from_env, {"CORESDK_MODE": "in-process"})
+def test_mode_is_read_and_checked() -> None:
+    assert SDKConfig.from_env({"CORESDK_MODE": "in-process"}).mode == "in-process"
     assert SDKConfig.from_env({"CORESDK_MODE": "sidecar"}) == SDKConfig()
+    assert "mode: must be" in config_error(lambda _env: SDKConfig(mode="remote"), {})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_in_process_mode_is_refused_with_a_reason() -> None:
         ("[sidecar]\nauthzen = 1\n", "invalid configuration: sidecar.authzen: must be a table"),
         ("tenants = 1\n", "invalid configuration: tenants: must be a table of tables"),
         ("[sdk]\nsidecar_addr = '10.0.0.1'\n", "invalid configuration: sdk.sidecar_addr: must be host:port, [IPv6]:port or unix:/path"),
-        ("[sdk]\nmode = 'in-process'\n", "invalid configuration: sdk.mode: the Python client reaches the engine through the sidecar only"),
+        ("[sdk]\nmode = 'local'\n", 'invalid configuration: sdk.mode: must be "sidecar" or "in-process", got "local"'),
         ("[clients]\nx = 1\n", "invalid configuration: clients: unknown section (known: [sdk], [sidecar], [tenants.<id>])"),
         ("[sdk\n", "invalid configuration: coresdk.toml: "),
     ],

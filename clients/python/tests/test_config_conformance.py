@@ -28,12 +28,12 @@ def fill(value: object, dir: Path) -> object:
 
 
 def settings(c: SDKConfig) -> dict[str, object]:
-    """The client settings the cases compare; ``mode`` is ``sidecar``, the only one the Python client has."""
+    """The client settings the cases compare."""
     return {
         "sidecar_addr": c.sidecar_addr,
         "tenant_id": c.tenant_id,
         "fail_mode": c.fail_mode,
-        "mode": "sidecar",
+        "mode": c.mode,
         "timeout_ms": c.timeout_ms,
         "tls_ca_file": c.tls_ca_file,
         "tls_cert_file": c.tls_cert_file,

@@ -1,4 +1,4 @@
-"""clients/conformance/cases.json through FastAPI, Flask and Django (WSGI and ASGI), against the real sidecar.
+"""clients/conformance/cases.json through FastAPI, Flask and Django (WSGI and ASGI), against the real sidecar and in-process.
 
 The Node Express and Fastify middleware run the same file first
 (__test__/client-conformance.test.ts): it is the reference, and every
@@ -17,7 +17,7 @@ import pytest
 from django.test import override_settings
 
 from conftest import CASES, SETUP, World
-from coresdk import CoreSDKClient
+from coresdk import CoreSDKClient, Engine
 from support.apps import configure_django, django_handler, fastapi_app, flask_app
 from support.http import raw_request
 from support.servers import Switch, serve_asgi, serve_wsgi
@@ -25,6 +25,7 @@ from support.servers import Switch, serve_asgi, serve_wsgi
 configure_django(SETUP["routes"])
 
 RUNS = [(c, fm) for c in CASES["cases"] for fm in c["fail_modes"]]
+IN_PROCESS_RUNS = [(c, fm) for c, fm in RUNS if c["sidecar"] in ("up", "keyless")]
 
 
 def test_case_file_is_well_formed() -> None:
@@ -89,10 +90,34 @@ def _fill(value: str, tokens: dict[str, str]) -> str:
     return out
 
 
+@pytest.fixture(scope="module")
+def engines(world: World) -> Iterator[dict[str, Engine]]:
+    """In-process engines configured as the up and the keyless sidecars are."""
+    made = {"up": world.engine("up"), "keyless": world.engine("keyless")}
+    yield made
+    for e in made.values():
+        e.close()
+
+
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 @pytest.mark.parametrize(("case", "fail_mode"), RUNS, ids=[f"{c['name']} [{c['sidecar']}, fail {fm}]" for c, fm in RUNS])
 def test_conformance(world: World, servers: Servers, framework: str, case: dict[str, Any], fail_mode: str) -> None:
-    client = world.client(case["sidecar"], fail_mode)
+    check_case(world, servers, framework, case, world.client(case["sidecar"], fail_mode))
+
+
+@pytest.mark.parametrize("framework", list(FRAMEWORKS))
+@pytest.mark.parametrize(
+    ("case", "fail_mode"), IN_PROCESS_RUNS, ids=[f"{c['name']} [in-process {c['sidecar']}, fail {fm}]" for c, fm in IN_PROCESS_RUNS]
+)
+def test_conformance_in_process(
+    world: World, servers: Servers, engines: dict[str, Engine], framework: str, case: dict[str, Any], fail_mode: str
+) -> None:
+    client = world.client(case["sidecar"], fail_mode, mode="in-process", engine=engines[case["sidecar"]])
+    check_case(world, servers, framework, case, client)
+
+
+def check_case(world: World, servers: Servers, framework: str, case: dict[str, Any], client: CoreSDKClient) -> None:
+    """Serves the case's request with ``client`` behind ``framework``; the answer must be the case's."""
     try:
         with FRAMEWORKS[framework](servers, client, case.get("require_token", True)) as port:
             req = case["request"]

@@ -34,6 +34,7 @@ import grpc
 import grpc.aio
 
 from ._breaker import CircuitBreaker
+from ._native import Engine
 from ._proto.v1 import coresdk_pb2 as pb
 from ._status import sidecar_error_info
 from .config import SDKConfig
@@ -220,12 +221,21 @@ class State:
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 2_000),
         ]
-        if cfg.sidecar_addr.startswith("unix:"):
+        self.engine: Engine | None = None
+        """In-process mode: the engine that answers every call."""
+        self.owns_engine = False
+        """Whether the client made :attr:`engine` (and closes it)."""
+        self.credentials: grpc.ChannelCredentials | None = None
+        if cfg.mode == "in-process":
+            self.owns_engine = cfg.engine is None
+            self.engine = cfg.engine if cfg.engine is not None else Engine.from_env()
+        elif cfg.sidecar_addr.startswith("unix:"):
             # grpcio sends the socket path as :authority, which the sidecar's HTTP/2 server refuses
             # (RST_STREAM, PROTOCOL_ERROR); name the local host instead, as grpc-js does.
             self.options.append(("grpc.default_authority", "localhost"))
-        self.credentials: grpc.ChannelCredentials | None = None
-        if cfg.uses_tls:
+        if self.engine is not None:
+            pass  # no channel: the TLS settings and the address are not read
+        elif cfg.uses_tls:
             if cfg.tls_ca_file is None or cfg.tls_cert_file is None or cfg.tls_key_file is None:
                 raise CoreSDKError(
                     "ERR_CONFIG",
@@ -251,6 +261,11 @@ class State:
         self.fail_closed = 0
         self.last_warn = -_WARN_EVERY_S
         self.closed = False
+
+    def close_engine(self) -> None:
+        """Closes the in-process engine if the client made it."""
+        if self.engine is not None and self.owns_engine:
+            self.engine.close()
 
     def check(self) -> None:
         """Raises ``ERR_ENGINE_CLOSED`` once the client is closed."""

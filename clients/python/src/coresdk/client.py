@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import grpc.aio
 
-from . import _core, _otel
+from . import _core, _inprocess, _otel
 from ._proto.v1 import coresdk_pb2_grpc as pb_grpc
 from .config import SDKConfig
 from .results import AuthorizeResult, BatchResult, ClientStats, Decision, HealthStatus, IsAllowedResult
@@ -105,6 +105,9 @@ class CoreSDKClient:
             return self._stub, self._health
 
     def _attempt(self, a: _core.Attempt) -> Any:
+        engine = self._state.engine
+        if engine is not None:
+            return _inprocess.perform(engine, a)
         stub, health = self._stubs()
         fn = health if a.rpc == _core.HEALTH else getattr(stub, a.rpc)
         return fn(a.request, timeout=a.timeout, metadata=_otel.trace_metadata())
@@ -173,6 +176,7 @@ class CoreSDKClient:
             ch.close()
         if twin is not None:
             twin._close_from_any_thread()
+        self._state.close_engine()
 
     def __enter__(self) -> CoreSDKClient:
         """Context-manager use: closes on exit."""
@@ -237,6 +241,10 @@ class AsyncCoreSDKClient:
         return self._stub, self._health
 
     async def _attempt(self, a: _core.Attempt) -> Any:
+        engine = self._state.engine
+        if engine is not None:
+            # The engine releases the GIL: on the loop's thread pool, it never blocks the loop.
+            return await asyncio.get_running_loop().run_in_executor(None, _inprocess.perform, engine, a)
         stub, health = self._stubs()
         fn = health if a.rpc == _core.HEALTH else getattr(stub, a.rpc)
         return await fn(a.request, timeout=a.timeout, metadata=_otel.trace_metadata())
@@ -291,6 +299,7 @@ class AsyncCoreSDKClient:
         """Closes the channel. Idempotent; for the twin made by :attr:`CoreSDKClient.aio`, closes the whole client."""
         self._state.closed = True
         ch, self._channel, self._stub, self._health = self._channel, None, None, None
+        self._state.close_engine()
         if ch is not None:
             await ch.close(None)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ._generated.config_keys import CLIENT_KEYS, TABLE_KEYS, ClientKey
+from ._native import Engine
 from .errors import CoreSDKError
 
 if sys.version_info >= (3, 11):
@@ -39,10 +40,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["SDK_KEYS", "FailMode", "SDKConfig"]
+__all__ = ["SDK_KEYS", "FailMode", "Mode", "SDKConfig"]
 
 FailMode = Literal["open", "closed"]
 """What an unreachable sidecar means: ``open`` allows with ``claims=None``, ``closed`` answers 503."""
+
+Mode = Literal["sidecar", "in-process"]
+"""Where decisions are made: the sidecar over gRPC, or the engine in this process (:class:`~coresdk.Engine`)."""
 
 SDK_KEYS: Final[tuple[str, ...]] = tuple(sorted(TABLE_KEYS["sdk"]))
 """Every key of ``[sdk]`` the configuration contract lists (``proto/contract/config.json``), sorted.
@@ -171,6 +175,10 @@ class SDKConfig:
     Invalid values raise ``CoreSDKError("ERR_CONFIG")`` naming the field.
     """
 
+    mode: Mode = "sidecar"
+    """``sidecar`` (gRPC to the sidecar) or ``in-process`` (the engine in this process); ``mode`` / ``CORESDK_MODE``."""
+    engine: Engine | None = field(default=None, compare=False, repr=False)
+    """In-process mode: the engine to use (the client does not close it); default: ``Engine.from_env()``, owned by the client."""
     sidecar_addr: str = "[::1]:50051"
     """``host:port``, ``[v6]:port`` or ``unix:/path`` (``sidecar_addr`` / ``CORESDK_SIDECAR_ADDR``)."""
     tenant_id: str = "acme-corp"
@@ -209,6 +217,10 @@ class SDKConfig:
             raise CoreSDKError("ERR_CONFIG", "tenant_id: must be 1-128 characters of letters, digits, '-', '_' or '.'")
         if self.fail_mode not in ("open", "closed"):
             raise CoreSDKError("ERR_CONFIG", f'fail_mode: must be "open" or "closed", got {self.fail_mode!r}')
+        if self.mode not in ("sidecar", "in-process"):
+            raise CoreSDKError("ERR_CONFIG", f'mode: must be "sidecar" or "in-process", got {self.mode!r}')
+        if self.engine is not None and not isinstance(self.engine, Engine):
+            raise CoreSDKError("ERR_CONFIG", "engine: must be a coresdk.Engine")
         for name, lo, hi in (
             ("timeout_ms", 1, 600_000),
             ("retries", 0, 10),
@@ -250,13 +262,14 @@ class SDKConfig:
         ``CORESDK_TLS_*``) are read from it. The file is ``CORESDK_CONFIG``, else
         ``./coresdk.toml`` when it exists. Relative TLS paths in the file resolve
         against the file's directory; those in variables stay as written (the
-        working directory). ``mode = "in-process"`` is refused: the Python
-        client reaches the engine through the sidecar only.
+        working directory). With ``mode = "in-process"`` the client's engine is
+        ``Engine.from_env()``: the same file and variables configure its bundle
+        and tokens.
         """
         values: dict[str, Any] = {}
         known = {f.name for f in fields(cls)}
         for key, value in _load_client_keys(os.environ if env is None else env).items():
-            if key in known:  # "mode" has no field: "sidecar" is the only mode here
+            if key in known:
                 values[key] = value
         values.update(overrides)
         return cls.from_mapping(values)
@@ -305,11 +318,6 @@ def _client_value(key: str, spec: ClientKey, r: _Raw, base: Path | None) -> obje
             quoted = [_debug(v) for v in spec.values]
             choices = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
             raise _err(r.name, f"must be {choices}, got {_debug(s)}")
-        if key == "mode" and s == "in-process":
-            raise _err(
-                r.name,
-                'the Python client reaches the engine through the sidecar only; "in-process" is for Node and Rust',
-            )
     elif spec.type == "tenant_id":
         if not _valid_tenant_id(s):
             raise _err(r.name, "must be 1-128 characters of letters, digits, '-', '_' or '.'")
