@@ -10,7 +10,7 @@ sidecar's clients; an in-process engine runs any query its caller asks.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +88,13 @@ def test_async_answers_are_the_same_in_both_modes(world: World, engine: Engine) 
             AsyncCoreSDKClient(world.config()) as sidecar,
             AsyncCoreSDKClient(world.config(mode="in-process", engine=engine)) as local,
         ):
-            for sdk_calls in [
+            async_calls: list[Callable[[AsyncCoreSDKClient], Awaitable[Any]]] = [
                 lambda s: s.authorize(world.tokens["valid"], input=good),
                 lambda s: s.evaluate_policy("data.authz.allow", good),
                 lambda s: s.is_allowed("data.authz.allow", {"action": "delete"}),
                 lambda s: s.mask_pii(["mail bob@example.com"]),
-            ]:
+            ]
+            for sdk_calls in async_calls:
                 assert plain(await sdk_calls(sidecar)) == plain(await sdk_calls(local))
             # Many calls at once: the engine works on the loop's thread pool, the loop keeps turning.
             ticks = 0
