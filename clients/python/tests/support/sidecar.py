@@ -30,8 +30,11 @@ class Sidecar:
         cwd: Path | None = None,
         wait_serving: bool = True,
         rust: bool = False,
+        program: Path | None = None,
     ) -> None:
-        if rust:
+        if program is not None:  # another coresdk-sidecar program (the wheel's console script)
+            argv = [str(program), *args]
+        elif rust:
             if not RUST_BIN.is_file():
                 raise RuntimeError(f"{RUST_BIN} is missing: run `cargo build -p coresdk-sidecar` at the repository root first")
             argv = [str(RUST_BIN), *args]
