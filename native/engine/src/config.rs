@@ -314,16 +314,7 @@ impl SdkConfig {
     /// Loads `coresdk.toml` (from `CORESDK_CONFIG`, else `./coresdk.toml` when
     /// present) and applies `CORESDK_*` overrides from the process environment.
     pub fn from_env() -> Result<Self> {
-        let vars: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("CORESDK_"))
-            .collect();
-        let file = match vars.get("CORESDK_CONFIG") {
-            Some(p) => Some(PathBuf::from(p)),
-            None => {
-                let p = PathBuf::from("coresdk.toml");
-                p.is_file().then_some(p)
-            }
-        };
+        let (file, vars) = crate::config_file::env_sources();
         Self::load(file.as_deref(), &vars)
     }
 

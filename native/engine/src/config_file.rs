@@ -146,20 +146,28 @@ pub struct ConfigFile {
     tenant_queries: BTreeMap<String, Vec<String>>,
 }
 
+/// What `from_env` reads: the configuration file (`CORESDK_CONFIG`, else
+/// `./coresdk.toml` when present) and the process's `CORESDK_*` variables.
+/// Bindings that put their own settings over the environment's start here.
+pub fn env_sources() -> (Option<PathBuf>, BTreeMap<String, String>) {
+    let vars: BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("CORESDK_"))
+        .collect();
+    let file = match vars.get("CORESDK_CONFIG") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            let p = PathBuf::from("coresdk.toml");
+            p.is_file().then_some(p)
+        }
+    };
+    (file, vars)
+}
+
 impl ConfigFile {
     /// Loads `coresdk.toml` (from `CORESDK_CONFIG`, else `./coresdk.toml` when
     /// present) and the process's `CORESDK_*` variables.
     pub fn from_env() -> Result<Self> {
-        let vars: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("CORESDK_"))
-            .collect();
-        let file = match vars.get("CORESDK_CONFIG") {
-            Some(p) => Some(PathBuf::from(p)),
-            None => {
-                let p = PathBuf::from("coresdk.toml");
-                p.is_file().then_some(p)
-            }
-        };
+        let (file, vars) = env_sources();
         Self::load(file.as_deref(), &vars)
     }
 

@@ -24,6 +24,18 @@ impl Decision {
     pub fn is_true(&self) -> bool {
         matches!(self.value, Some(serde_json::Value::Bool(true)))
     }
+
+    /// The allow-style reading of this decision: `allowed` (exactly
+    /// `true`), `denied` (any other value) or `undefined`.
+    pub fn verdict_reason(&self) -> VerdictReason {
+        if self.is_true() {
+            VerdictReason::Allowed
+        } else if self.is_defined() {
+            VerdictReason::Denied
+        } else {
+            VerdictReason::Undefined
+        }
+    }
 }
 
 /// Why an allow-style check came out the way it did.

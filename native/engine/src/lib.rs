@@ -77,6 +77,22 @@ pub use remote_bundle::{BundleLoads, BundleStatus, RemoteBundleConfig};
 pub use revision::{FastPathPlan, FastPathStats};
 pub use watch::DEBOUNCE;
 
+/// Replaces the panic hook with one that prints a single line to stderr,
+/// without a backtrace or the panic's payload (which could quote policy
+/// input). The engine catches panics inside regorus (the evaluator is reset
+/// and the call fails with `ERR_EVAL`); language bindings install this when
+/// their library loads. It covers the calling library's own copy of the
+/// Rust runtime only.
+pub fn install_quiet_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("coresdk: internal panic{location}; the evaluator was reset");
+    }));
+}
+
 /// The crate README's example, compiled by `cargo test` so that it stays true.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -25,13 +25,7 @@ mod tester;
 /// library's own copy of the Rust runtime.
 #[napi_derive::module_init]
 fn init() {
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!("coresdk: internal panic{location}; the evaluator was reset");
-    }));
+    coresdk_engine::install_quiet_panic_hook();
 }
 
 pub use engine::*;

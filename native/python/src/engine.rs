@@ -278,16 +278,13 @@ impl Engine {
         input: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         match self.eval(py, query, input) {
-            Ok(Ok(d)) => {
-                let reason = if d.is_true() {
-                    "allowed"
-                } else if d.is_defined() {
-                    "denied"
-                } else {
-                    "undefined"
-                };
-                Engine::verdict(py, d.is_true(), reason, Some(&d.revision), None)
-            }
+            Ok(Ok(d)) => Engine::verdict(
+                py,
+                d.is_true(),
+                d.verdict_reason().code(),
+                Some(&d.revision),
+                None,
+            ),
             Ok(Err(e)) => {
                 let err = new_error(py, e.code(), &e.to_string())?;
                 Engine::verdict(py, false, e.code(), None, Some(err))

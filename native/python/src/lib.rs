@@ -32,17 +32,8 @@ fn sidecar_main(py: Python<'_>, argv: Vec<String>) -> u8 {
 /// The extension module `coresdk._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // The engine catches panics inside regorus (the evaluator is reset and
-    // the call fails with `ERR_EVAL`); this hook keeps them to one line on
-    // stderr, without the payload, which could quote policy input. It covers
-    // this library's own copy of the Rust runtime only.
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!("coresdk: internal panic{location}; the evaluator was reset");
-    }));
+    // One line on stderr for a panic, never its payload (which could quote policy input).
+    coresdk_engine::install_quiet_panic_hook();
     fork::install();
     m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(sidecar_main, m)?)?;

@@ -8,7 +8,6 @@
 //! engine's own.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 use coresdk_engine::{EngineConfig, SdkConfig};
 use pyo3::prelude::*;
@@ -86,22 +85,6 @@ fn setting_vars(
     Ok(())
 }
 
-/// The configuration file and variables `from_env` reads (as the engine's
-/// `SdkConfig::from_env` does).
-fn process_env() -> (Option<PathBuf>, BTreeMap<String, String>) {
-    let vars: BTreeMap<String, String> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("CORESDK_"))
-        .collect();
-    let file = match vars.get("CORESDK_CONFIG") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            let p = PathBuf::from("coresdk.toml");
-            p.is_file().then_some(p)
-        }
-    };
-    (file, vars)
-}
-
 /// The engine configuration the constructor's arguments describe.
 pub(crate) fn engine_config(
     py: Python<'_>,
@@ -112,7 +95,7 @@ pub(crate) fn engine_config(
     settings: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<EngineConfig> {
     let (file, mut vars) = if from_env {
-        process_env()
+        coresdk_engine::config_file::env_sources()
     } else {
         (None, BTreeMap::new())
     };

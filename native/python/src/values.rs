@@ -38,6 +38,14 @@ fn invalid(message: impl Into<String>) -> InputProblem {
     }
 }
 
+/// A value's type name, for messages (never its value).
+fn type_name(v: &Bound<'_, PyAny>) -> String {
+    v.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// Writes Python values as JSON text within the limits.
 struct Writer<'a, 'py> {
     out: Vec<u8>,
@@ -213,13 +221,9 @@ impl Writer<'_, '_> {
                 .and_then(|r| r.extract::<String>())
                 .map_err(|_| invalid("a key cannot be written"))?
         } else {
-            let name = k
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|_| "?".into());
             return Err(invalid(format!(
-                "keys must be str, int, float, bool or None, not {name}"
+                "keys must be str, int, float, bool or None, not {}",
+                type_name(k)
             )));
         };
         serde_json::to_writer(&mut self.out, &text).map_err(|e| invalid(e.to_string()))
