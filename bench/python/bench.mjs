@@ -31,7 +31,9 @@ const SECS = Number(process.env.BENCH_SECS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const CALLS = Number(process.env.BENCH_CALLS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
-const PY = join(root, 'clients', 'python', '.venv', 'bin', 'python');
+// BENCH_PYTHON: another interpreter with coresdk installed (a virtualenv with the release wheel:
+// clients/python/.venv's extension is a debug build).
+const PY = process.env.BENCH_PYTHON ?? join(root, 'clients', 'python', '.venv', 'bin', 'python');
 const PIN = process.env.BENCH_PIN !== '0' && os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const log = (m) => process.stderr.write(`[python-bench] ${m}\n`);
 if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
@@ -127,6 +129,7 @@ async function main() {
       jwks_url: `http://127.0.0.1:${jwksServer.address().port}/jwks`,
       issuer: claims.iss,
       audience: claims.aud,
+      policy_dir: join(root, 'examples', 'policies'),
     };
     const cfgFile = join(dir, 'cfg.json');
     writeFileSync(cfgFile, JSON.stringify(cfg));
@@ -137,6 +140,8 @@ async function main() {
       ['coresdk', '(b) CoreSDKMiddleware via the sidecar (mTLS): verify'],
       ['coresdk-authorize', "(b') CoreSDKMiddleware via the sidecar: verify + decide"],
       ['pyjwt', '(c) FastAPI + PyJWT PyJWKClient: verify only'],
+      ['inprocess', '(d) CoreSDKMiddleware in-process: verify'],
+      ['inprocess-authorize', "(d') CoreSDKMiddleware in-process: verify + decide"],
     ];
     // Every app runs at once (an idle one costs nothing); the variants take turns in ROUNDS rounds,
     // so that drifting load on the machine hits them all alike.

@@ -3,6 +3,8 @@
 * ``none``: no authentication;
 * ``coresdk``: ``CoreSDKMiddleware`` through the sidecar (mutual TLS): token verification (VerifyToken);
 * ``coresdk-authorize``: ``CoreSDKMiddleware(query=...)``: verification and the policy decision in one call;
+* ``inprocess`` / ``inprocess-authorize``: the same two with the client in ``mode="in-process"`` (the engine
+  in the app's process, on the same bundle and key set);
 * ``pyjwt``: the usual Python stack, an ``async`` FastAPI dependency with PyJWT's ``PyJWKClient``
   (keys fetched once over loopback HTTP and cached) and ``jwt.decode``: verification only.
 
@@ -19,25 +21,36 @@ import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from coresdk import CoreSDKClient, SDKConfig
+from coresdk import CoreSDKClient, Engine, SDKConfig
 from coresdk.middleware.fastapi import CoreSDKMiddleware
 
 
 def build(variant: str, cfg: dict[str, Any]) -> FastAPI:
     """The app for ``variant``."""
     app = FastAPI()
-    if variant in ("coresdk", "coresdk-authorize"):
-        sdk = CoreSDKClient(
-            SDKConfig(
-                sidecar_addr=cfg["sidecar_addr"],
-                tls_ca_file=cfg["ca"],
-                tls_cert_file=cfg["cert"],
-                tls_key_file=cfg["key"],
-                tls_server_name="localhost",
-                fail_mode="closed",
+    if variant in ("coresdk", "coresdk-authorize", "inprocess", "inprocess-authorize"):
+        if variant.startswith("inprocess"):
+            engine = Engine(
+                policy_dir=cfg["policy_dir"],
+                watch_policies=False,
+                jwks_url=cfg["jwks_url"],
+                jwks_allow_insecure_http=True,
+                issuer=cfg["issuer"],
+                audience=cfg["audience"],
             )
-        )
-        if variant == "coresdk":
+            sdk = CoreSDKClient(SDKConfig(mode="in-process", engine=engine, fail_mode="closed"))
+        else:
+            sdk = CoreSDKClient(
+                SDKConfig(
+                    sidecar_addr=cfg["sidecar_addr"],
+                    tls_ca_file=cfg["ca"],
+                    tls_cert_file=cfg["cert"],
+                    tls_key_file=cfg["key"],
+                    tls_server_name="localhost",
+                    fail_mode="closed",
+                )
+            )
+        if variant in ("coresdk", "inprocess"):
             app.add_middleware(CoreSDKMiddleware, client=sdk)
         else:
             app.add_middleware(
