@@ -258,7 +258,7 @@ impl Engine {
         self.inner.current.load().fast_path_stats()
     }
 
-    /// Whether the register VM may answer rule query `query` on the
+    /// Whether the fast path (the tree evaluator) may answer rule query `query` on the
     /// revision now serving: `None` when it may (for inputs that pass its
     /// guards), else why the interpreter answers. Plans the query if needed.
     pub fn fast_path_route(&self, query: &str) -> Option<String> {
@@ -266,7 +266,7 @@ impl Engine {
     }
 
     /// How rule query `query` is evaluated on the revision now serving:
-    /// by the VM (with how many input guards, and whether its rules were
+    /// by the tree evaluator (with how many input guards, and whether its rules were
     /// indexed) or by the interpreter (and why). Plans the query if needed.
     pub fn fast_path_plan(&self, query: &str) -> crate::revision::FastPathPlan {
         let query = query.trim();

@@ -263,6 +263,81 @@ fn with_and_imports_are_not_planned() {
 }
 
 #[test]
+fn an_import_refuses_only_the_rules_of_its_module() {
+    // Imports are local to their module: a test module's `import data.t`
+    // leaves `data.t.allow` on the fast path; a rule of a module with an
+    // import the pass does not resolve goes to the interpreter, naming it.
+    let mut cfg = EngineConfig::inline(
+        vec![
+            ("t.rego".into(), "package t\nallow if input.a == 1\n".into()),
+            (
+                "t_test.rego".into(),
+                "package t_test\nimport data.t\ntest_allow if t.allow with input as {\"a\": 1}\n"
+                    .into(),
+            ),
+            (
+                "t_more.rego".into(),
+                "package t\nimport data.x as y\nother if y == 1\nvia if allow\n".into(),
+            ),
+        ],
+        json!({"x": 1}),
+    );
+    cfg.decision_cache_entries = 0;
+    let e = Engine::new(cfg).unwrap();
+    assert_eq!(e.fast_path_route("data.t.allow"), None);
+    let why = e.fast_path_route("data.t.other").expect("other is refused");
+    assert!(why.contains("import data.x as y"), "{why}");
+    assert!(e.fast_path_route("data.t.via").is_some());
+    assert_eq!(
+        e.evaluate_policy("data.t.allow", &json!({"a": 1}))
+            .unwrap()
+            .value,
+        Some(json!(true))
+    );
+    assert_eq!(
+        e.evaluate_policy("data.t.other", &json!({})).unwrap().value,
+        Some(json!(true))
+    );
+    // The example bundle's test modules import the packages they test and
+    // define reference heads: neither keeps the policies off the fast path.
+    let ex = dir_engine(&repo().join("examples/policies"), true);
+    assert_eq!(ex.fast_path_route("data.authz.allow"), None);
+    let why = ex.fast_path_route("data.authzen.allow").unwrap_or_default();
+    assert!(!why.contains("import") && !why.contains("head"), "{why}");
+}
+
+#[test]
+fn a_reference_head_refuses_only_the_rules_it_overlaps() {
+    let mut cfg = EngineConfig::inline(
+        vec![
+            (
+                "p.rego".into(),
+                "package p\ngrants[x] if some x in input.g\nby_grant if grants.a\nplain if input.a == 1\n"
+                    .into(),
+            ),
+            ("q.rego".into(), "package p.grants\nb := true\n".into()),
+        ],
+        json!({}),
+    );
+    cfg.decision_cache_entries = 0;
+    let e = Engine::new(cfg).unwrap();
+    assert_eq!(e.fast_path_route("data.p.plain"), None);
+    for q in ["data.p.by_grant", "data.p.grants.b"] {
+        let why = e.fast_path_route(q).unwrap_or_default();
+        assert!(
+            why.contains("a reference head defines data.p.grants (p.rego:2:1)"),
+            "{q}: {why}"
+        );
+    }
+    assert_eq!(
+        e.evaluate_policy("data.p.by_grant", &json!({"g": ["a"]}))
+            .unwrap()
+            .value,
+        Some(json!(true))
+    );
+}
+
+#[test]
 fn timeouts_are_timeouts_on_the_vm_too() {
     // A quadratic walk over a large input under a 1 ms limit.
     let src = r#"package t

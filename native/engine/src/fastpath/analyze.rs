@@ -26,8 +26,8 @@
 //! - conflicting values of complete rules and functions: several
 //!   definitions, or a body that iterates, must all produce one constant;
 //! - partial objects, object comprehensions and object literals with
-//!   computed keys (key conflicts), `with`, and imports other than
-//!   `rego.v1`/`future.keywords`: ineligible.
+//!   computed keys (key conflicts), `with`, and rules defined in a module
+//!   with imports other than `rego.v1`/`future.keywords`: ineligible.
 
 use std::collections::{HashMap, HashSet};
 
@@ -37,7 +37,7 @@ use regorus::unstable::{
 use regorus::Value;
 
 use super::abs::{Abs, Guard, Ty};
-use super::names::{resolve, Resolved};
+use super::names::{head_rule, resolve, Resolved};
 use crate::frontend::ref_path;
 
 /// Why a query cannot use the VM.
@@ -62,6 +62,11 @@ struct RuleDef {
 struct RuleSet {
     specs: Vec<RuleDef>,
     defaults: Vec<RuleDef>,
+    /// Why the rule is ineligible whatever its bodies: a definition sits in
+    /// a module with an import the pass does not resolve. Imports are local
+    /// to their module, so only rules the query reaches are refused for it
+    /// (a test module's `import data.authz` does not refuse `data.authz.allow`).
+    refused: Option<String>,
 }
 
 enum Memo {
@@ -77,6 +82,9 @@ struct Pass<'a> {
     calls: Vec<(String, String)>,
     guards: Vec<Guard>,
     validator: PatternValidator,
+    /// The document paths reference heads define (`data.p.grants` for
+    /// `grants[x] if ...` in package `p`), with why they are not planned.
+    ref_heads: Vec<(Vec<String>, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -100,6 +108,7 @@ pub(crate) fn prove(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
         calls: Vec::new(),
         guards: Vec::new(),
         validator: PatternValidator::default(),
+        ref_heads: Vec::new(),
     };
     for module in modules {
         pass.add_module(module)?;
@@ -114,16 +123,6 @@ pub(crate) fn prove(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
     Ok(Proof { guards })
 }
 
-fn head_name(refr: &Expr) -> R<String> {
-    match refr {
-        Expr::Var { span, .. } => Ok(span.text().to_string()),
-        _ => Err(format!(
-            "rule head `{}` is not a plain name",
-            refr.span().text()
-        )),
-    }
-}
-
 impl Pass<'_> {
     fn add_module(&mut self, module: &Ref<Module>) -> R<()> {
         let mut package = ref_path(&module.package.refr)
@@ -132,25 +131,54 @@ impl Pass<'_> {
             package.insert(0, "data".into());
         }
         let package = package.join(".");
-        for import in &module.imports {
+        let refused = module.imports.iter().find_map(|import| {
             let path = ref_path(&import.refr).unwrap_or_default();
             let ok = matches!(path.first().map(String::as_str), Some("future" | "rego"))
                 && import.r#as.is_none();
-            if !ok {
-                return Err(format!("import `{}`", import.span.text()));
-            }
-        }
+            (!ok).then(|| format!("import `{}`", import.span.text()))
+        });
         self.packages.insert(package.clone());
         for rule in &module.policy {
-            let (name, is_default) = match rule.as_ref() {
+            let (refr, is_default) = match rule.as_ref() {
                 Rule::Spec { head, .. } => match head {
                     RuleHead::Compr { refr, .. }
                     | RuleHead::Set { refr, .. }
-                    | RuleHead::Func { refr, .. } => (head_name(refr)?, false),
+                    | RuleHead::Func { refr, .. } => (refr, false),
                 },
-                Rule::Default { refr, .. } => (head_name(refr)?, true),
+                Rule::Default { refr, .. } => (refr, true),
+            };
+            let span = rule.span();
+            let not_plain = || {
+                format!(
+                    "rule head `{}` at {}:{}:{} is not a plain name",
+                    refr.span().text(),
+                    span.source.get_path(),
+                    span.line,
+                    span.col
+                )
+            };
+            let (name, head_refused) = match head_rule(refr).ok_or_else(not_plain)? {
+                Ok(name) => (name, None),
+                Err(root) => {
+                    // A reference head defines a document under `root` that
+                    // neither pass plans: any rule whose path overlaps it
+                    // goes to the interpreter.
+                    let why = format!(
+                        "a reference head defines {package}.{root} ({}:{}:{})",
+                        span.source.get_path(),
+                        span.line,
+                        span.col
+                    );
+                    let mut path: Vec<String> = package.split('.').map(String::from).collect();
+                    path.push(root.clone());
+                    self.ref_heads.push((path, why.clone()));
+                    (root, Some(why))
+                }
             };
             let set = self.rules.entry((package.clone(), name)).or_default();
+            if set.refused.is_none() {
+                set.refused = head_refused.or_else(|| refused.clone());
+            }
             let def = RuleDef {
                 rule: rule.clone(),
                 package: package.clone(),
@@ -159,6 +187,23 @@ impl Pass<'_> {
                 set.defaults.push(def);
             } else {
                 set.specs.push(def);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses rule `package.name` when a definition is in a module with an
+    /// unresolved import, or a reference head defines a document that
+    /// overlaps its path (one is a prefix of the other).
+    fn eligible(&self, package: &str, name: &str, set: &RuleSet) -> R<()> {
+        if let Some(why) = &set.refused {
+            return Err(why.clone());
+        }
+        let path: Vec<&str> = package.split('.').chain([name]).collect();
+        for (head, why) in &self.ref_heads {
+            let n = head.len().min(path.len());
+            if head[..n].iter().zip(&path[..n]).all(|(a, b)| a == b) {
+                return Err(why.clone());
             }
         }
         Ok(())
@@ -190,6 +235,7 @@ impl Pass<'_> {
             .rules
             .get(&(package.to_string(), name.to_string()))
             .ok_or_else(|| format!("no rule {package}.{name}"))?;
+        self.eligible(package, name, set)?;
         let specs = set.specs.clone();
         let defaults = set.defaults.clone();
         let mut values: Vec<(Abs, bool)> = Vec::new();
@@ -326,6 +372,7 @@ impl Pass<'_> {
             .rules
             .get(&key)
             .ok_or_else(|| format!("no function {name}"))?;
+        self.eligible(package, name, set)?;
         if !set.defaults.is_empty() {
             return Err(format!("{name}: default function"));
         }

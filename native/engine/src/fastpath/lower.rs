@@ -18,7 +18,7 @@ use regorus::Value;
 use super::ir::{
     Arith, Body, Call, Chain, Ex, Fcn, FuncDef, FuncIr, Program, RuleIr, SetDef, SetOp, Slot, St,
 };
-use super::names::{resolve, Resolved};
+use super::names::{head_rule, resolve, Resolved};
 use crate::frontend::ref_path;
 
 type R<T> = Result<T, String>;
@@ -158,13 +158,6 @@ pub(crate) fn lower(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
 /// The id of an input reference whose path is not yet registered.
 const PENDING_INPUT: u32 = u32::MAX;
 
-fn head_name(refr: &Expr) -> R<String> {
-    match refr {
-        Expr::Var { span, .. } => Ok(span.text().to_string()),
-        _ => Err("a rule head that is not a plain name".into()),
-    }
-}
-
 fn var_name(e: &Expr) -> Option<&str> {
     match e {
         Expr::Var { span, .. } => Some(span.text()),
@@ -182,13 +175,23 @@ impl Lower<'_> {
         let package = package.join(".");
         self.packages.insert(package.clone());
         for rule in &module.policy {
-            let (name, is_default) = match rule.as_ref() {
+            let (refr, is_default) = match rule.as_ref() {
                 Rule::Spec { head, .. } => match head {
                     RuleHead::Compr { refr, .. }
                     | RuleHead::Set { refr, .. }
-                    | RuleHead::Func { refr, .. } => (head_name(refr)?, false),
+                    | RuleHead::Func { refr, .. } => (refr, false),
                 },
-                Rule::Default { refr, .. } => (head_name(refr)?, true),
+                Rule::Default { refr, .. } => (refr, true),
+            };
+            let name = match head_rule(refr) {
+                Some(Ok(name)) => name,
+                // The pass refuses every rule a reference head overlaps;
+                // the name stays a rule so both passes resolve it alike.
+                Some(Err(root)) => {
+                    self.rules.entry((package.clone(), root)).or_default();
+                    continue;
+                }
+                None => return Err("a rule head that is not a plain name".into()),
             };
             let set = self.rules.entry((package.clone(), name)).or_default();
             if is_default {

@@ -148,6 +148,28 @@ fn hoisted_uses_in(stmt: &LiteralStmt, out: &mut Vec<String>) {
     crate::frontend::visit_vars(e, &mut add, &mut |_: &Expr| {});
 }
 
+/// The rule a head defines within its package: the name itself for a plain
+/// head (`allow`), `Err` with the root name for a reference head
+/// (`grants[x]`, `a.b.c`), which neither pass plans; `None` when the head
+/// has no name at its root.
+pub(crate) fn head_rule(refr: &Expr) -> Option<Result<String, String>> {
+    let mut cur = refr;
+    let mut plain = true;
+    loop {
+        match cur {
+            Expr::Var { span, .. } => {
+                let name = span.text().to_string();
+                return Some(if plain { Ok(name) } else { Err(name) });
+            }
+            Expr::RefDot { refr, .. } | Expr::RefBrack { refr, .. } => {
+                plain = false;
+                cur = refr;
+            }
+            _ => return None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
