@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench:sidecar`: the sidecar data plane under open-loop load, beside
-// OPA v1.22.3 as a server and a do-nothing @grpc/grpc-js server, in one run.
+// OPA (bench/tools/ensure-opa.mjs's version) as a server and a do-nothing @grpc/grpc-js server, in one run.
 //
 // Load: bench/loadgen (Rust, tokio + tonic/hyper), fixed request rate,
 // latency measured from each request's intended send time (coordinated
@@ -39,7 +39,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os, { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ensureOpa } from './tools/ensure-opa.mjs'
+import { ensureOpa, OPA_VERSION } from './tools/ensure-opa.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SECS = Number(process.env.BENCH_SECS ?? 5)
@@ -250,7 +250,7 @@ async function main() {
         const [what, path, body] = name === 'opa'
           ? ['', '/v1/data/authz/allow', { input: JSON.parse(input) }]
           : [' (AuthZEN policy)', '/v1/data/authzen/allow', { input: authzenInput }]
-        targets.push({ name: `OPA ${'v1.22.3'} server, POST /v1/data${what} (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--connections', '32', '--path', path, '--body', JSON.stringify(body), '--check-allowed'] })
+        targets.push({ name: `OPA v${OPA_VERSION} server, POST /v1/data${what} (HTTP/1.1, no TLS)`, pid: child.pid, args: ['--target', 'http', '--addr', `http://127.0.0.1:${port}`, '--connections', '32', '--path', path, '--body', JSON.stringify(body), '--check-allowed'] })
       } else if (name === 'grpc-js') {
         const child = spawn(...pinned(0, process.execPath, [join(root, 'bench', 'sidecar', 'grpc-js-floor.mjs'), '0', pki.ca, pki.cert, pki.key]), { stdio: ['ignore', 'pipe', 'pipe'] })
         servers.push(child)
@@ -289,8 +289,8 @@ async function main() {
     console.log(`| ${r.target} | ${r.rate === 'saturate' ? 'saturation' : r.rate} | ${Math.round(r.achieved_rps)} | ${f(r.p50_us)} | ${f(r.p99_us)} | ${f(r.p999_us)} | ${errs} | ${r.server_rss_mb.toFixed(0)} MB | ${r.server_cpu_us_per_call.toFixed(1)} µs | ${r.target.startsWith('coresdk') ? `${r.data_plane_cpu_us_per_call.toFixed(1)} µs` : '–'} |`)
   }
   const sat = (name) => results.find((r) => r.rate === 'saturate' && r.target.startsWith(name))?.achieved_rps
-  const s = sat('coresdk sidecar EvaluatePolicy (mTLS'), o = sat('OPA v1.22.3 server, POST /v1/data (HTTP'), g = sat('grpc-js'), t = sat('coresdk sidecar EvaluatePolicy + telemetry')
-  const az = sat('coresdk sidecar AuthZEN'), oaz = sat('OPA v1.22.3 server, POST /v1/data (AuthZEN')
+  const s = sat('coresdk sidecar EvaluatePolicy (mTLS'), o = sat(`OPA v${OPA_VERSION} server, POST /v1/data (HTTP`), g = sat('grpc-js'), t = sat('coresdk sidecar EvaluatePolicy + telemetry')
+  const az = sat('coresdk sidecar AuthZEN'), oaz = sat(`OPA v${OPA_VERSION} server, POST /v1/data (AuthZEN`)
   if (az && oaz) console.log(`\nSaturation: sidecar AuthZEN evaluation over HTTPS ${Math.round(az)} rps = ${(az / oaz).toFixed(2)}× OPA's POST /v1/data (plain HTTP) on the same policy.`)
   if (s && o) console.log(`\nSaturation: sidecar EvaluatePolicy ${Math.round(s)} rps = ${(s / o).toFixed(2)}× OPA${g ? `, ${(s / g).toFixed(2)}× the grpc-js floor` : ''}.`)
   if (s && t) console.log(`With every call traced, logged and exported: ${Math.round(t)} rps = ${(t / s).toFixed(2)}× the same sidecar without telemetry${o ? `, ${(t / o).toFixed(2)}× OPA` : ''}.`)

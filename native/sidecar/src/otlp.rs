@@ -3,7 +3,7 @@
 //! the standard `OTEL_*` variables, over gRPC or HTTP/protobuf.
 //!
 //! The call path only records ([`crate::telemetry::Recorder`]); a pump
-//! thread here drains it every 250 ms (masking off the call path), hands
+//! thread here drains it every 50 ms (masking off the call path), hands
 //! spans to the SDK's `BatchSpanProcessor` and decision-log records to its
 //! logger, while a `PeriodicReader` exports the SDK's instruments (and the
 //! key-set, bundle and drop counts, read at each collection). Exports run on
@@ -13,6 +13,18 @@
 //! every 10 s with how many were held back; records the queues could not
 //! hold are counted (`coresdk.telemetry.spans.dropped`,
 //! `coresdk.decision_log.dropped`).
+//!
+//! Export yields to calls. Every thread of the export (the pump, the SDK's
+//! batch and metric threads, the exporters' HTTP client and runtime) is
+//! started from one thread that first lowers its own scheduling priority
+//! ([`EXPORT_NICENESS`], Linux; threads inherit it), so on a busy core a
+//! call never waits behind a batch being masked, encoded or sent. Under
+//! sustained saturation the export gets what the calls leave: the queues
+//! fill and the excess is dropped and counted, never queued without bound.
+//! The pump drains small batches often (every 50 ms) and the SDK's batches
+//! default to 512 records every 200 ms (the `OTEL_BSP_*` and `OTEL_BLRP_*`
+//! variables override), which keeps each unit of export work short and the
+//! queues, hence the memory they hold, small.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +35,10 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder as LogBatchConfigBuilder, BatchLogProcessor, LogBatch, LogExporter,
+    SdkLogger, SdkLoggerProvider,
+};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
@@ -38,7 +53,39 @@ use crate::telemetry::{sampler_from_otel, Recorder, TelemetryOptions, SCOPE};
 use crate::tenants::Tenants;
 
 /// How often the pump drains the recorder.
-const PUMP_INTERVAL: Duration = Duration::from_millis(250);
+const PUMP_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How much lower than the process the export's threads are scheduled
+/// (Linux nice increment): they run when the data plane leaves the CPU.
+pub const EXPORT_NICENESS: i32 = 10;
+
+/// The SDK's batch queues (spans, decision-log records), unless
+/// `OTEL_BSP_MAX_QUEUE_SIZE` / `OTEL_BLRP_MAX_QUEUE_SIZE` say otherwise:
+/// about 0.8 s of calls at 5,000/s beyond what the pump holds.
+const SDK_QUEUE: usize = 4096;
+/// Records per export request, unless `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` /
+/// `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE` say otherwise.
+const SDK_BATCH: usize = 512;
+/// How long a partial batch waits, unless `OTEL_BSP_SCHEDULE_DELAY` /
+/// `OTEL_BLRP_SCHEDULE_DELAY` say otherwise.
+const SDK_DELAY: Duration = Duration::from_millis(200);
+
+/// Lowers the calling thread's scheduling priority by
+/// [`EXPORT_NICENESS`]; threads it starts inherit it. Best effort: where
+/// the platform has no per-thread niceness (or refuses), nothing changes.
+fn yield_to_data_plane() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: nice(2) changes only the calling thread's niceness on Linux
+    // (NPTL threads each have their own); it touches no memory.
+    unsafe {
+        libc::nice(EXPORT_NICENESS);
+    }
+}
+
+/// Whether the environment sets `var` (the SDK then reads it itself).
+fn env_sets(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+}
 
 /// An OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,6 +431,30 @@ impl Export {
         tenants: Arc<Tenants>,
         events: EventSink,
     ) -> Result<Export, SidecarError> {
+        // Built on a thread of its own at a lower priority: every thread
+        // the SDK, the exporters and the pump start inherits it.
+        let settings = settings.clone();
+        std::thread::Builder::new()
+            .name("coresdk-otlp-init".into())
+            .spawn(move || {
+                yield_to_data_plane();
+                Export::build(&settings, tenants, events)
+            })
+            .map_err(|e| SidecarError::config("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?
+            .join()
+            .map_err(|_| {
+                SidecarError::config(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    "building the OTLP export failed",
+                )
+            })?
+    }
+
+    fn build(
+        settings: &OtlpSettings,
+        tenants: Arc<Tenants>,
+        events: EventSink,
+    ) -> Result<Export, SidecarError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("coresdk-otlp")
@@ -427,19 +498,38 @@ impl Export {
         let metric_exporter = exporter!(MetricExporter, mt, "metric");
         let log_exporter = exporter!(LogExporter, lt, "log");
 
+        // The SDK reads its OTEL_BSP_* / OTEL_BLRP_* variables in
+        // default(); ours apply only where they are not set.
+        let mut span_config = BatchConfigBuilder::default();
+        if !env_sets("OTEL_BSP_MAX_QUEUE_SIZE") {
+            span_config = span_config.with_max_queue_size(SDK_QUEUE);
+        }
+        if !env_sets("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+            span_config = span_config.with_max_export_batch_size(SDK_BATCH);
+        }
+        if !env_sets("OTEL_BSP_SCHEDULE_DELAY") {
+            span_config = span_config.with_scheduled_delay(SDK_DELAY);
+        }
         let mut spans = BatchSpanProcessor::builder(wrap(span_exporter, reported("traces")))
-            .with_batch_config(
-                BatchConfigBuilder::default()
-                    .with_max_queue_size(16_384)
-                    .with_max_export_batch_size(1024)
-                    .with_scheduled_delay(Duration::from_millis(500))
-                    .build(),
-            )
+            .with_batch_config(span_config.build())
             .build();
         spans.set_resource(&resource);
+        let mut log_config = LogBatchConfigBuilder::default();
+        if !env_sets("OTEL_BLRP_MAX_QUEUE_SIZE") {
+            log_config = log_config.with_max_queue_size(SDK_QUEUE);
+        }
+        if !env_sets("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") {
+            log_config = log_config.with_max_export_batch_size(SDK_BATCH);
+        }
+        if !env_sets("OTEL_BLRP_SCHEDULE_DELAY") {
+            log_config = log_config.with_scheduled_delay(SDK_DELAY);
+        }
+        let log_processor = BatchLogProcessor::builder(wrap(log_exporter, reported("logs")))
+            .with_batch_config(log_config.build())
+            .build();
         let logger_provider = SdkLoggerProvider::builder()
             .with_resource(resource.clone())
-            .with_batch_exporter(wrap(log_exporter, reported("logs")))
+            .with_log_processor(log_processor)
             .build();
         let logger = logger_provider.logger_with_scope(
             opentelemetry::InstrumentationScope::builder(SCOPE)

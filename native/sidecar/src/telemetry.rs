@@ -103,9 +103,9 @@ pub struct TelemetryOptions {
     /// What the decision log records.
     pub decision_log: DecisionLog,
     /// Spans held between two [`Recorder::take`]s; more are dropped and
-    /// counted. Default 8,192.
+    /// counted. Default 4,096 (the pump drains every 50 ms).
     pub max_queued_spans: usize,
-    /// Decision-log records held between two takes. Default 8,192.
+    /// Decision-log records held between two takes. Default 4,096.
     pub max_queued_logs: usize,
 }
 
@@ -114,8 +114,8 @@ impl Default for TelemetryOptions {
         TelemetryOptions {
             sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
             decision_log: DecisionLog::Decisions,
-            max_queued_spans: 8192,
-            max_queued_logs: 8192,
+            max_queued_spans: 4096,
+            max_queued_logs: 4096,
         }
     }
 }
