@@ -427,21 +427,26 @@ it('the coresdk-sidecar program alone (no Node) exports over OTLP/gRPC: spans in
     });
     expect(((await az.json()) as { decision: boolean }).decision).toBe(true);
     if (process.platform === 'linux') {
-      // Export yields to calls (docs/telemetry.md): every export thread runs 10 nice levels below the data plane.
+      // Export yields to calls (docs/telemetry.md): every export thread runs in the idle
+      // scheduling class (SCHED_IDLE, 5) and 10 nice levels below the data plane.
       const threads = niceness(sc.child.pid ?? 0);
       const dataPlane = threads.filter((t) => t.name === 'coresdk-sidecar');
       const exporting = threads.filter((t) => /^(coresdk-otlp|OpenTelemetry|reqwest)/.test(t.name));
       expect(dataPlane.length).toBeGreaterThan(0);
       expect(exporting.map((t) => t.name), 'the pump (thread names are cut to 15 bytes)').toEqual(expect.arrayContaining(['coresdk-otlp-pu']));
       const base = dataPlane[0]?.nice ?? 0;
-      for (const t of dataPlane) expect(t.nice, t.name).toBe(base);
-      for (const t of exporting) expect(t.nice, t.name).toBe(Math.min(19, base + 10));
+      for (const t of dataPlane) expect([t.nice, t.policy], t.name).toEqual([base, 0]);
+      for (const t of exporting) expect([t.nice, t.policy], t.name).toEqual([Math.min(19, base + 10), 5]);
     }
   } finally {
     sc.kill('SIGTERM');
   }
   expect(await sc.exited).toBe(0);
-  expect(await sc.waitFor((l) => l.event === 'telemetry_stopped')).toMatchObject({ droppedSpans: 0, droppedLogs: 0, failedExports: 0 });
+  const stopped = await sc.waitFor((l) => l.event === 'telemetry_stopped');
+  expect(stopped).toMatchObject({ droppedSpans: 0, droppedLogs: 0, failedExports: 0 });
+  // Everything handed to the SDK reached the collector, and says so.
+  expect(stopped.spans).toBeGreaterThan(0);
+  expect([stopped.exportedSpans, stopped.exportedLogs]).toEqual([stopped.spans, stopped.logs]);
 
   // Traces: the gRPC span is a child of the caller's span; the AuthZEN call is an HTTP server span.
   let spans: Array<JaegerTrace['spans'][number] & { traceID: string }> = [];
@@ -487,14 +492,14 @@ it('the coresdk-sidecar program alone (no Node) exports over OTLP/gRPC: spans in
   rmSync(work, { recursive: true, force: true });
 }, 120_000);
 
-/** Each thread of process `pid`: its name and nice value (/proc/<pid>/task/<tid>/stat, field 19). */
-function niceness(pid: number): Array<{ name: string; nice: number }> {
-  const out: Array<{ name: string; nice: number }> = [];
+/** Each thread of process `pid`: its name, nice value and scheduling policy (/proc/<pid>/task/<tid>/stat, fields 19 and 41). */
+function niceness(pid: number): Array<{ name: string; nice: number; policy: number }> {
+  const out: Array<{ name: string; nice: number; policy: number }> = [];
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), nice: Number(fields[16]) });
+      out.push({ name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), nice: Number(fields[16]), policy: Number(fields[38]) });
     } catch {
       // the thread ended
     }

@@ -50,6 +50,7 @@ struct Shard {
 pub struct Recorder {
     shards: Vec<Mutex<Shard>>,
     sent: AtomicU64,
+    warmup_ok: AtomicU64,
     closed: AtomicBool,
 }
 
@@ -65,6 +66,8 @@ pub struct Totals {
     pub hist: Histogram<u64>,
     /// When the last measured request finished.
     pub last_done: Option<Instant>,
+    /// Warmup requests that succeeded (not measured, but the server did the work).
+    pub warmup_ok: u64,
 }
 
 impl Default for Recorder {
@@ -89,6 +92,7 @@ impl Recorder {
         Recorder {
             shards,
             sent: AtomicU64::new(0),
+            warmup_ok: AtomicU64::new(0),
             closed: AtomicBool::new(false),
         }
     }
@@ -97,6 +101,14 @@ impl Recorder {
     /// (or it is counted as `timeout` by [`close`](Self::close)).
     pub fn sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts the outcome of a warmup request: only successes, so a caller
+    /// can tell how many calls the server answered in all.
+    pub fn warmup(&self, outcome: &Outcome) {
+        if outcome.is_ok() {
+            self.warmup_ok.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Records the outcome of a measured request that took `latency`.
@@ -152,6 +164,7 @@ impl Recorder {
             error_kinds,
             hist,
             last_done,
+            warmup_ok: self.warmup_ok.load(Ordering::SeqCst),
         }
     }
 }
@@ -171,6 +184,9 @@ pub struct Report {
     pub sent: u64,
     /// Successful requests.
     pub ok: u64,
+    /// Successful warmup requests (before the measured period; the server's
+    /// CPU and telemetry include them).
+    pub warmup_ok: u64,
     /// Failed requests.
     pub errors: u64,
     /// Failed requests by kind.
@@ -228,6 +244,7 @@ impl Report {
             duration_secs,
             sent: totals.sent,
             ok: totals.ok,
+            warmup_ok: totals.warmup_ok,
             errors,
             error_kinds: totals.error_kinds.clone(),
             p50_us: q(0.5),

@@ -144,6 +144,8 @@ pub async fn open_loop<C: Caller>(
                     if measured {
                         let done = Instant::now();
                         recorder.record(seq, outcome, done.saturating_duration_since(due), done);
+                    } else {
+                        recorder.warmup(&outcome);
                     }
                 });
             }
@@ -195,6 +197,8 @@ pub async fn saturate<C: Caller>(caller: Arc<C>, plan: Plan, concurrency: usize)
                 if measured {
                     let done = Instant::now();
                     recorder.record(worker, outcome, done - start, done);
+                } else {
+                    recorder.warmup(&outcome);
                 }
             }
         });

@@ -16,11 +16,13 @@
 //!
 //! Export yields to calls. Every thread of the export (the pump, the SDK's
 //! batch and metric threads, the exporters' HTTP client and runtime) is
-//! started from one thread that first lowers its own scheduling priority
-//! ([`EXPORT_NICENESS`], Linux; threads inherit it), so on a busy core a
-//! call never waits behind a batch being masked, encoded or sent. Under
-//! sustained saturation the export gets what the calls leave: the queues
-//! fill and the excess is dropped and counted, never queued without bound.
+//! started from one thread that first moves itself to the idle scheduling
+//! class (`SCHED_IDLE`, after lowering its niceness by [`EXPORT_NICENESS`];
+//! Linux; threads inherit both), so a call that becomes runnable preempts
+//! export work at once. Under sustained saturation the export gets what the
+//! calls leave: the queues fill and the excess is dropped and counted, never
+//! queued without bound. The pump hands the SDK only what its queue can
+//! hold ([`Flow`]), so the SDK never drops a record uncounted.
 //! The pump drains small batches often (every 50 ms) and the SDK's batches
 //! default to 512 records every 200 ms (the `OTEL_BSP_*` and `OTEL_BLRP_*`
 //! variables override), which keeps each unit of export work short and the
@@ -56,7 +58,8 @@ use crate::tenants::Tenants;
 const PUMP_INTERVAL: Duration = Duration::from_millis(50);
 
 /// How much lower than the process the export's threads are scheduled
-/// (Linux nice increment): they run when the data plane leaves the CPU.
+/// (Linux nice increment), besides the idle class; it is what remains
+/// where the idle class is refused.
 pub const EXPORT_NICENESS: i32 = 10;
 
 /// The SDK's batch queues (spans, decision-log records), unless
@@ -70,15 +73,19 @@ const SDK_BATCH: usize = 512;
 /// `OTEL_BLRP_SCHEDULE_DELAY` say otherwise.
 const SDK_DELAY: Duration = Duration::from_millis(200);
 
-/// Lowers the calling thread's scheduling priority by
-/// [`EXPORT_NICENESS`]; threads it starts inherit it. Best effort: where
-/// the platform has no per-thread niceness (or refuses), nothing changes.
+/// Lowers the calling thread's scheduling priority by [`EXPORT_NICENESS`]
+/// and moves it to the idle class (`SCHED_IDLE`); threads it starts inherit
+/// both. Best effort: where the platform has neither per-thread niceness
+/// nor the class (or refuses), nothing changes.
 fn yield_to_data_plane() {
     #[cfg(target_os = "linux")]
-    // SAFETY: nice(2) changes only the calling thread's niceness on Linux
-    // (NPTL threads each have their own); it touches no memory.
+    // SAFETY: nice(2) and sched_setscheduler(2) with pid 0 change only the
+    // calling thread's niceness and policy on Linux (NPTL threads each have
+    // their own); the parameter is a valid, initialised sched_param.
     unsafe {
         libc::nice(EXPORT_NICENESS);
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
     }
 }
 
@@ -225,12 +232,73 @@ impl Failures {
     }
 }
 
-/// An exporter whose failures are reported.
+/// What one signal's records did between the pump and the collector: how
+/// many the pump handed to the SDK's batch processor, how many of those an
+/// export has finished with (sent or failed) and how many were sent. The
+/// SDK's queue holds at most `handed - settled`, so the pump hands over only
+/// while that is below the queue's capacity and drops (and counts) the rest
+/// itself: the SDK never drops a record uncounted.
+#[derive(Debug)]
+struct Flow {
+    capacity: u64,
+    handed: AtomicU64,
+    settled: AtomicU64,
+    exported: AtomicU64,
+}
+
+impl Flow {
+    /// A flow into a queue of `capacity` records.
+    fn new(capacity: usize) -> Flow {
+        Flow {
+            capacity: capacity as u64,
+            handed: AtomicU64::new(0),
+            settled: AtomicU64::new(0),
+            exported: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a place in the SDK's queue for one record, if there is one.
+    fn admit(&self) -> bool {
+        let held = self.handed.load(Ordering::Relaxed) - self.settled.load(Ordering::Acquire);
+        if held >= self.capacity {
+            return false;
+        }
+        self.handed.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+/// Marks `n` records settled when dropped: an export the SDK abandons at
+/// its timeout (dropping the future) still frees their places.
+struct Settle<'a>(&'a Flow, u64);
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        self.0.settled.fetch_add(self.1, Ordering::Release);
+    }
+}
+
+/// The capacity of the SDK queue `var` configures: the variable's value
+/// when set (the SDK's default, 2,048, when it does not parse, as the SDK
+/// reads it), else ours.
+fn queue_capacity(var: &str) -> usize {
+    if !env_sets(var) {
+        return SDK_QUEUE;
+    }
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(2048)
+}
+
+/// An exporter whose failures are reported, and whose records are counted
+/// into their [`Flow`] (spans and logs).
 #[derive(Clone)]
 struct Reported<E> {
     inner: E,
     signal: &'static str,
     failures: Arc<Failures>,
+    flow: Option<Arc<Flow>>,
 }
 
 impl<E: std::fmt::Debug> std::fmt::Debug for Reported<E> {
@@ -240,18 +308,31 @@ impl<E: std::fmt::Debug> std::fmt::Debug for Reported<E> {
 }
 
 impl<E> Reported<E> {
-    fn outcome(&self, r: OTelSdkResult) -> OTelSdkResult {
-        if let Err(e) = &r {
-            self.failures.report(self.signal, e);
+    fn outcome(&self, r: OTelSdkResult, records: u64) -> OTelSdkResult {
+        match &r {
+            Err(e) => self.failures.report(self.signal, e),
+            Ok(()) => {
+                if let Some(flow) = &self.flow {
+                    flow.exported.fetch_add(records, Ordering::Relaxed);
+                }
+            }
         }
         r
+    }
+
+    /// Settles `records` of this exporter's flow when the export ends,
+    /// whichever way it ends.
+    fn settle(&self, records: u64) -> Option<Settle<'_>> {
+        self.flow.as_deref().map(|f| Settle(f, records))
     }
 }
 
 impl<E: SpanExporter> SpanExporter for Reported<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len() as u64;
+        let _settle = self.settle(n);
         let r = self.inner.export(batch).await;
-        self.outcome(r)
+        self.outcome(r, n)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -269,8 +350,10 @@ impl<E: SpanExporter> SpanExporter for Reported<E> {
 
 impl<E: LogExporter> LogExporter for Reported<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let n = batch.iter().count() as u64;
+        let _settle = self.settle(n);
         let r = self.inner.export(batch).await;
-        self.outcome(r)
+        self.outcome(r, n)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -285,7 +368,7 @@ impl<E: LogExporter> LogExporter for Reported<E> {
 impl<E: PushMetricExporter> PushMetricExporter for Reported<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let r = self.inner.export(metrics).await;
-        self.outcome(r)
+        self.outcome(r, 0)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -317,9 +400,14 @@ pub struct ExportStats {
     pub spans: u64,
     /// Decision-log records handed to the SDK.
     pub logs: u64,
-    /// Spans the recorder's queue dropped.
+    /// Spans the collector accepted.
+    pub exported_spans: u64,
+    /// Decision-log records the collector accepted.
+    pub exported_logs: u64,
+    /// Spans dropped because a queue (the recorder's, or the SDK's as the
+    /// pump tracks it) was full.
     pub dropped_spans: u64,
-    /// Decision-log records the recorder's queue dropped.
+    /// Decision-log records dropped because a queue was full.
     pub dropped_logs: u64,
     /// Exports that failed.
     pub failed_exports: u64,
@@ -344,6 +432,8 @@ struct Pipeline {
     logger: SdkLogger,
     meter_provider: SdkMeterProvider,
     counts: Counts,
+    span_flow: Arc<Flow>,
+    log_flow: Arc<Flow>,
 }
 
 impl Pipeline {
@@ -358,17 +448,22 @@ impl Pipeline {
                 .masker()
         });
         let c = &self.counts;
-        c.dropped_spans
-            .fetch_add(taken.dropped_spans, Ordering::Relaxed);
-        c.dropped_logs
-            .fetch_add(taken.dropped_logs, Ordering::Relaxed);
-        c.spans
-            .fetch_add(taken.spans.len() as u64, Ordering::Relaxed);
-        c.logs.fetch_add(taken.logs.len() as u64, Ordering::Relaxed);
+        let (mut spans, mut logs) = (0u64, 0u64);
+        let (mut dropped_spans, mut dropped_logs) = (taken.dropped_spans, taken.dropped_logs);
         for s in taken.spans {
-            self.spans.on_end(s);
+            if self.span_flow.admit() {
+                self.spans.on_end(s);
+                spans += 1;
+            } else {
+                dropped_spans += 1;
+            }
         }
         for l in taken.logs {
+            if !self.log_flow.admit() {
+                dropped_logs += 1;
+                continue;
+            }
+            logs += 1;
             let mut r = self.logger.create_log_record();
             r.set_event_name("coresdk.decision");
             r.set_timestamp(l.time);
@@ -384,6 +479,10 @@ impl Pipeline {
             }
             self.logger.emit(r);
         }
+        c.spans.fetch_add(spans, Ordering::Relaxed);
+        c.logs.fetch_add(logs, Ordering::Relaxed);
+        c.dropped_spans.fetch_add(dropped_spans, Ordering::Relaxed);
+        c.dropped_logs.fetch_add(dropped_logs, Ordering::Relaxed);
     }
 }
 
@@ -466,12 +565,20 @@ impl Export {
             throttle: Throttle::new(Duration::from_secs(10)),
             count: AtomicU64::new(0),
         });
-        let reported = |signal: &'static str| (signal, failures.clone());
-        fn wrap<E>(inner: E, (signal, failures): (&'static str, Arc<Failures>)) -> Reported<E> {
+        let span_flow = Arc::new(Flow::new(queue_capacity("OTEL_BSP_MAX_QUEUE_SIZE")));
+        let log_flow = Arc::new(Flow::new(queue_capacity("OTEL_BLRP_MAX_QUEUE_SIZE")));
+        let reported = |signal: &'static str, flow: Option<&Arc<Flow>>| {
+            (signal, failures.clone(), flow.cloned())
+        };
+        fn wrap<E>(
+            inner: E,
+            (signal, failures, flow): (&'static str, Arc<Failures>, Option<Arc<Flow>>),
+        ) -> Reported<E> {
             Reported {
                 inner,
                 signal,
                 failures,
+                flow,
             }
         }
         let resource = resource();
@@ -510,9 +617,10 @@ impl Export {
         if !env_sets("OTEL_BSP_SCHEDULE_DELAY") {
             span_config = span_config.with_scheduled_delay(SDK_DELAY);
         }
-        let mut spans = BatchSpanProcessor::builder(wrap(span_exporter, reported("traces")))
-            .with_batch_config(span_config.build())
-            .build();
+        let mut spans =
+            BatchSpanProcessor::builder(wrap(span_exporter, reported("traces", Some(&span_flow))))
+                .with_batch_config(span_config.build())
+                .build();
         spans.set_resource(&resource);
         let mut log_config = LogBatchConfigBuilder::default();
         if !env_sets("OTEL_BLRP_MAX_QUEUE_SIZE") {
@@ -524,9 +632,10 @@ impl Export {
         if !env_sets("OTEL_BLRP_SCHEDULE_DELAY") {
             log_config = log_config.with_scheduled_delay(SDK_DELAY);
         }
-        let log_processor = BatchLogProcessor::builder(wrap(log_exporter, reported("logs")))
-            .with_batch_config(log_config.build())
-            .build();
+        let log_processor =
+            BatchLogProcessor::builder(wrap(log_exporter, reported("logs", Some(&log_flow))))
+                .with_batch_config(log_config.build())
+                .build();
         let logger_provider = SdkLoggerProvider::builder()
             .with_resource(resource.clone())
             .with_log_processor(log_processor)
@@ -536,7 +645,7 @@ impl Export {
                 .with_version(env!("CARGO_PKG_VERSION"))
                 .build(),
         );
-        let reader = PeriodicReader::builder(wrap(metric_exporter, reported("metrics")))
+        let reader = PeriodicReader::builder(wrap(metric_exporter, reported("metrics", None)))
             .with_interval(settings.metric_interval)
             .build();
         let meter_provider = SdkMeterProvider::builder()
@@ -561,6 +670,8 @@ impl Export {
             logger,
             meter_provider,
             counts: Counts::default(),
+            span_flow,
+            log_flow,
         });
         observe(&meter, &pipeline);
 
@@ -628,6 +739,8 @@ impl Export {
         ExportStats {
             spans: c.spans.load(Ordering::Relaxed),
             logs: c.logs.load(Ordering::Relaxed),
+            exported_spans: self.pipeline.span_flow.exported.load(Ordering::Relaxed),
+            exported_logs: self.pipeline.log_flow.exported.load(Ordering::Relaxed),
             dropped_spans: c.dropped_spans.load(Ordering::Relaxed),
             dropped_logs: c.dropped_logs.load(Ordering::Relaxed),
             failed_exports: self.failures.count.load(Ordering::Relaxed),
@@ -735,4 +848,43 @@ fn observe(meter: &opentelemetry::metrics::Meter, p: &Arc<Pipeline>) {
             }
         })
         .build();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future as _;
+
+    use super::*;
+
+    #[test]
+    fn a_flow_admits_up_to_its_queue_and_frees_places_as_exports_settle() {
+        let flow = Flow::new(3);
+        assert!((0..3).all(|_| flow.admit()));
+        assert!(!flow.admit(), "the SDK's queue would be full");
+        {
+            // An export of two records ends (sent, failed or abandoned).
+            let _settle = Settle(&flow, 2);
+        }
+        assert!(flow.admit() && flow.admit());
+        assert!(!flow.admit());
+        assert_eq!(flow.handed.load(Ordering::Relaxed), 5);
+        assert_eq!(flow.exported.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn an_abandoned_export_still_settles_its_records() {
+        let flow = Flow::new(1);
+        assert!(flow.admit());
+        // The SDK drops an export future at its timeout: the guard it held
+        // settles the records all the same.
+        let mut abandoned = Box::pin(async {
+            let _settle = Settle(&flow, 1);
+            std::future::pending::<()>().await;
+        });
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(abandoned.as_mut().poll(&mut cx).is_pending());
+        assert!(!flow.admit(), "the export still holds its place");
+        drop(abandoned);
+        assert!(flow.admit());
+    }
 }

@@ -622,6 +622,8 @@ impl Sidecar {
                 Event::new(Level::Info, "telemetry_stopped", "telemetry exported")
                     .with("spans", stats.spans)
                     .with("logs", stats.logs)
+                    .with("exportedSpans", stats.exported_spans)
+                    .with("exportedLogs", stats.exported_logs)
                     .with("droppedSpans", stats.dropped_spans)
                     .with("droppedLogs", stats.dropped_logs)
                     .with("failedExports", stats.failed_exports),
