@@ -962,3 +962,57 @@ fn locals_shadow_rules_and_outer_locals_as_in_opa() {
         Some("ERR_POLICY_COMPILE")
     );
 }
+
+#[test]
+fn ordering_follows_opa_objects_before_sets_on_both_evaluators() {
+    // regorus orders sets before objects; OPA objects before sets. Each
+    // answer below is OPA v1.22.4's (`opa eval --strict-builtin-errors`).
+    let src = r#"package t
+gt_set if input.x > {"a"}
+lt_set if input.x < {"a"}
+pair_gt if input.x >= input.y
+nested if [input.x] < [{"a"}]
+abac if {
+	input.subject.clearance >= input.resource.level
+	input.resource.owner != input.subject.id
+}
+"#;
+    let cases: &[(&str, Value, Option<Value>)] = &[
+        ("data.t.gt_set", json!({"x": {}}), None),
+        ("data.t.lt_set", json!({"x": {}}), Some(json!(true))),
+        ("data.t.gt_set", json!({"x": [1]}), None),
+        (
+            "data.t.pair_gt",
+            json!({"x": {}, "y": 1}),
+            Some(json!(true)),
+        ),
+        ("data.t.pair_gt", json!({"x": 1, "y": {}}), None),
+        (
+            "data.t.pair_gt",
+            json!({"x": "b", "y": "a"}),
+            Some(json!(true)),
+        ),
+        ("data.t.nested", json!({"x": {"z": 1}}), Some(json!(true))),
+        (
+            "data.t.abac",
+            json!({"subject": {"clearance": 3, "id": "a"}, "resource": {"level": 2, "owner": "b"}}),
+            Some(json!(true)),
+        ),
+        (
+            "data.t.abac",
+            json!({"subject": {"clearance": 1, "id": "a"}, "resource": {"level": 2, "owner": "b"}}),
+            None,
+        ),
+        (
+            "data.t.abac",
+            json!({"subject": {"clearance": "3", "id": "a"}, "resource": {"level": 2, "owner": "b"}}),
+            Some(json!(true)),
+        ),
+    ];
+    for (query, input, want) in cases {
+        assert_eq!(both(src, query, input), Ok(want.clone()), "{query} {input}");
+    }
+    // The ABAC shape (two input attributes compared) is on the tree
+    // evaluator now: OPA's order never raises.
+    assert_eq!(engine(src, true).fast_path_route("data.t.abac"), None);
+}

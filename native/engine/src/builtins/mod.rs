@@ -37,6 +37,7 @@ mod glob;
 mod globs;
 mod jwt;
 mod net;
+mod order;
 mod regex;
 mod sprintf;
 mod strings;
@@ -80,6 +81,10 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("__coresdk.index", 1, data_index),
     // The collection of `some .. in`: a scalar has no elements, as in OPA.
     ("__coresdk.iter", 1, iter),
+    ("__coresdk.order", 2, order::order),
+    ("sort", 1, order::sort),
+    ("max", 1, order::max),
+    ("min", 1, order::min),
     // General builtins regorus 0.14.1 lacks (issue 28): strings, arrays,
     // globs, digests and HMACs, URIs, CIDRs.
     ("strings.split_n", 3, strings::split_n),
@@ -154,10 +159,11 @@ pub(crate) fn register(engine: &mut regorus::Engine, strict: bool) -> Result<()>
 }
 
 /// Whether `name` is one of the builtins the front end writes
-/// (`__coresdk.plus`... and `__coresdk.key`), with their arity.
+/// (`__coresdk.plus`..., `__coresdk.order` and `__coresdk.key`), with
+/// their arity.
 pub(crate) fn internal_arity(name: &str) -> Option<usize> {
     match name.strip_prefix(arith::NAMESPACE)?.strip_prefix('.')? {
-        "plus" | "minus" | "mul" | "div" | "rem" => Some(2),
+        "plus" | "minus" | "mul" | "div" | "rem" | "order" => Some(2),
         "key" | "index" | "iter" => Some(1),
         _ => None,
     }

@@ -20,7 +20,9 @@
 //! What can raise, and how each is handled:
 //! - builtins: only those in [`builtin`], with argument kinds required (and
 //!   constant patterns validated); any other builtin is ineligible;
-//! - ordering comparisons (`<`, `>=`...): the VM's strict mode refuses mixed
+//! - ordering comparisons (`<`, `>=`...) kept as written (a scalar literal on
+//!   one side; the front end writes any other as `__coresdk.order(a, b) < 0`,
+//!   which never raises): the VM's strict mode refused mixed
 //!   kinds, the interpreter orders them, so both sides must be of one kind;
 //! - arithmetic: numbers only; `/` and `%` are ineligible;
 //! - conflicting values of complete rules and functions: several
@@ -819,6 +821,12 @@ impl Pass<'_> {
                 arity(1)?;
                 self.need(&args[0], Ty::COLLECTION)?;
                 Ok(args[0].clone())
+            }
+            // OPA's order of any two values (crate::builtins's `order`):
+            // a number, never an error.
+            "__coresdk.order" => {
+                arity(2)?;
+                Ok(Abs::Kinds(Ty::NUMBER))
             }
             // Keys into base data as OPA's storage reads them; never raise.
             "__coresdk.key" | "__coresdk.index" => {

@@ -52,6 +52,7 @@ const BUILTINS_ADMITTED: &[&str] = &[
     "__coresdk.rem",
     "__coresdk.key",
     "__coresdk.index",
+    "__coresdk.order",
 ];
 
 #[derive(Default)]

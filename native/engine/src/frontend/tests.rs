@@ -199,3 +199,22 @@ fn a_query_passes_output_arguments_to_engine_builtins_as_opa_does() {
         assert_eq!(super::prepare_query(q), q);
     }
 }
+
+#[test]
+fn ordering_comparisons_of_two_non_literals_use_opa_s_order() {
+    // Both operands may be collections: OPA's order (objects before sets).
+    assert_eq!(
+        rewrite("package p\nallow if input.x > {\"a\"}\n"),
+        "package p\nallow if __coresdk.order(input.x, {\"a\"}) > 0\n"
+    );
+    assert_eq!(
+        rewrite("package p\nallow if input.subject.level >= input.resource.level\n"),
+        "package p\nallow if __coresdk.order(input.subject.level, input.resource.level) >= 0\n"
+    );
+    // A scalar literal on either side orders alike in regorus and OPA.
+    let kept = "package p\nallow if input.age >= 18\nb if \"m\" < input.name\n";
+    assert_eq!(rewrite(kept), kept);
+    // Equality is not an ordering.
+    let eq = "package p\nallow if input.a == input.b\n";
+    assert_eq!(rewrite(eq), eq);
+}

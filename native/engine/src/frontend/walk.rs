@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use regorus::unstable::{
-    ArithOp, Expr, Literal, LiteralStmt, Module, Query, Ref, Rule, RuleHead, Span,
+    ArithOp, BoolOp, Expr, Literal, LiteralStmt, Module, Query, Ref, Rule, RuleHead, Span,
 };
 
 use super::syntax::{
@@ -555,6 +555,52 @@ impl<'w, 's> Walker<'w, 's> {
         );
     }
 
+    /// `a < b` (and `<=`, `>`, `>=`) becomes `__coresdk.order(a, b) < 0`:
+    /// OPA's order of values, which regorus does not keep for objects and
+    /// sets ([`crate::builtins`]'s `order`: `input.x > {"a"}` with an
+    /// object `input.x` is `true` in regorus, `false` in OPA). A comparison
+    /// with a scalar literal on either side orders alike in both and is
+    /// kept as written. The operands are already rewritten.
+    fn order(&mut self, e: &Expr) {
+        let Expr::BoolExpr { op, lhs, rhs, .. } = e else {
+            return;
+        };
+        let symbol = match op {
+            BoolOp::Lt => "<",
+            BoolOp::Le => "<=",
+            BoolOp::Gt => ">",
+            BoolOp::Ge => ">=",
+            BoolOp::Eq | BoolOp::Ne => return,
+        };
+        let scalar = |x: &Expr| {
+            matches!(
+                x,
+                Expr::String { .. }
+                    | Expr::RawString { .. }
+                    | Expr::Number { .. }
+                    | Expr::Bool { .. }
+                    | Expr::Null { .. }
+            )
+        };
+        if scalar(lhs) || scalar(rhs) {
+            return;
+        }
+        let (ls, le) = extent(lhs);
+        let (rs, re) = extent(rhs);
+        let l = self.text.take(ls, le);
+        let r = self.text.take(rs, re);
+        let (start, end) = extent(e);
+        let _ = self.text.take(start, end);
+        self.text.edit(
+            start,
+            end,
+            format!(
+                "{}.order({l}, {r}) {symbol} 0",
+                crate::builtins::arith::NAMESPACE
+            ),
+        );
+    }
+
     /// OPA's safety rule for negation: every variable in `not e` must be
     /// bound outside it (`not input.roles[_] == "banned"` is
     /// `rego_unsafe_var_error`, where regorus reads "some role is not
@@ -678,9 +724,14 @@ impl<'w, 's> Walker<'w, 's> {
                 self.arith(e);
                 Ok(())
             }
-            Expr::BinExpr { lhs, rhs, .. }
-            | Expr::BoolExpr { lhs, rhs, .. }
-            | Expr::AssignExpr { lhs, rhs, .. } => {
+            Expr::BoolExpr { lhs, rhs, .. } => {
+                self.type_check(e)?;
+                self.value(lhs, scope, hoists)?;
+                self.value(rhs, scope, hoists)?;
+                self.order(e);
+                Ok(())
+            }
+            Expr::BinExpr { lhs, rhs, .. } | Expr::AssignExpr { lhs, rhs, .. } => {
                 self.type_check(e)?;
                 self.value(lhs, scope, hoists)?;
                 self.value(rhs, scope, hoists)
