@@ -217,10 +217,10 @@ mod tests {
     fn sort_max_and_min_use_opa_s_order() {
         let mixed = Value::from(vec![set(&["1"]), v("{\"a\": 1}"), v("2"), v("[]")]);
         assert_eq!(
-            sort(&[mixed.clone()]).unwrap(),
+            sort(std::slice::from_ref(&mixed)).unwrap(),
             Value::from(vec![v("2"), v("[]"), v("{\"a\": 1}"), set(&["1"])])
         );
-        assert_eq!(max(&[mixed.clone()]).unwrap(), set(&["1"]));
+        assert_eq!(max(std::slice::from_ref(&mixed)).unwrap(), set(&["1"]));
         assert_eq!(min(&[mixed]).unwrap(), v("2"));
         assert_eq!(max(&[v("[]")]).unwrap(), Value::Undefined);
         assert_eq!(sort(&[set(&["3", "1"])]).unwrap(), v("[1, 3]"));
