@@ -631,6 +631,29 @@ const numericOf = (exact: boolean): Fragment => (c) => {
 const numeric = numericOf(false);
 const numericExact = numericOf(true);
 
+/**
+ * Ordering across kinds: OPA orders objects before sets (regorus the other
+ * way), at the top and inside collections; `sort`, `max` and `min` follow
+ * the same order. Inputs of every kind meet collection literals.
+ */
+const ordering: Fragment = (c) => {
+  const values: GenValue[] = [{}, { a: 1 }, [], [1], ['a'], 'x', 1, null, true, [{}], [{ a: 1 }], { a: [] }];
+  const x = c.in(['x'], values);
+  const y = c.in(['y'], values);
+  const lits = ['{"a"}', 'set()', '{1, 2}', '{"a": 1}', '{}', '[{"a"}]', '[{}]', '[set()]', '[1, {"a"}]', '"x"', '1', '[]'];
+  const ops = ['<', '<=', '>', '>='];
+  const shapes: Array<() => string> = [
+    () => `${c.define(c.fresh('ord_lit'), 'bool')} if ${x} ${c.pick(ops)} ${c.pick(lits)}`,
+    () => `${c.define(c.fresh('ord_in'), 'bool')} if ${x} ${c.pick(ops)} ${y}`,
+    () => `${c.define(c.fresh('ord_val'), 'value')} := ${c.pick(lits)} ${c.pick(ops)} ${x}`,
+    () => `${c.define(c.fresh('sorted'), 'value')} := sort([${x}, ${c.pick(lits)}, ${c.pick(lits)}])`,
+    () => `${c.define(c.fresh('greatest'), 'value')} := max([${x}, ${c.pick(lits)}])`,
+    () => `${c.define(c.fresh('least'), 'value')} := min({${x}, ${c.pick(lits)}})`,
+  ];
+  const k = 1 + c.int(3);
+  for (let i = 0; i < k; i++) c.emit(c.pick(shapes)());
+};
+
 const unicode: Fragment = (c) => {
   const name = c.in(c.pick([['name'], ['user', 'name']]), [...UNICODE, null, 5, ['admin']]);
   const lits = ['admin', 'ADMIN', 'straße', 'STRASSE', 'STRAßE', 'σας', 'σασ', 'i\u0307', 'i', 'ΣΑΣ'];
@@ -848,6 +871,7 @@ const FRAGMENTS: ReadonlyArray<readonly [string, Fragment, number, boolean]> = [
   ['object-get', objectGet, 2, false],
   ['else', elseChain, 2, false],
   ['default', defaults, 2, false],
+  ['ordering', ordering, 2, false],
 ];
 
 const TOTAL_WEIGHT = FRAGMENTS.reduce((s, f) => s + f[2], 0);
