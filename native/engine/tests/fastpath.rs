@@ -1016,3 +1016,24 @@ abac if {
     // evaluator now: OPA's order never raises.
     assert_eq!(engine(src, true).fast_path_route("data.t.abac"), None);
 }
+
+#[test]
+fn a_rule_the_base_data_also_holds_stays_on_the_interpreter() {
+    // OPA's conformance case baseandvirtualdocs/conflicts: data holds
+    // data.t.k = "foo" and a rule defines k := "bar"; OPA answers "foo".
+    let src = "package t\nk := \"bar\"\nother := 1\n";
+    let mut cfg = EngineConfig::inline(
+        vec![("t.rego".into(), src.into())],
+        json!({"t": {"k": "foo"}}),
+    );
+    cfg.decision_cache_entries = 0;
+    let e = Engine::new(cfg).unwrap();
+    let why = e.fast_path_route("data.t.k").expect("refused");
+    assert!(why.contains("base data"), "{why}");
+    assert_eq!(
+        e.evaluate_policy("data.t.k", &json!({})).unwrap().value,
+        Some(json!("foo"))
+    );
+    // A rule beside the data, not under it, is planned.
+    assert_eq!(e.fast_path_route("data.t.other"), None);
+}

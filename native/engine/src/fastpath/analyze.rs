@@ -195,13 +195,34 @@ impl Pass<'_> {
     }
 
     /// Refuses rule `package.name` when a definition is in a module with an
-    /// unresolved import, or a reference head defines a document that
+    /// unresolved import, the base data document holds its path (or a
+    /// scalar above it), or a reference head defines a document that
     /// overlaps its path (one is a prefix of the other).
     fn eligible(&self, package: &str, name: &str, set: &RuleSet) -> R<()> {
         if let Some(why) = &set.refused {
             return Err(why.clone());
         }
         let path: Vec<&str> = package.split('.').chain([name]).collect();
+        // A rule whose path the base data document also holds: OPA and the
+        // interpreter answer the base document there; the pass does not
+        // model the merge.
+        let mut node = self.data;
+        for key in path.iter().skip(1) {
+            match node {
+                Value::Object(_) => {
+                    node = &node[&Value::from(*key)];
+                    if *node == Value::Undefined {
+                        break;
+                    }
+                }
+                _ => return Err(format!("{package}.{name} overlaps the base data document")),
+            }
+        }
+        if *node != Value::Undefined {
+            return Err(format!(
+                "{package}.{name} is also in the base data document"
+            ));
+        }
         for (head, why) in &self.ref_heads {
             let n = head.len().min(path.len());
             if head[..n].iter().zip(&path[..n]).all(|(a, b)| a == b) {
