@@ -14,6 +14,7 @@ export const policies = [
   { name: 'rolegraph', query: 'data.rolegraph.allow', description: 'graph.reachable role inheritance + glob resource grants' },
   { name: 'denyset', query: 'data.denyset.allow', description: 'allow if count(deny) == 0 over 12 deny rules' },
   { name: 'rules1000', query: 'data.rules1000.allow', description: '1,000 distinct allow rules (generated)' },
+  { name: 'abacpair', query: 'data.abacpair.allow', description: 'subject vs resource attributes from the input, beside a deny set' },
 ].map(withPaths)
 
 // Bundles of the token benchmark (bench/token.bench.mjs). Their inputs.json holds full policy

@@ -487,6 +487,7 @@ fn benchmark_bundles_agree_on_generated_inputs() {
         ("rolegraph", "data.rolegraph.allow"),
         ("denyset", "data.denyset.allow"),
         ("rules1000", "data.rules1000.allow"),
+        ("abacpair", "data.abacpair.allow"),
     ];
     for (i, (name, query)) in bundles.iter().enumerate() {
         let dir = repo().join("bench/policies").join(name);
