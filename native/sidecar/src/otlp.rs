@@ -81,10 +81,13 @@ fn yield_to_data_plane() {
     #[cfg(target_os = "linux")]
     // SAFETY: nice(2) and sched_setscheduler(2) with pid 0 change only the
     // calling thread's niceness and policy on Linux (NPTL threads each have
-    // their own); the parameter is a valid, initialised sched_param.
+    // their own); sched_param is a plain C struct, valid zeroed.
     unsafe {
         libc::nice(EXPORT_NICENESS);
-        let param = libc::sched_param { sched_priority: 0 };
+        // Zeroed, then the one field SCHED_IDLE reads: musl's sched_param
+        // has more fields than glibc's.
+        let mut param: libc::sched_param = std::mem::zeroed();
+        param.sched_priority = 0;
         libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
     }
 }
