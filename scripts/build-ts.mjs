@@ -7,7 +7,7 @@
 // name the other modules import, marks dist/cjs as CommonJS, and points the
 // binding's type import one directory further up.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -28,3 +28,10 @@ for (const ext of ['.js', '.d.ts', '.js.map']) {
 writeFileSync(join(cjs, 'package.json'), '{\n  "type": "commonjs"\n}\n')
 const bindingTypes = join(cjs, 'binding.d.ts')
 writeFileSync(bindingTypes, readFileSync(bindingTypes, 'utf8').replaceAll("'../native/node/binding.cjs'", "'../../native/node/binding.cjs'"))
+
+// The package's bins (package.json "bin") are run directly, from node_modules/.bin
+// or from PATH; tsc writes a new file without the execute bit, so a fresh build
+// would leave `coresdk` and `coresdk-sidecar` refused with "Permission denied".
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+for (const target of Object.values(pkg.bin ?? {})) chmodSync(join(root, target), 0o755)
+

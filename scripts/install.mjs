@@ -7,7 +7,7 @@
 // * A clone (or a platform without a prebuilt package) builds the addon
 //   from source with cargo, then compiles src/ to dist/.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,22 +54,24 @@ if (isClone && existsSync(join(root, 'node_modules', 'typescript'))) {
   run('npm', ['run', '--silent', 'build:ts']);
 }
 
-// In a clone, the package's own bin is not linked into node_modules/.bin by
-// npm (it only links dependencies' bins). Link it so that
-// `npx coresdk-sidecar --help` works right after `npm install`, as it does for
-// a project that depends on coresdk.
+// In a clone, the package's own bins are not linked into node_modules/.bin by
+// npm (it only links dependencies' bins). Link them so that
+// `npx coresdk-sidecar --help` and `npx coresdk test ...` work right after
+// `npm install`, as they do for a project that depends on coresdk.
 if (isClone) {
   const binDir = join(root, 'node_modules', '.bin');
-  const link = join(binDir, 'coresdk-sidecar');
-  const targetFile = join(root, 'dist', 'sidecar', 'cli.js');
-  if (existsSync(targetFile)) {
+  const bins = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin ?? {};
+  for (const [name, target] of Object.entries(bins)) {
+    const link = join(binDir, name);
+    const targetFile = join(root, target);
+    if (!existsSync(targetFile)) continue;
     try {
       mkdirSync(binDir, { recursive: true });
       rmSync(link, { force: true });
       symlinkSync(relative(binDir, targetFile), link);
       chmodSync(targetFile, 0o755);
     } catch (e) {
-      console.warn(`coresdk: could not link the coresdk-sidecar bin (${e.message}); run it as node dist/sidecar/cli.js`);
+      console.warn(`coresdk: could not link the ${name} bin (${e.message}); run it as node ${target}`);
     }
   }
 }
