@@ -41,6 +41,9 @@ pub struct Revision {
     /// `<byte length>:<key>` ([`path_key`]): one unambiguous string per path,
     /// so that a query's prefixes are looked up without a vector per key.
     rule_paths: HashSet<String>,
+    /// The same paths as keys below `data`, sorted, for listing
+    /// ([`Revision::rules`]).
+    rules: Vec<Vec<String>>,
 }
 
 /// Shards of the answer counters, one cache line each: threads counting on
@@ -208,6 +211,7 @@ impl Revision {
                     k
                 })
                 .collect(),
+            rules: rule_paths.into_iter().collect(),
             template: Mutex::new(engine),
         })
     }
@@ -220,6 +224,13 @@ impl Revision {
             path_key(&mut prefix, k);
             self.rule_paths.contains(&prefix)
         })
+    }
+
+    /// The paths of this revision's rules that are not functions, as keys
+    /// below `data` (`["authz", "allow"]`), sorted; for a rule with a
+    /// variable in its head, the constant part before it.
+    pub(crate) fn rules(&self) -> &[Vec<String>] {
+        &self.rules
     }
 
     /// How rule query `query` is evaluated on this revision, planned on

@@ -50,6 +50,37 @@ impl Ty {
     }
 }
 
+impl std::fmt::Display for Ty {
+    /// `any kind`, `a string`, `a number or a string`: how a refusal
+    /// reason names the kinds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const NAMES: [&str; 7] = [
+            "null",
+            "a boolean",
+            "a number",
+            "a string",
+            "an array",
+            "a set",
+            "an object",
+        ];
+        if *self == Ty::ANY {
+            return f.write_str("any kind");
+        }
+        if *self == Ty::NONE {
+            return f.write_str("no value");
+        }
+        let names: Vec<&str> = (0..7)
+            .filter(|bit| self.0 & (1 << bit) != 0)
+            .map(|bit| NAMES[bit])
+            .collect();
+        match names.split_last() {
+            Some((last, [])) => f.write_str(last),
+            Some((last, rest)) => write!(f, "{} or {last}", rest.join(", ")),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One step of a path into `input`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -278,5 +309,22 @@ fn holds_at(v: &Value, path: &[Step], g: &Guard) -> bool {
             Value::Array(a) => a.iter().all(|c| holds_at(c, rest, g)),
             _ => !g.required,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ty;
+
+    #[test]
+    fn kinds_read_as_words_in_refusal_reasons() {
+        assert_eq!(Ty::ANY.to_string(), "any kind");
+        assert_eq!(Ty::STRING.to_string(), "a string");
+        assert_eq!(
+            Ty::NUMBER.union(Ty::STRING).to_string(),
+            "a number or a string"
+        );
+        assert_eq!(Ty::COLLECTION.to_string(), "an array, a set or an object");
+        assert_eq!(Ty::NONE.to_string(), "no value");
     }
 }

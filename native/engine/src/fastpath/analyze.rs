@@ -115,9 +115,20 @@ pub(crate) fn prove(modules: &[Ref<Module>], data: &Value, entrypoint: &str) -> 
     for module in modules {
         pass.add_module(module)?;
     }
-    let (package, name) = pass
-        .split_rule_path(entrypoint)
-        .ok_or_else(|| format!("{entrypoint} is not a rule"))?;
+    let (package, name) = pass.split_rule_path(entrypoint).ok_or_else(|| {
+        // A path inside a document a reference head defines
+        // (`p["a-b"] := 1`) is a rule of OPA's, not one the pass plans.
+        pass.ref_heads
+            .iter()
+            .find(|(path, _)| {
+                let root = path.join(".");
+                entrypoint
+                    .strip_prefix(root.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .map(|(_, why)| why.clone())
+            .unwrap_or_else(|| format!("{entrypoint} is not a rule"))
+    })?;
     pass.rule_value(&package, &name)?;
     let mut guards = pass.guards;
     guards.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
@@ -681,7 +692,10 @@ impl Pass<'_> {
                 let package = env.package.clone();
                 self.rule_value(&package, name)
             }
-            Resolved::Data | Resolved::Wildcard | Resolved::Fresh => Err(format!("name `{name}`")),
+            Resolved::Data => Err("the whole `data` document read as a value".into()),
+            Resolved::Wildcard | Resolved::Fresh => Err(format!(
+                "variable `{name}` read before it is bound (a pattern, or an output argument)"
+            )),
         }
     }
 
@@ -921,7 +935,7 @@ impl Pass<'_> {
                 self.need(&args[1], Ty::STRING)?;
                 Ok(bool_)
             }
-            _ => Err(format!("builtin {name}")),
+            _ => Err(format!("builtin {name} is not on the fast path's list")),
         }
     }
 
@@ -1027,7 +1041,7 @@ impl Pass<'_> {
             }
             other if other.kinds().within(kinds) => Ok(()),
             other => Err(format!(
-                "a value of kinds {:?} where {:?} is required",
+                "a value that may be {} where {} is required",
                 other.kinds(),
                 kinds
             )),

@@ -704,13 +704,16 @@ impl Lower<'_> {
                 .vars
                 .get(name)
                 .map(|&s| Ex::Local(s))
-                .ok_or_else(|| format!("name `{name}`")),
+                .ok_or_else(|| format!("variable `{name}` has no slot")),
             Resolved::Input => Ok(self.input(Vec::new())),
             Resolved::Rule => {
                 let package = scope.package.clone();
                 Ok(Ex::Rule(self.rule(&package, name)?))
             }
-            Resolved::Data | Resolved::Wildcard | Resolved::Fresh => Err(format!("name `{name}`")),
+            Resolved::Data => Err("the whole `data` document read as a value".into()),
+            Resolved::Wildcard | Resolved::Fresh => Err(format!(
+                "variable `{name}` read before it is bound (a pattern, or an output argument)"
+            )),
         }
     }
 
@@ -884,7 +887,7 @@ impl Lower<'_> {
             return Ok(arg);
         }
         if !BUILTINS_ADMITTED.contains(&name.as_str()) {
-            return Err(format!("builtin {name}"));
+            return Err(format!("builtin {name} is not on the fast path's list"));
         }
         // A glob or regex with constant pattern: compiled once, here.
         let constant = |a: &Ex| match a {
@@ -909,7 +912,7 @@ impl Lower<'_> {
             None => Fcn::Regorus(
                 *BUILTINS
                     .get(name.as_str())
-                    .ok_or_else(|| format!("builtin {name}"))?,
+                    .ok_or_else(|| format!("builtin {name} is not in regorus's table"))?,
             ),
         };
         Ok(Ex::Builtin(Call {

@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 
 pub use report::{
-    CheckReport, Coverage, Diagnostic, FileCoverage, LineRange, Location, Row, SubResult,
-    TestError, TestReport, TestResult,
+    CheckReport, Coverage, Diagnostic, FastPathEntry, FileCoverage, LineRange, Location, Row,
+    SubResult, TestError, TestReport, TestResult,
 };
 
 use crate::config::EngineConfig;
@@ -349,6 +349,21 @@ fn key_name(key: &regorus::Value) -> String {
 /// read exactly as a served bundle: its `.manifest` roots and
 /// `rego_version` apply.
 pub fn check(paths: &[PathBuf], bundle: bool, rego_v0: bool) -> CheckReport {
+    check_with(paths, bundle, rego_v0, false)
+}
+
+/// [`check`], and when the bundle compiles, how each of its rule queries
+/// would be evaluated with `fast_path` on (the default): by the tree
+/// evaluator, with how many input guards, or by the interpreter and why
+/// ([`CheckReport::fast_path`]; `coresdk-sidecar check --fast-path`).
+/// Every rule that is not a function or a test (`test_*`, `todo_test_*`)
+/// is listed, by its path (for a rule with a variable in its head, the
+/// constant part before it).
+pub fn check_fast_path(paths: &[PathBuf], bundle: bool, rego_v0: bool) -> CheckReport {
+    check_with(paths, bundle, rego_v0, true)
+}
+
+fn check_with(paths: &[PathBuf], bundle: bool, rego_v0: bool, plan: bool) -> CheckReport {
     let diag = |e: EngineError| {
         let code = e.code().to_string();
         match e {
@@ -375,6 +390,7 @@ pub fn check(paths: &[PathBuf], bundle: bool, rego_v0: bool) -> CheckReport {
                 errors: vec![diag(e)],
                 modules: 0,
                 revision: None,
+                fast_path: plan.then(Vec::new),
             }
         }
     };
@@ -386,25 +402,82 @@ pub fn check(paths: &[PathBuf], bundle: bool, rego_v0: bool) -> CheckReport {
             errors: parse_errors.into_iter().map(diag).collect(),
             modules,
             revision: None,
+            fast_path: plan.then(Vec::new),
         };
     }
     let revision = files.revision.clone();
     let mut config = EngineConfig::inline(Vec::new(), serde_json::Value::Null);
     config.rego_v0 = rego_v0;
-    config.fast_path = false;
+    config.fast_path = plan;
     config.decision_cache_entries = 0;
     match Revision::compile(files, &config) {
-        Ok(_) => CheckReport {
+        Ok(compiled) => CheckReport {
             errors: Vec::new(),
             modules,
             revision: bundle.then_some(revision),
+            fast_path: plan.then(|| fast_path_entries(&compiled)),
         },
         Err(e) => CheckReport {
             errors: vec![diag(e)],
             modules,
             revision: None,
+            fast_path: plan.then(Vec::new),
         },
     }
+}
+
+/// Plans every rule query of `revision` that a caller could ask for (not
+/// tests) as the serving engine would, on first use.
+fn fast_path_entries(revision: &Revision) -> Vec<FastPathEntry> {
+    revision
+        .rules()
+        .iter()
+        .filter(|path| {
+            path.last()
+                .is_none_or(|k| !k.starts_with("test_") && !k.starts_with("todo_test_"))
+        })
+        .map(|path| {
+            let query = rule_query(path);
+            match revision.route(&query) {
+                crate::fastpath::Route::Vm(p) => FastPathEntry {
+                    query,
+                    evaluator: p.evaluator(),
+                    guards: p.guard_count(),
+                    indexed: p.indexed,
+                    reason: None,
+                },
+                crate::fastpath::Route::Interpreter(r) => FastPathEntry {
+                    query,
+                    evaluator: "interpreter",
+                    guards: 0,
+                    indexed: false,
+                    reason: Some(r.to_string()),
+                },
+            }
+        })
+        .collect()
+}
+
+/// `data.a.b`, with `["..."]` for a key that is not a plain identifier,
+/// as a query names the rule (keywords are plain after a dot: `data.foo.as.bar`).
+fn rule_query(path: &[String]) -> String {
+    let mut q = String::from("data");
+    for key in path {
+        let ident = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ident {
+            q.push('.');
+            q.push_str(key);
+        } else {
+            q.push('[');
+            q.push_str(&serde_json::Value::String(key.clone()).to_string());
+            q.push(']');
+        }
+    }
+    q
 }
 
 #[cfg(test)]
@@ -553,5 +626,103 @@ mod tests {
         // Read as plain files (as opa check without -b), roots do not apply.
         let r = check(&[d.path().to_path_buf()], false, false);
         assert!(r.ok(), "{}", r.to_text());
+        assert!(r.fast_path.is_none());
+    }
+
+    #[test]
+    fn check_fast_path_lists_each_rule_query_with_its_evaluator() {
+        let d = dir(&[
+            (
+                "authz.rego",
+                r#"package authz
+
+default allow := false
+
+allow if input.user.role == "admin"
+
+allow if input.token.aal >= 2
+
+allow if {
+	input.subject.clearance >= input.resource.level
+	not input.subject.id in data.blocked
+}
+
+fields[k] := v if some k, v in input.fields
+
+p["a-b"] := 1
+
+inc(x) := x + 1
+"#,
+            ),
+            (
+                "authz_test.rego",
+                r#"package authz
+
+test_admin if allow with input as {"user": {"role": "admin"}}
+"#,
+            ),
+            ("data.json", r#"{"blocked": ["mallory"]}"#),
+        ]);
+        let r = check_fast_path(&[d.path().to_path_buf()], true, false);
+        assert!(r.ok(), "{}", r.to_text());
+        let entries = r.fast_path.as_deref().expect("planned");
+        let by_query: BTreeMap<&str, &FastPathEntry> =
+            entries.iter().map(|e| (e.query.as_str(), e)).collect();
+        // Tests and functions are not queries a caller makes.
+        assert_eq!(
+            by_query.keys().copied().collect::<Vec<_>>(),
+            [
+                "data.authz.allow",
+                "data.authz.fields",
+                "data.authz.p[\"a-b\"]"
+            ],
+            "{}",
+            r.to_text()
+        );
+        let allow = by_query["data.authz.allow"];
+        assert_eq!(
+            (allow.evaluator, allow.reason.as_deref()),
+            ("tree", None),
+            "{}",
+            r.to_text()
+        );
+        assert!(allow.guards >= 1, "{}", r.to_text());
+        // A partial object is a reference head: the interpreter answers it,
+        // and every path inside a reference head's document, with why.
+        for query in ["data.authz.fields", r#"data.authz.p["a-b"]"#] {
+            let e = by_query[query];
+            assert_eq!(e.evaluator, "interpreter");
+            assert!(
+                e.reason
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("a reference head defines data.authz.")),
+                "{}",
+                r.to_text()
+            );
+        }
+        let text = r.to_text();
+        assert!(
+            text.contains("fast path: 1 of 3 rule queries on the tree evaluator"),
+            "{text}"
+        );
+        assert!(
+            text.contains("data.authz.fields") && text.contains("interpreter: "),
+            "{text}"
+        );
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["fast_path"][0]["query"], "data.authz.allow", "{json}");
+
+        // A bundle that does not compile lists nothing.
+        let d = dir(&[(
+            "a.rego",
+            "package a
+
+allow if {
+",
+        )]);
+        let r = check_fast_path(&[d.path().to_path_buf()], true, false);
+        assert!(!r.ok());
+        assert_eq!(r.fast_path.as_deref().map(<[_]>::len), Some(0));
+        assert!(!r.to_text().contains("fast path:"), "{}", r.to_text());
     }
 }

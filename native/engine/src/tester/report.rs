@@ -383,6 +383,28 @@ pub struct CheckReport {
     /// The revision the bundle would load as, when it compiles.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// With `check --fast-path`: how each rule query would be evaluated
+    /// (empty when the bundle does not compile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast_path: Option<Vec<FastPathEntry>>,
+}
+
+/// How one rule query of a checked bundle would be evaluated
+/// (`coresdk-sidecar check --fast-path`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FastPathEntry {
+    /// The rule query, `data.authz.allow`.
+    pub query: String,
+    /// `"tree"` (CoreSDK's evaluator of proven queries, for inputs that
+    /// pass the guards) or `"interpreter"`.
+    pub evaluator: &'static str,
+    /// Input guards each call checks before the tree evaluator answers.
+    pub guards: usize,
+    /// Whether many-bodied rules were indexed.
+    pub indexed: bool,
+    /// Why the interpreter answers every call, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl CheckReport {
@@ -419,6 +441,41 @@ impl CheckReport {
             let n = self.errors.len();
             let _ = writeln!(out, "{n} error{}", if n == 1 { "" } else { "s" });
         }
+        if let Some(entries) = self.fast_path.as_ref().filter(|_| self.ok()) {
+            out.push_str(&fast_path_text(entries));
+        }
         out
     }
+}
+
+/// The `check --fast-path` listing: a summary line, then one line per rule
+/// query with its evaluator (and guards) or the reason it is refused.
+fn fast_path_text(entries: &[FastPathEntry]) -> String {
+    let mut out = String::new();
+    let tree = entries.iter().filter(|e| e.reason.is_none()).count();
+    let n = entries.len();
+    let _ = writeln!(
+        out,
+        "fast path: {tree} of {n} rule quer{} on the tree evaluator",
+        if n == 1 { "y" } else { "ies" }
+    );
+    let width = entries
+        .iter()
+        .map(|e| e.query.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    for e in entries {
+        let how = match &e.reason {
+            None => format!(
+                "tree ({} guard{}{})",
+                e.guards,
+                if e.guards == 1 { "" } else { "s" },
+                if e.indexed { ", indexed" } else { "" }
+            ),
+            Some(r) => format!("interpreter: {r}"),
+        };
+        let _ = writeln!(out, "  {:<width$}  {how}", e.query);
+    }
+    out
 }

@@ -318,6 +318,9 @@ pub struct CheckArgs {
     /// Read plain files (opa check without -b); default: one directory is read as a served bundle
     #[arg(long)]
     pub ignore_manifest: bool,
+    /// Also list each rule query's evaluator: the tree evaluator (with its input guards) or the interpreter, and why
+    #[arg(long, conflicts_with = "config")]
+    pub fast_path: bool,
     /// Output format
     #[arg(short, long, value_enum, default_value = "pretty")]
     pub format: Format,
@@ -473,8 +476,18 @@ mod tests {
             args(&["check", "dir", "--format", "json"]).unwrap().command,
             Some(Command::Check(CheckArgs {
                 format: Format::Json,
+                fast_path: false,
                 ..
             }))
         ));
+        assert!(matches!(
+            args(&["check", "dir", "--fast-path"]).unwrap().command,
+            Some(Command::Check(CheckArgs {
+                fast_path: true,
+                ..
+            }))
+        ));
+        // --fast-path lists a bundle's queries; --config checks a whole file.
+        assert!(args(&["check", "--config", "c.toml", "--fast-path"]).is_err());
     }
 }

@@ -93,7 +93,11 @@ pub fn check(a: CheckArgs) -> ExitCode {
         err("coresdk-sidecar: [ERR_CONFIG] check: one bundle directory at a time (or --ignore-manifest) (see --help)\n");
         return ExitCode::from(2);
     }
-    let report = tester::check(&a.paths, bundle, a.v0_compatible);
+    let report = if a.fast_path {
+        tester::check_fast_path(&a.paths, bundle, a.v0_compatible)
+    } else {
+        tester::check(&a.paths, bundle, a.v0_compatible)
+    };
     match a.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
