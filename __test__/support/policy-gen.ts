@@ -85,6 +85,8 @@ export interface GenOptions {
   maxFragments?: number;
   /** Share of the policies (0 to 1) given one fragment that OPA refuses to compile. Default 0. */
   invalidShare?: number;
+  /** Only these fragments (by name, {@link FRAGMENT_NAMES}); default every one. */
+  fragments?: readonly string[];
 }
 
 /** JSON text of a generated value: {@link RawNumber}s as their exact text, keys in insertion order. */
@@ -654,6 +656,31 @@ const ordering: Fragment = (c) => {
   for (let i = 0; i < k; i++) c.emit(c.pick(shapes)());
 };
 
+/**
+ * Builtins whose index or length operands must be integers (OPA's
+ * `IntOperand`): a non-integer is an error there. regorus's `substring`
+ * answered `""` and its `array.slice` undefined, so `substring(s, 1.5, 1)
+ * == ""` and `not array.slice(...)` held where OPA raises. Integers,
+ * integral doubles, fractions, negatives and huge values meet each.
+ */
+const intArgs: Fragment = (c) => {
+  const ints: GenValue[] = [0, 1, 2, 5, -1, -3, 1.5, 0.5, 1e30, -0.5, '1', null, raw('2.0'), raw('1e2'), raw('1.0E7'), raw('-0'), raw('9007199254740993')];
+  const text = c.in(['s'], ['abcdef', 'héllo', '😀a😀', '', 'group:eng', 7]);
+  const arr = c.in(['a'], [[1, 2, 3, 4], [], ['x'], 'abc', { a: 1 }]);
+  const i = c.in(['i'], ints);
+  const j = c.in(['j'], ints);
+  const shapes: Array<() => string> = [
+    () => `${c.define(c.fresh('sub'), 'value')} := substring(${text}, ${i}, ${j})`,
+    () => `${c.define(c.fresh('sub_empty'), 'bool')} if substring(${text}, ${i}, ${c.pick(['1', '-1', '0'])}) == ""`,
+    () => `${c.define(c.fresh('sub_lit'), 'value')} := substring(${str(c.pick(['abc', 'héllo', '😀a😀']))}, ${c.pick(['0', '1', '2', '5'])}, ${j})`,
+    () => `${c.define(c.fresh('sliced'), 'value')} := array.slice(${arr}, ${i}, ${j})`,
+    () => `${c.define(c.fresh('no_slice'), 'bool')} if not array.slice(${arr}, ${i}, ${c.pick(['2', '9'])})`,
+    () => `${c.define(c.fresh('slice_empty'), 'bool')} if count(array.slice(${arr}, ${i}, ${j})) == 0`,
+  ];
+  const k = 1 + c.int(3);
+  for (let n = 0; n < k; n++) c.emit(c.pick(shapes)());
+};
+
 const unicode: Fragment = (c) => {
   const name = c.in(c.pick([['name'], ['user', 'name']]), [...UNICODE, null, 5, ['admin']]);
   const lits = ['admin', 'ADMIN', 'straße', 'STRASSE', 'STRAßE', 'σας', 'σασ', 'i\u0307', 'i', 'ΣΑΣ'];
@@ -872,19 +899,30 @@ const FRAGMENTS: ReadonlyArray<readonly [string, Fragment, number, boolean]> = [
   ['else', elseChain, 2, false],
   ['default', defaults, 2, false],
   ['ordering', ordering, 2, false],
+  ['int-args', intArgs, 2, false],
 ];
 
-const TOTAL_WEIGHT = FRAGMENTS.reduce((s, f) => s + f[2], 0);
+/** The fragments' names, for {@link GenOptions.fragments}. */
+export const FRAGMENT_NAMES: readonly string[] = FRAGMENTS.map((f) => f[0]);
 
-function pickFragment(c: Ctx): readonly [string, Fragment, number, boolean] {
-  let x = c.r() * TOTAL_WEIGHT;
-  for (const f of FRAGMENTS) {
+type FragmentEntry = (typeof FRAGMENTS)[number];
+
+function pickFragment(c: Ctx, pool: readonly FragmentEntry[]): FragmentEntry {
+  let x = c.r() * pool.reduce((s, f) => s + f[2], 0);
+  for (const f of pool) {
     x -= f[2];
     if (x < 0) return f;
   }
-  const last = FRAGMENTS[FRAGMENTS.length - 1];
+  const last = pool[pool.length - 1];
   if (last === undefined) throw new Error('no fragments');
   return last;
+}
+
+function fragmentPool(only: readonly string[] | undefined): readonly FragmentEntry[] {
+  if (only === undefined || only.length === 0) return FRAGMENTS;
+  const unknown = only.filter((n) => !FRAGMENT_NAMES.includes(n));
+  if (unknown.length > 0) throw new Error(`unknown fragments ${unknown.join(', ')} (known: ${FRAGMENT_NAMES.join(', ')})`);
+  return FRAGMENTS.filter((f) => only.includes(f[0]));
 }
 
 // ---------------------------------------------------------------------------
@@ -966,10 +1004,11 @@ export function generateCase(seed: number, index: number, options: GenOptions = 
   const min = options.minFragments ?? 2;
   const max = options.maxFragments ?? 5;
   const n = min + c.int(max - min + 1);
+  const pool = fragmentPool(options.fragments);
   for (let k = 0; k < n; k++) {
-    let [name, frag, , risky] = pickFragment(c);
+    let [name, frag, , risky] = pickFragment(c, pool);
     // A risky fragment only as the first, and then alone; later picks skip risky ones (bounded).
-    for (let tries = 0; risky && k > 0 && tries < 20; tries++) [name, frag, , risky] = pickFragment(c);
+    for (let tries = 0; risky && k > 0 && tries < 20; tries++) [name, frag, , risky] = pickFragment(c, pool);
     if (risky && k > 0) continue;
     c.shapes.push(name);
     frag(c);

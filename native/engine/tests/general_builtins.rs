@@ -1,5 +1,7 @@
 //! The general builtins CoreSDK implements itself (issue 28: strings,
-//! arrays, globs, digests and HMACs, URIs, CIDRs) through the `Engine`:
+//! arrays, globs, digests and HMACs, URIs, CIDRs; `substring` and
+//! `array.slice`, where regorus answered a value for a non-integer index)
+//! through the `Engine`:
 //! each answers in a policy, and an error inside one in an allow rule
 //! denies (deny-on-error), on the fast path's routes and the interpreter's.
 
@@ -76,6 +78,18 @@ const CASES: &[(&str, &str, &str)] = &[
         "count(net.cidr_contains_matches(input.a, \"10.1.2.3\")) == 1",
         r#"{"a": ["10.0.0.0/8"]}"#,
         r#"{"a": [[]]}"#,
+    ),
+    // regorus's substring answered "" for a non-integer offset, its
+    // array.slice undefined: both allowed here where OPA raises.
+    (
+        "substring(input.s, input.o, 1) == \"\"",
+        r#"{"s": "abc", "o": 5}"#,
+        r#"{"s": "abc", "o": 1.5}"#,
+    ),
+    (
+        "count(array.slice(input.a, input.i, 2)) == 0",
+        r#"{"a": [1, 2, 3], "i": 5}"#,
+        r#"{"a": [1, 2, 3], "i": 0.5}"#,
     ),
 ];
 

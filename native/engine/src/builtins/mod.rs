@@ -13,6 +13,8 @@
 //! | `net.cidr_contains` | an IPv4-mapped IPv6 address is not its IPv4 address | Go's `net` ([`net`]) |
 //! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
 //! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
+//! | `substring` | a non-integer offset or length answers `""`; a negative length is the byte length | an error; the rest of the text ([`strings`]) |
+//! | `array.slice` | a non-integer index answers undefined | an error ([`array`]) |
 //!
 //! And builtins regorus 0.14.1 lacks, as OPA computes them:
 //!
@@ -56,6 +58,8 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("sum", 1, arith::sum),
     ("product", 1, arith::product),
     ("upper", 1, strings::upper),
+    ("substring", 3, strings::substring),
+    ("array.slice", 3, array::slice),
     ("glob.match", 3, glob::glob_match),
     ("net.cidr_contains", 2, net::cidr_contains),
     ("sprintf", 2, sprintf::sprintf),
@@ -259,14 +263,30 @@ fn string_operand<'a>(name: &str, pos: usize, v: &'a Value) -> Result<&'a str> {
 }
 
 /// Operand `pos` of `name` as an integer, or OPA's operand error.
+///
+/// OPA reads an integer operand from the number's text (`util.Atoi64`):
+/// `2`, `2.0` and `2.00` are integers, `1e2` and `1.0e2` are not. regorus
+/// keeps no text, only whether the number was read as an integer or as a
+/// double, so a double is refused even when its value is integral: `2.0`
+/// raises here where OPA answers (a denial), and `1e2` (Jackson writes
+/// doubles from `1.0E7` up that way) raises as in OPA instead of being
+/// read as 100.
 fn int_operand(name: &str, pos: usize, v: &Value) -> Result<i64> {
+    let float =
+        || bail!("{name}: operand {pos} must be integer number but got floating-point number");
     match v {
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Ok(i),
-            None => {
-                bail!("{name}: operand {pos} must be integer number but got floating-point number")
+        Value::Number(n) => {
+            // regorus's number type is not nameable outside the crate; a
+            // double is the one kind whose fixed-point form differs from
+            // its plain form (`2.0` and `2`).
+            if n.format_decimal_with_width(1) != n.format_decimal() {
+                return float();
             }
-        },
+            match n.as_i64() {
+                Some(i) => Ok(i),
+                None => float(),
+            }
+        }
         other => bail!(
             "{name}: operand {pos} must be number but got {}",
             type_name(other)

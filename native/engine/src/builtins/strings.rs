@@ -9,6 +9,12 @@
 //!   rule, so `lower("ADMİN")` was `"admi̇n"` (OPA: `"admin"`),
 //!   `upper("straße")` `"STRASSE"` (OPA: `"STRAßE"`) and `lower("ΣΑΣ")`
 //!   `"σας"` (OPA: `"σασ"`). The simple mappings come from ICU4X's data.
+//! - `substring(s, offset, length)`: OPA's, whose offset and length must
+//!   be integers (an error otherwise) and whose offset must not be
+//!   negative; code points are counted; a negative length takes the rest.
+//!   regorus 0.14.1 answered `""` for a non-integer offset or length
+//!   (`substring("abc", 1.5, 1) == ""` held where OPA raises) and took a
+//!   negative length as the text's byte length.
 //! - `strings.split_n` (regorus 0.14.1 lacks it): OPA's, which keeps at
 //!   most `n` parts (the first `n`, or for a negative `n` the last `-n`)
 //!   and drops the rest, unlike Go's `strings.SplitN`.
@@ -64,6 +70,26 @@ pub(super) fn upper(args: &[Value]) -> Result<Value> {
     ))
 }
 
+/// `substring(s, offset, length)`: `length` code points of `s` from code
+/// point `offset` (the rest of `s` for a negative `length`; `""` past the
+/// end), as OPA's `builtinSubstring`.
+pub(super) fn substring(args: &[Value]) -> Result<Value> {
+    const NAME: &str = "substring";
+    let s = string_operand(NAME, 1, &args[0])?;
+    let offset = int_operand(NAME, 2, &args[1])?;
+    let length = int_operand(NAME, 3, &args[2])?;
+    if offset < 0 {
+        bail!("{NAME}: negative offset");
+    }
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let rest = s.chars().skip(offset);
+    let out: String = match usize::try_from(length) {
+        Ok(n) => rest.take(n).collect(),
+        Err(_) => rest.collect(),
+    };
+    Ok(Value::String(out.into()))
+}
+
 /// `strings.split_n(s, delimiter, n)`: the parts of Go's
 /// `strings.Split(s, delimiter)`, at most the first `n` of them, or for a
 /// negative `n` at most the last `-n`.
@@ -111,6 +137,51 @@ mod tests {
                 .collect(),
             _ => unreachable!(),
         }
+    }
+
+    fn sub(text: &str, offset: &str, length: &str) -> Result<String, String> {
+        let n = |t: &str| Value::from_json_str(t).unwrap();
+        match substring(&[s(text), n(offset), n(length)]) {
+            Ok(Value::String(x)) => Ok(x.to_string()),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn substring_as_opa_computes_it() {
+        // OPA v1.22.4's answers (opa eval --strict-builtin-errors).
+        assert_eq!(sub("abcdef", "1", "3").unwrap(), "bcd");
+        assert_eq!(sub("abc", "1", "-5").unwrap(), "bc");
+        assert_eq!(sub("abc", "1", "-1").unwrap(), "bc");
+        assert_eq!(sub("abc", "5", "1").unwrap(), "");
+        assert_eq!(sub("abc", "3", "0").unwrap(), "");
+        // OPA reads "2.0" as the integer 2 from its text; regorus keeps no
+        // text, so a double is refused even when integral, which also
+        // refuses "1e2" as OPA does (docs/conformance.md).
+        assert!(sub("abc", "0", "2.0").is_err());
+        assert!(sub("abc", "0", "1e2").is_err());
+        assert!(sub("abc", "0", "1.0e2").is_err());
+        assert_eq!(sub("héllo", "1", "2").unwrap(), "él");
+        assert_eq!(sub("😀a😀", "1", "9223372036854775807").unwrap(), "a😀");
+        assert_eq!(sub("", "0", "1").unwrap(), "");
+        assert_eq!(sub("group:eng", "6", "-1").unwrap(), "eng");
+        // regorus answered "" for these: OPA raises.
+        assert_eq!(
+            sub("abc", "1.5", "1").unwrap_err(),
+            "substring: operand 2 must be integer number but got floating-point number"
+        );
+        assert_eq!(
+            sub("abc", "1", "0.5").unwrap_err(),
+            "substring: operand 3 must be integer number but got floating-point number"
+        );
+        assert!(sub("abc", "1e30", "1").is_err());
+        assert_eq!(
+            sub("abc", "-1", "1").unwrap_err(),
+            "substring: negative offset"
+        );
+        assert!(substring(&[Value::from(1), Value::from(0), Value::from(1)]).is_err());
+        assert!(substring(&[s("a"), s("0"), Value::from(1)]).is_err());
     }
 
     #[test]
