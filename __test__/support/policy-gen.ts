@@ -681,6 +681,35 @@ const intArgs: Fragment = (c) => {
   for (let n = 0; n < k; n++) c.emit(c.pick(shapes)());
 };
 
+/**
+ * Builtins whose edge arguments regorus answered where OPA raises or
+ * answers otherwise (found by a sweep against `opa eval`): an empty search
+ * text for `indexof`/`indexof_n`, overlapping `strings.count`, `to_number`
+ * of padded or non-JSON texts, `ceil`/`floor` between -1 and 0, bad
+ * escapes in `urlquery.decode`.
+ */
+const edgeBuiltins: Fragment = (c) => {
+  const text = c.in(['s'], ['abab', 'aaaa', 'héllo', '', 'a%20b', '%zz', '100%', ' 1', '1', '-0.5', '1e2', '+1', '0x10', 7, null]);
+  const search = c.in(['t'], ['a', 'aa', '', 'l', 'x', 1]);
+  const x = c.in(['x'], [-0.5, -1.5, 0.5, 2, -0.1, 0, '1', null]);
+  const shapes: Array<() => string> = [
+    () => `${c.define(c.fresh('idx'), 'value')} := indexof(${text}, ${search})`,
+    () => `${c.define(c.fresh('found'), 'bool')} if indexof(${text}, ${search}) >= 0`,
+    () => `${c.define(c.fresh('idxs'), 'value')} := indexof_n(${text}, ${search})`,
+    () => `${c.define(c.fresh('cnt'), 'value')} := strings.count(${text}, ${search})`,
+    () => `${c.define(c.fresh('many'), 'bool')} if strings.count(${text}, ${search}) > 1`,
+    () => `${c.define(c.fresh('num'), 'value')} := to_number(${text})`,
+    () => `${c.define(c.fresh('positive'), 'bool')} if to_number(${text}) > 0`,
+    () => `${c.define(c.fresh('up'), 'value')} := ceil(${x})`,
+    () => `${c.define(c.fresh('below_one'), 'bool')} if ceil(${x}) < 1`,
+    () => `${c.define(c.fresh('down'), 'value')} := floor(${x})`,
+    () => `${c.define(c.fresh('negative'), 'bool')} if floor(${x}) < 0`,
+    () => `${c.define(c.fresh('decoded'), 'value')} := urlquery.decode(${text})`,
+  ];
+  const k = 1 + c.int(3);
+  for (let n = 0; n < k; n++) c.emit(c.pick(shapes)());
+};
+
 const unicode: Fragment = (c) => {
   const name = c.in(c.pick([['name'], ['user', 'name']]), [...UNICODE, null, 5, ['admin']]);
   const lits = ['admin', 'ADMIN', 'straße', 'STRASSE', 'STRAßE', 'σας', 'σασ', 'i\u0307', 'i', 'ΣΑΣ'];
@@ -900,6 +929,7 @@ const FRAGMENTS: ReadonlyArray<readonly [string, Fragment, number, boolean]> = [
   ['default', defaults, 2, false],
   ['ordering', ordering, 2, false],
   ['int-args', intArgs, 2, false],
+  ['edge-builtins', edgeBuiltins, 2, false],
 ];
 
 /** The fragments' names, for {@link GenOptions.fragments}. */

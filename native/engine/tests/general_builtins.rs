@@ -91,6 +91,24 @@ const CASES: &[(&str, &str, &str)] = &[
         r#"{"a": [1, 2, 3], "i": 5}"#,
         r#"{"a": [1, 2, 3], "i": 0.5}"#,
     ),
+    // regorus answered these where OPA raises (a sweep of builtins with
+    // edge arguments against opa eval --strict-builtin-errors).
+    (
+        "indexof(input.s, input.t) >= 0",
+        r#"{"s": "abc", "t": "b"}"#,
+        r#"{"s": "abc", "t": ""}"#,
+    ),
+    (
+        "count(indexof_n(input.s, input.t)) >= 0",
+        r#"{"s": "abc", "t": "b"}"#,
+        r#"{"s": "abc", "t": ""}"#,
+    ),
+    ("to_number(input.n) > 0", r#"{"n": "1"}"#, r#"{"n": " 1"}"#),
+    (
+        "urlquery.decode(input.q) != \"\"",
+        r#"{"q": "a%20b"}"#,
+        r#"{"q": "%zz"}"#,
+    ),
 ];
 
 #[test]
@@ -115,6 +133,24 @@ fn each_builtin_answers_and_its_error_denies() {
             );
         }
     }
+}
+
+#[test]
+fn ceil_floor_and_strings_count_answer_opa_s_values() {
+    // OPA v1.22.4: ceil(-0.5) is 1 and floor(-0.5) is 0 (its truncation
+    // steps by the sign of zero); strings.count does not overlap. regorus
+    // answered 0, -1 and 3, and each rule below allowed where OPA denies.
+    let e = inline(
+        "package t\nlow if ceil(input.x) < 1\nneg if floor(input.x) < 0\nmany if strings.count(input.s, \"aa\") > 2\n",
+    );
+    let x = json!({"x": -0.5, "s": "aaaa"});
+    for query in ["data.t.low", "data.t.neg", "data.t.many"] {
+        let v = e.decide(query, &x);
+        assert!(!v.allowed, "{query}");
+        assert_eq!(v.reason, VerdictReason::Undefined, "{query}");
+    }
+    assert!(e.is_allowed("data.t.low", &json!({"x": -1.5})));
+    assert!(e.is_allowed("data.t.many", &json!({"s": "aaaaaa"})));
 }
 
 #[test]

@@ -15,6 +15,11 @@
 //! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
 //! | `substring` | a non-integer offset or length answers `""`; a negative length is the byte length | an error; the rest of the text ([`strings`]) |
 //! | `array.slice` | a non-integer index answers undefined | an error ([`array`]) |
+//! | `indexof`, `indexof_n` | an empty search text answers `0`, every position | an error ([`strings`]) |
+//! | `strings.count` | overlapping matches; panics on an empty text | Go's `strings.Count` ([`strings`]) |
+//! | `to_number` | trims spaces (`" 1"` is 1) | an error ([`cast`]) |
+//! | `ceil`, `floor` | `ceil(-0.5)` is 0, `floor(-0.5)` -1 | OPA's 1 and 0 ([`rounding`]) |
+//! | `urlquery.decode` | keeps a bad escape (`%zz`) | an error ([`uri`]) |
 //!
 //! And builtins regorus 0.14.1 lacks, as OPA computes them:
 //!
@@ -33,6 +38,7 @@
 
 pub(crate) mod arith;
 mod array;
+mod cast;
 mod cidr;
 mod digest;
 mod glob;
@@ -41,6 +47,7 @@ mod jwt;
 mod net;
 mod order;
 mod regex;
+mod rounding;
 mod sprintf;
 mod strings;
 mod uri;
@@ -60,6 +67,13 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("upper", 1, strings::upper),
     ("substring", 3, strings::substring),
     ("array.slice", 3, array::slice),
+    ("indexof", 2, strings::indexof),
+    ("indexof_n", 2, strings::indexof_n),
+    ("strings.count", 2, strings::count_matches),
+    ("to_number", 1, cast::to_number),
+    ("ceil", 1, rounding::ceil),
+    ("floor", 1, rounding::floor),
+    ("urlquery.decode", 1, uri::query_decode),
     ("glob.match", 3, glob::glob_match),
     ("net.cidr_contains", 2, net::cidr_contains),
     ("sprintf", 2, sprintf::sprintf),

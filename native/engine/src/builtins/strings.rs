@@ -15,6 +15,13 @@
 //!   regorus 0.14.1 answered `""` for a non-integer offset or length
 //!   (`substring("abc", 1.5, 1) == ""` held where OPA raises) and took a
 //!   negative length as the text's byte length.
+//! - `indexof`, `indexof_n`: an empty search text is an error (regorus
+//!   0.14.1 answered `0` and every position); positions in code points;
+//!   `indexof_n` reports overlapping matches, as OPA does.
+//! - `strings.count`: Go's `strings.Count`, non-overlapping (regorus
+//!   counted overlapping windows: `strings.count("aaaa", "aa")` was 3,
+//!   OPA's 2), and the code points plus one for an empty text (regorus
+//!   panicked).
 //! - `strings.split_n` (regorus 0.14.1 lacks it): OPA's, which keeps at
 //!   most `n` parts (the first `n`, or for a negative `n` the last `-n`)
 //!   and drops the rest, unlike Go's `strings.SplitN`.
@@ -90,6 +97,71 @@ pub(super) fn substring(args: &[Value]) -> Result<Value> {
     Ok(Value::String(out.into()))
 }
 
+/// Code-point positions where `search` starts in `base`, overlapping,
+/// the first only when `first`.
+fn positions(base: &str, search: &str, first: bool) -> Vec<usize> {
+    let base: Vec<char> = base.chars().collect();
+    let search: Vec<char> = search.chars().collect();
+    let mut out = Vec::new();
+    if search.len() > base.len() {
+        return out;
+    }
+    for i in 0..=base.len() - search.len() {
+        if base[i..i + search.len()] == search[..] {
+            out.push(i);
+            if first {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The two string operands of `indexof`/`indexof_n`; the search text must
+/// not be empty.
+fn search_operands<'a>(name: &str, args: &'a [Value]) -> Result<(&'a str, &'a str)> {
+    let base = string_operand(name, 1, &args[0])?;
+    let search = string_operand(name, 2, &args[1])?;
+    if search.is_empty() {
+        bail!("{name}: empty search character");
+    }
+    Ok((base, search))
+}
+
+/// `indexof(base, search)`: the code-point position of the first match, or -1.
+pub(super) fn indexof(args: &[Value]) -> Result<Value> {
+    let (base, search) = search_operands("indexof", args)?;
+    Ok(match positions(base, search, true).first() {
+        Some(&i) => Value::from(i),
+        None => Value::from(-1i64),
+    })
+}
+
+/// `indexof_n(base, search)`: every match's code-point position, overlapping.
+pub(super) fn indexof_n(args: &[Value]) -> Result<Value> {
+    let (base, search) = search_operands("indexof_n", args)?;
+    Ok(Value::from(
+        positions(base, search, false)
+            .into_iter()
+            .map(Value::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `strings.count(s, search)`: Go's `strings.Count`, non-overlapping
+/// matches; for an empty `search`, the code points of `s` plus one.
+pub(super) fn count_matches(args: &[Value]) -> Result<Value> {
+    const NAME: &str = "strings.count";
+    let s = string_operand(NAME, 1, &args[0])?;
+    let search = string_operand(NAME, 2, &args[1])?;
+    let n = if search.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(search).count()
+    };
+    Ok(Value::from(n))
+}
+
 /// `strings.split_n(s, delimiter, n)`: the parts of Go's
 /// `strings.Split(s, delimiter)`, at most the first `n` of them, or for a
 /// negative `n` at most the last `-n`.
@@ -146,6 +218,41 @@ mod tests {
             Ok(other) => panic!("{other:?}"),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    fn call(f: fn(&[Value]) -> Result<Value>, a: &str, b: &str) -> Result<String, String> {
+        f(&[s(a), s(b)])
+            .map(|v| serde_json::to_string(&v).unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn indexof_and_count_as_opa_computes_them() {
+        // OPA v1.22.4's answers (opa eval --strict-builtin-errors).
+        assert_eq!(call(indexof, "abc", "c").unwrap(), "2");
+        assert_eq!(call(indexof, "héllo", "l").unwrap(), "2");
+        assert_eq!(call(indexof, "abc", "x").unwrap(), "-1");
+        assert_eq!(call(indexof, "ab", "abc").unwrap(), "-1");
+        assert_eq!(call(indexof_n, "abab", "ab").unwrap(), "[0,2]");
+        assert_eq!(call(indexof_n, "aaaa", "aa").unwrap(), "[0,1,2]");
+        assert_eq!(call(indexof_n, "😀a😀a", "a").unwrap(), "[1,3]");
+        assert_eq!(call(indexof_n, "abc", "x").unwrap(), "[]");
+        // regorus answered 0 and [0, 1, 2, 3]: OPA raises.
+        assert_eq!(
+            call(indexof, "abc", "").unwrap_err(),
+            "indexof: empty search character"
+        );
+        assert_eq!(
+            call(indexof_n, "abab", "").unwrap_err(),
+            "indexof_n: empty search character"
+        );
+        assert!(indexof(&[Value::from(1), s("a")]).is_err());
+        assert_eq!(call(count_matches, "aaaa", "aa").unwrap(), "2");
+        assert_eq!(call(count_matches, "abc", "").unwrap(), "4");
+        assert_eq!(call(count_matches, "héllo", "").unwrap(), "6");
+        assert_eq!(call(count_matches, "cheese", "e").unwrap(), "3");
+        assert_eq!(call(count_matches, "", "").unwrap(), "1");
+        assert!(count_matches(&[s("a"), Value::Null]).is_err());
     }
 
     #[test]

@@ -33,6 +33,8 @@ enum Mode {
     Zone,
     UserPassword,
     Fragment,
+    /// A query component (`url.QueryUnescape`): `+` is a space.
+    QueryComponent,
 }
 
 /// Go's `shouldEscape(c, mode)`.
@@ -69,6 +71,7 @@ fn should_escape(c: u8, mode: Mode) -> bool {
             Mode::Path => return c == b'?',
             Mode::UserPassword => return matches!(c, b'@' | b'/' | b'?' | b':'),
             Mode::Fragment => return false,
+            Mode::QueryComponent => return true,
             Mode::Host | Mode::Zone => {}
         },
         _ => {}
@@ -164,7 +167,7 @@ fn unescape(s: &str, mode: Mode) -> Result<Vec<u8>, String> {
             }
         }
     }
-    if n == 0 {
+    if n == 0 && !(mode == Mode::QueryComponent && b.contains(&b'+')) {
         return Ok(b.to_vec());
     }
     let mut out = Vec::with_capacity(b.len());
@@ -174,11 +177,27 @@ fn unescape(s: &str, mode: Mode) -> Result<Vec<u8>, String> {
             out.push(unhex(b[i + 1]) << 4 | unhex(b[i + 2]));
             i += 3;
         } else {
-            out.push(b[i]);
+            out.push(if b[i] == b'+' && mode == Mode::QueryComponent {
+                b' '
+            } else {
+                b[i]
+            });
             i += 1;
         }
     }
     Ok(out)
+}
+
+/// `urlquery.decode(s)`: Go's `url.QueryUnescape` (`+` is a space; a `%`
+/// not followed by two hex digits is an error, where regorus 0.14.1 kept
+/// the text as it was).
+pub(super) fn query_decode(args: &[Value]) -> Result<Value> {
+    const NAME: &str = "urlquery.decode";
+    let s = string_operand(NAME, 1, &args[0])?;
+    let bytes = unescape(s, Mode::QueryComponent).map_err(|e| anyhow!("{NAME}: {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{NAME}: the decoded text is not valid UTF-8"))?;
+    Ok(Value::String(text.into()))
 }
 
 /// Go's `escape(s, mode)` for the path: the bytes that need it as `%XX`.
@@ -521,6 +540,23 @@ mod tests {
 
     fn valid(s: &str) -> bool {
         is_valid(&[Value::from(s)]).unwrap() == Value::Bool(true)
+    }
+
+    #[test]
+    fn query_decode_is_go_query_unescape() {
+        let d = |s: &str| query_decode(&[Value::from(s)]).map_err(|e| e.to_string());
+        assert_eq!(d("a+b%20c%2B").unwrap(), Value::from("a b c+"));
+        assert_eq!(d("%C3%A9").unwrap(), Value::from("é"));
+        assert_eq!(d("plain").unwrap(), Value::from("plain"));
+        // regorus kept these as they were: Go refuses them.
+        assert_eq!(
+            d("%zz").unwrap_err(),
+            "urlquery.decode: invalid URL escape \"%zz\""
+        );
+        assert!(d("100%").is_err());
+        assert!(d("%4").is_err());
+        assert!(d("%ff").is_err(), "not UTF-8");
+        assert!(query_decode(&[Value::from(1u64)]).is_err());
     }
 
     #[test]
