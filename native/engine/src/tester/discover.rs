@@ -236,7 +236,7 @@ pub(crate) fn discover(
 
 /// A ref in Rego syntax: `.name` for identifiers, `["pr-check"]` for any
 /// other segment, after `base`.
-fn rego_path(base: &str, segments: &[String]) -> String {
+pub(super) fn rego_path(base: &str, segments: &[String]) -> String {
     let mut out = base.to_string();
     for s in segments {
         let ident = s

@@ -437,7 +437,7 @@ fn fast_path_entries(revision: &Revision) -> Vec<FastPathEntry> {
                 .is_none_or(|k| !k.starts_with("test_") && !k.starts_with("todo_test_"))
         })
         .map(|path| {
-            let query = rule_query(path);
+            let query = discover::rego_path("data", path);
             match revision.route(&query) {
                 crate::fastpath::Route::Vm(p) => FastPathEntry {
                     query,
@@ -456,28 +456,6 @@ fn fast_path_entries(revision: &Revision) -> Vec<FastPathEntry> {
             }
         })
         .collect()
-}
-
-/// `data.a.b`, with `["..."]` for a key that is not a plain identifier,
-/// as a query names the rule (keywords are plain after a dot: `data.foo.as.bar`).
-fn rule_query(path: &[String]) -> String {
-    let mut q = String::from("data");
-    for key in path {
-        let ident = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if ident {
-            q.push('.');
-            q.push_str(key);
-        } else {
-            q.push('[');
-            q.push_str(&serde_json::Value::String(key.clone()).to_string());
-            q.push(']');
-        }
-    }
-    q
 }
 
 #[cfg(test)]
