@@ -27,6 +27,10 @@
 //!   and a partial set or object rule (`rego_type_error: conflicting rules
 //!   data.p.f found`); **several default rules** for one name
 //!   (`rego_type_error: multiple default rules data.p.x found at ...`).
+//! * **A builtin CoreSDK cannot answer as OPA does** (`yaml.marshal`,
+//!   `json.match_schema`, `json.verify_schema`):
+//!   `coresdk_unsupported_builtin: yaml.marshal is refused: <why>`, so a
+//!   policy never silently gets another answer.
 //! * **An import shadowing another** (`rego_compile_error: import must not
 //!   shadow import data.a`).
 //!
@@ -559,6 +563,11 @@ fn check_builtin_call(
             "rego_type_error: deprecated built-in function calls in expression: {joined}"
         )));
     }
+    if let Some(why) = refused_builtin(&joined) {
+        return Err(at.error(format!(
+            "coresdk_unsupported_builtin: {joined} is refused: {why}"
+        )));
+    }
     let fits = b.variadic || args == b.args || (statement && b.result && args == b.args + 1);
     if !fits {
         return Err(at.error(format!(
@@ -568,6 +577,17 @@ fn check_builtin_call(
         )));
     }
     Ok(())
+}
+
+/// OPA builtins CoreSDK refuses at load because it cannot answer as OPA
+/// does, with the reason.
+fn refused_builtin(name: &str) -> Option<&'static str> {
+    const SCHEMA: &str = "OPA validates with gojsonschema, parses a string argument as JSON and reports errors as objects (desc, error, field, type); CoreSDK's validator reports other errors, so a policy reading them would answer differently";
+    match name {
+        "yaml.marshal" => Some("OPA writes YAML with go-yaml's layout (indentation, quoting), which CoreSDK does not reproduce"),
+        "json.match_schema" | "json.verify_schema" => Some(SCHEMA),
+        _ => None,
+    }
 }
 
 /// Builtins regorus defines beyond OPA's (its set helpers), which its own

@@ -9,7 +9,7 @@
 //! | `lower`, `upper` | full Unicode mappings, final sigma | simple mapping, rune by rune |
 //! | `glob.match` | `":"` is never a delimiter | gobwas/glob's syntax and delimiters |
 //! | `glob.quote_meta` | escapes only `*` | every metacharacter |
-//! | `sprintf` `%v` of a double | every digit (`1000000`) | Go's shortest `%g` (`1e+06`, [`sprintf`]) |
+//! | `sprintf` | its own formatter: `%s` of a number prints it, `%d` of a string prints nothing, no widths, errors for a missing or extra argument, `%v` of a double with every digit | Go's `fmt.Sprintf` on OPA's conversion of the arguments ([`sprintf`], [`gofmt`]) |
 //! | `net.cidr_contains` | an IPv4-mapped IPv6 address is not its IPv4 address | Go's `net` ([`net`]) |
 //! | `regex.*` | Unicode `\d`, `\w`, `\s`, `\b`; accepts what RE2 refuses | RE2's ASCII classes; RE2's syntax |
 //! | `+ - * / %`, `sum`, `product` | IEEE doubles | integers exact; non-integers only where a double is exact, else an error (see [`arith`]) |
@@ -20,6 +20,8 @@
 //! | `to_number` | trims spaces (`" 1"` is 1) | an error ([`cast`]) |
 //! | `ceil`, `floor` | `ceil(-0.5)` is 0, `floor(-0.5)` -1 | OPA's 1 and 0 ([`rounding`]) |
 //! | `urlquery.decode` | keeps a bad escape (`%zz`) | an error ([`uri`]) |
+//! | `semver.is_valid`, `semver.compare` | the `semver` crate: `"v1.0.0"` is invalid | OPA's parser, which drops a leading `v` ([`semver`]) |
+//! | `uuid.parse` | the `uuid` crate's variant names (`"NCS"`), a `time` for versions 6 and 7 | Google's `uuid` and OPA's fields ([`uuid`]) |
 //!
 //! And builtins regorus 0.14.1 lacks, as OPA computes them:
 //!
@@ -40,17 +42,27 @@ pub(crate) mod arith;
 mod array;
 mod cast;
 mod cidr;
+mod delegate;
 mod digest;
 mod glob;
 mod globs;
+mod gofloat;
+mod gofmt;
+mod goquote;
+mod json_text;
 mod jwt;
 mod net;
 mod order;
 mod regex;
+mod rego_text;
 mod rounding;
+mod semver;
 mod sprintf;
 mod strings;
+mod subset;
+mod timeparse;
 mod uri;
+mod uuid;
 
 use anyhow::{bail, Result};
 use regorus::Value;
@@ -74,6 +86,10 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("ceil", 1, rounding::ceil),
     ("floor", 1, rounding::floor),
     ("urlquery.decode", 1, uri::query_decode),
+    ("urlquery.decode_object", 1, uri::query_decode_object),
+    ("semver.is_valid", 1, semver::is_valid),
+    ("semver.compare", 2, semver::semver_compare),
+    ("uuid.parse", 1, uuid::uuid_parse),
     ("glob.match", 3, glob::glob_match),
     ("net.cidr_contains", 2, net::cidr_contains),
     ("sprintf", 2, sprintf::sprintf),
@@ -88,6 +104,17 @@ const TABLE: &[(&str, u8, Fcn)] = &[
         regex::find_all_string_submatch_n,
     ),
     ("regex.replace", 3, regex::replace),
+    ("regex.template_match", 4, regex::template_match),
+    ("object.subset", 2, subset::object_subset_builtin),
+    ("json.marshal", 1, json_text::marshal),
+    (
+        "json.marshal_with_options",
+        2,
+        json_text::marshal_with_options,
+    ),
+    ("json.is_valid", 1, json_text::is_valid),
+    ("time.parse_rfc3339_ns", 1, timeparse::parse_rfc3339_ns),
+    ("time.parse_ns", 2, timeparse::parse_ns),
     // The arithmetic operators, as the front end writes them.
     ("__coresdk.plus", 2, arith::plus),
     ("__coresdk.minus", 2, arith::minus),

@@ -147,6 +147,11 @@ fn rewrite(ast: &mut Ast) -> Result<()> {
         }
         Ast::ClassBracketed(c) => class_set(&mut c.kind, true),
         Ast::Repetition(r) => {
+            // RE2 (Perl syntax) refuses a repetition of a repetition
+            // without a group: `a**`, `a++`, `a*{2}`, `a*??`.
+            if matches!(*r.ast, Ast::Repetition(_)) {
+                bail!("error parsing regexp: invalid nested repetition operator");
+            }
             if let ast::RepetitionKind::Range(range) = &r.op.kind {
                 let too_big = match range {
                     RepetitionRange::Exactly(n) | RepetitionRange::AtLeast(n) => *n > MAX_REPEAT,
@@ -381,9 +386,111 @@ pub(super) fn replace(args: &[Value]) -> Result<Value> {
     Ok(Value::String(out.into()))
 }
 
+/// Go's `regexp.QuoteMeta`.
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// OPA's `generateRegexTemplate`: the template's literal text quoted and
+/// each delimited part a group, anchored; unbalanced delimiters and a part
+/// that is no regular expression are errors.
+fn template_pattern(tpl: &str, open: u8, close: u8) -> Result<String> {
+    let unbalanced = || anyhow!("regex.template_match: unbalanced braces in {tpl:?}");
+    let mut parts = Vec::new();
+    let (mut level, mut start) = (0i64, 0usize);
+    for (i, &b) in tpl.as_bytes().iter().enumerate() {
+        if b == open {
+            level += 1;
+            if level == 1 {
+                start = i;
+            }
+        } else if b == close {
+            level -= 1;
+            if level == 0 {
+                parts.push((start, i + 1));
+            } else if level < 0 {
+                return Err(unbalanced());
+            }
+        }
+    }
+    if level != 0 {
+        return Err(unbalanced());
+    }
+    let mut pattern = String::from("^");
+    let mut end = 0usize;
+    for (a, b) in parts {
+        let part = &tpl[a + 1..b - 1];
+        compile(&format!("^{part}$")).map_err(|e| anyhow!("regex.template_match: {e}"))?;
+        pattern.push_str(&quote_meta(&tpl[end..a]));
+        pattern.push('(');
+        pattern.push_str(part);
+        pattern.push(')');
+        end = b;
+    }
+    pattern.push_str(&quote_meta(&tpl[end..]));
+    pattern.push('$');
+    Ok(pattern)
+}
+
+/// `regex.template_match(template, value, delimiter_start, delimiter_end)`,
+/// as OPA computes it (regorus 0.14.1 matched part by part and answered
+/// `false` for unbalanced delimiters, where OPA raises).
+pub(super) fn template_match(args: &[Value]) -> Result<Value> {
+    const NAME: &str = "regex.template_match";
+    let tpl = string_operand(NAME, 1, &args[0])?;
+    let value = string_operand(NAME, 2, &args[1])?;
+    let open = string_operand(NAME, 3, &args[2])?;
+    let close = string_operand(NAME, 4, &args[3])?;
+    if open.len() != 1 {
+        bail!(
+            "{NAME}: start delimiter has to be exactly one character long but is {} long",
+            open.len()
+        );
+    }
+    if close.len() != 1 {
+        bail!(
+            "{NAME}: end delimiter has to be exactly one character long but is {} long",
+            open.len()
+        );
+    }
+    let pattern = template_pattern(tpl, open.as_bytes()[0], close.as_bytes()[0])?;
+    Ok(Value::Bool(cached(NAME, &pattern)?.is_match(value)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_match_as_opa() {
+        let t = |tpl: &str, v: &str| {
+            let s = |x: &str| Value::String(x.into());
+            template_match(&[s(tpl), s(v), s("{"), s("}")])
+        };
+        assert_eq!(
+            t("urn:foo:{.*}", "urn:foo:bar:baz").unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            t("urn:foo.bar:{[a-z]+}", "urn:foo.bar:baz").unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            t("urn:foo.bar:{[a-z]+}", "urn:fooxbar:baz").unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(t("{a{1}}b", "ab").unwrap(), Value::Bool(true));
+        assert!(t("urn:foo:{.*", "urn:foo:bar").is_err());
+        assert!(t("urn:foo:.*}", "urn:foo:bar").is_err());
+        assert!(t("{[}", "x").is_err());
+    }
 
     fn m(p: &str, t: &str) -> bool {
         compile(p).unwrap().is_match(t)
@@ -424,6 +531,10 @@ mod tests {
             r"\b{start}",
             r"\<",
             "(",
+            "a++",
+            "a**",
+            "a*{2}",
+            "a*??",
         ] {
             assert!(compile(bad).is_err(), "{bad}");
         }
@@ -435,6 +546,9 @@ mod tests {
             r"\x{41}",
             r"\pL",
             "[[:alpha:]]",
+            "(a*)*",
+            "a*?",
+            "a{2}?",
         ] {
             assert!(compile(ok).is_ok(), "{ok}");
         }

@@ -1,195 +1,99 @@
-//! `sprintf` with Go's `%v` of a floating-point number, as OPA prints it.
+//! `sprintf`, as OPA computes it: each argument converted as OPA's
+//! `builtinSprintf` converts it, then Go's `fmt.Sprintf` ([`super::gofmt`]).
 //!
-//! OPA hands a number with a fraction or exponent to Go's `fmt` as a
-//! `float64`, and `%v` prints it as `strconv.FormatFloat(f, 'g', -1, 64)`:
-//! the shortest digits, in exponent form when the exponent is below -4 or
-//! at least 6 (`1e+06`, `-1e+300`, `1.5e-07`). regorus prints every digit
-//! (`1000000`, a 301-digit `-1e300`). Here each `%v` whose argument is a
-//! double gets Go's text, and regorus's own `sprintf` does the rest (every
-//! other verb, width, and the errors), so nothing else changes.
+//! A number with a fraction or an exponent is a `float64`, an integer an
+//! `int64` (a `*big.Int` beyond 64 bits), a string itself, and any other
+//! value its Rego text (`{"a": [1]}`, `set()`, `null`; [`super::rego_text`]).
+//! regorus 0.14.1 had its own formatter: `%s` of a number printed the
+//! number (Go: `%!s(int64=1)`), `%d` of a string printed nothing, widths
+//! were ignored, `%x` of a string was empty, a missing or extra argument
+//! was an error (Go writes `%!d(MISSING)`, `%!(EXTRA ...)`), and `%v` of
+//! a double printed every digit (Go: `1e+06`). A key built with
+//! `sprintf("%s:%s", [input.type, input.id])` could then name a data entry
+//! that OPA's text never names.
 
-use std::sync::OnceLock;
+use anyhow::{anyhow, bail, Result};
+use regorus::Value;
 
-use anyhow::{anyhow, Result};
-use regorus::unstable::{Expr, Ref, Span, BUILTINS};
-use regorus::{Source, Value};
+use super::gofmt::{self, Arg};
+use super::rego_text::{is_double, rego_text};
+use super::type_name;
 
-/// Go's `%v` of a `float64`: `strconv.FormatFloat(f, 'g', -1, 64)`.
-pub(crate) fn go_float_v(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    // Rust's `{:e}` has the shortest digits: `d[.ddd]e<exp>`.
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if !(-4..6).contains(&exp) {
-        let (first, rest) = digits.split_at(1);
-        let point = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{first}{point}e{esign}{:02}", exp.unsigned_abs());
-    }
-    let n = digits.len() as i32;
-    let body = if exp < 0 {
-        format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
-    } else if exp + 1 >= n {
-        format!("{digits}{}", "0".repeat((exp + 1 - n) as usize))
-    } else {
-        let (int, frac) = digits.split_at((exp + 1) as usize);
-        format!("{int}.{frac}")
-    };
-    format!("{sign}{body}")
-}
-
-/// Whether `v` is a number regorus holds as a double (only a double
-/// renders a fixed-width fraction).
-fn is_double(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) if n.format_decimal_with_width(1).contains('.') => n.as_f64(),
-        _ => None,
-    }
-}
-
-/// The argument index of each `%v` in `format`, as regorus's `sprintf`
-/// reads verbs (`%%`, then an optional width or `.precision`, then the
-/// verb); `None` when the format uses anything else.
-fn v_verbs(format: &str) -> Option<Vec<usize>> {
-    let mut out = Vec::new();
-    let mut chars = format.chars().peekable();
-    let mut arg = 0usize;
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            continue;
-        }
-        let mut verb = chars.next()?;
-        if verb == '%' {
-            continue;
-        }
-        if verb == '.' || verb.is_ascii_digit() {
-            while chars.peek().is_some_and(char::is_ascii_digit) {
-                chars.next();
-            }
-            verb = chars.next()?;
-        }
-        if verb == 'v' {
-            out.push(arg);
-        }
-        arg += 1;
-    }
-    Some(out)
-}
-
-/// A span and parameter expressions for calling regorus's `sprintf`
-/// directly (its messages name them; the extension's caller reports the
-/// call's own position).
-fn site() -> &'static (Span, Vec<Ref<Expr>>) {
-    static SITE: OnceLock<(Span, Vec<Ref<Expr>>)> = OnceLock::new();
-    SITE.get_or_init(|| {
-        let source = Source::from_contents("sprintf".into(), "sprintf".into())
-            .unwrap_or_else(|_| unreachable!("a 7-byte source"));
-        let span = Span {
-            source,
-            line: 1,
-            col: 1,
-            start: 0,
-            end: 7,
-        };
-        let param = || {
-            Ref::new(Expr::Null {
-                span: span.clone(),
-                value: Value::Null,
-                eidx: 0,
-            })
-        };
-        (span.clone(), vec![param(), param()])
+/// OPA's conversion of one `sprintf` argument for Go.
+fn arg(v: &Value) -> Result<Arg> {
+    Ok(match v {
+        Value::Number(n) if is_double(v) => Arg::Float(
+            n.as_f64()
+                .ok_or_else(|| anyhow!("sprintf: a number out of range"))?,
+        ),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Arg::Int(i),
+            None => Arg::Big(
+                n.format_decimal()
+                    .parse()
+                    .map_err(|_| anyhow!("sprintf: a number out of range"))?,
+            ),
+        },
+        Value::String(s) => Arg::Str(s.to_string()),
+        other => Arg::Str(rego_text(other).map_err(|e| anyhow!("sprintf: {e}"))?),
     })
 }
 
 /// `sprintf(format, values)`.
 pub(super) fn sprintf(args: &[Value]) -> Result<Value> {
-    let (fcn, _) = *BUILTINS
-        .get("sprintf")
-        .ok_or_else(|| anyhow!("sprintf: not available"))?;
-    let mut call_args = args.to_vec();
-    if let (Value::String(format), Value::Array(values)) = (&args[0], &args[1]) {
-        if let Some(vs) = v_verbs(format) {
-            let mut values: Vec<Value> = values.iter().cloned().collect();
-            let mut changed = false;
-            for i in vs {
-                if let Some(f) = values.get(i).and_then(is_double) {
-                    values[i] = Value::String(go_float_v(f).into());
-                    changed = true;
-                }
-            }
-            if changed {
-                call_args[1] = Value::from(values);
-            }
-        }
-    }
-    let (span, params) = site();
-    fcn(span, params, &call_args, true)
+    let Value::String(format) = &args[0] else {
+        bail!(
+            "sprintf: operand 1 must be string but got {}",
+            type_name(&args[0])
+        );
+    };
+    let Value::Array(values) = &args[1] else {
+        bail!(
+            "sprintf: operand 2 must be array but got {}",
+            type_name(&args[1])
+        );
+    };
+    let converted = values.iter().map(arg).collect::<Result<Vec<Arg>>>()?;
+    let text = gofmt::sprintf(format, &converted).map_err(|e| anyhow!("sprintf: {e}"))?;
+    Ok(Value::String(text.into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn go_prints_floats_with_v_as_shortest_g() {
-        for (f, want) in [
-            (1e6, "1e+06"),
-            (123456.0, "123456"),
-            (1234567.0, "1.234567e+06"),
-            (-1e300, "-1e+300"),
-            (1.5, "1.5"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (1.5e-7, "1.5e-07"),
-            (3.0, "3"),
-            (-0.0, "-0"),
-            (100.25, "100.25"),
-        ] {
-            assert_eq!(go_float_v(f), want, "{f}");
-        }
+    fn run(format: &str, values: &str) -> Result<Value> {
+        sprintf(&[
+            Value::String(format.into()),
+            Value::from_json_str(values).unwrap(),
+        ])
     }
 
     #[test]
-    fn only_v_of_a_double_changes() {
+    fn converts_arguments_as_opa_does() {
         let s = |t: &str| Value::String(t.into());
-        let out = sprintf(&[
-            s("level %v, %d, %s, %v"),
-            Value::from(vec![
-                Value::from(1e6),
-                Value::from(3),
-                s("x"),
-                Value::from(7),
-            ]),
-        ])
-        .unwrap();
-        assert_eq!(out, s("level 1e+06, 3, x, 7"));
         assert_eq!(
-            sprintf(&[
-                s("%.2f|%v"),
-                Value::from(vec![Value::from(1.5), Value::from(2.5)])
-            ])
-            .unwrap(),
-            s("1.50|2.5")
+            run("level %v, %d, %s, %v", "[1e6, 3, \"x\", 7]").unwrap(),
+            s("level 1e+06, 3, x, 7")
         );
+        assert_eq!(run("%.2f|%v", "[1.5, 2.5]").unwrap(), s("1.50|2.5"));
+        assert_eq!(
+            run(
+                "%v|%s|%d",
+                r#"[{"b": 1, "a": [true, null]}, [1, "x"], ["a"]]"#
+            )
+            .unwrap(),
+            s(r#"{"a": [true, null], "b": 1}|[1, "x"]|%!d(string=["a"])"#)
+        );
+        let big = Value::from(18_446_744_073_709_551_616u128);
+        let out = sprintf(&[s("%d|%x"), Value::from(vec![big.clone(), big])]).unwrap();
+        assert_eq!(out, s("18446744073709551616|10000000000000000"));
+        assert_eq!(
+            run("%s:%s", r#"["doc", 1]"#).unwrap(),
+            s("doc:%!s(int64=1)")
+        );
+        assert_eq!(run("%v", "[[1.5]]").unwrap(), s("[1.5]"));
+        assert!(run("%v", "[[2.0]]").is_err());
+        assert!(sprintf(&[Value::from(1u64), Value::new_array()]).is_err());
     }
 }
