@@ -57,6 +57,26 @@ pub(crate) fn is_exact_literal(t: &str) -> bool {
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())) || is_exact(t)
 }
 
+/// Whether the policy literal `t` has an exponent and an integral value
+/// below 2^53 (`1e3`, `1.5e3`, `2E+1`, `1e15`): regorus reads it as an
+/// integer, OPA as a floating-point number, and a double holds it exactly.
+/// (A larger one, `1e30`, stays regorus's exact integer: as a double it
+/// would compare unequal to the integer `1000000000000000000000000000000`,
+/// which OPA finds equal.)
+pub(crate) fn is_integral_exponent(t: &str) -> bool {
+    let t = t.trim();
+    if !t.contains(['e', 'E']) {
+        return false;
+    }
+    let integral = match canonical(t) {
+        Some((_, digits, power)) => digits.is_empty() || power >= digits.len() as i64 - 1,
+        None => false,
+    };
+    integral
+        && t.parse::<f64>()
+            .is_ok_and(|f| f.abs() < 9_007_199_254_740_992.0)
+}
+
 /// A number text as (negative, significant digits without leading or
 /// trailing zeros, power of ten of the first digit); zero is `(false, "",
 /// 0)`.
@@ -91,6 +111,16 @@ fn canonical(t: &str) -> Option<(bool, String, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integral_exponent_literals() {
+        for t in ["1e3", "1.5e3", "2E+1", "1e15", "0e5", "-1e2"] {
+            assert!(is_integral_exponent(t), "{t}");
+        }
+        for t in ["1e-3", "1.25e1", "100", "1.0", "15e-1", "1e30", "1e16"] {
+            assert!(!is_integral_exponent(t), "{t}");
+        }
+    }
 
     #[test]
     fn exact_texts_are_integers_and_shortest_decimals() {

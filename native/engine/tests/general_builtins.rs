@@ -176,3 +176,45 @@ fn uri_is_valid_is_false_not_an_error() {
     let v = e.decide("data.t.allow", &json!({"a": 1}));
     assert_eq!(v.reason, VerdictReason::Undefined);
 }
+
+#[test]
+fn exponent_literals_are_floats_as_in_opa() {
+    // regorus reads `1e6` and `1e2` as integers; OPA as floating-point
+    // numbers: sprintf prints 1e+06, an integer operand refuses 1e0, and
+    // json.marshal of an integral double has no known text (an error).
+    // Arithmetic on them is exact and integral, as OPA's.
+    let e = inline(concat!(
+        "package t\n",
+        "v := sprintf(\"%v|%f|%v\", [1e6, 1e2, 1e6 * 2])\n",
+        "big if sprintf(\"%v\", [1e6]) == \"1000000\"\n",
+        "same if 1e30 == 1000000000000000000000000000000\n",
+        "sub if substring(\"abcdef\", 1e0, 2) == \"bc\"\n",
+        "eq if { 1e3 == 1000; 1e3 + 1 == 1001; 1000 in {1e3}; 2.5e1 > 24 }\n",
+        "d := [1e3]\n",
+        "m := json.marshal(1e3)\n",
+    ));
+    let x = json!({});
+    assert_eq!(
+        e.evaluate_policy("data.t.v", &x).unwrap().value,
+        Some(json!("1e+06|100.000000|2000000"))
+    );
+    assert!(!e.is_allowed("data.t.big", &x));
+    assert!(!e.is_allowed("data.t.sub", &x));
+    assert!(e.is_allowed("data.t.eq", &x));
+    assert!(e.is_allowed("data.t.same", &x));
+    assert!(e.evaluate_policy("data.t.m", &x).is_err());
+    let d = e.evaluate_policy("data.t.d", &x).unwrap().value.unwrap();
+    assert_eq!(d[0].as_f64(), Some(1000.0));
+    let refused = Engine::new(EngineConfig::inline(
+        vec![(
+            "test.rego".into(),
+            "package t\ndefault d := {\"n\": 1e3}\n".into(),
+        )],
+        json!({}),
+    ));
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("the default value's number 1e3 has an exponent"),
+        "{message}"
+    );
+}

@@ -46,6 +46,17 @@ fn num(name: &str, pos: usize, v: &Value) -> Result<Num> {
             type_name(v)
         );
     };
+    // A double from 2^64 up stands for its shortest decimal (the only
+    // text the engine accepts for it, crate::numbers), not for its exact
+    // binary value: input `1e30` is 10^30, as in OPA, so `input.x + 1` is
+    // 10^30 + 1 (regorus's integer view of the double was
+    // 1000000000000000019884624838657).
+    if let Some(f) = n.as_f64() {
+        let double = n.format_decimal_with_width(1) != n.format_decimal();
+        if double && f.is_finite() && f.fract() == 0.0 && f.abs() >= TWO_64 {
+            return Ok(Num::Big(shortest_decimal_integer(f)));
+        }
+    }
     if let Some(i) = n.as_i128() {
         return Ok(Num::Int(i));
     }
@@ -56,6 +67,23 @@ fn num(name: &str, pos: usize, v: &Value) -> Result<Num> {
         Some(f) if f.is_finite() => Ok(Num::Float(f)),
         _ => bail!("{name}: operand {pos} is not a finite number"),
     }
+}
+
+const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+
+/// The integer an integral double's shortest decimal denotes (`1e30` is
+/// 10^30, not the double's exact value).
+fn shortest_decimal_integer(f: f64) -> BigInt {
+    let s = format!("{f:e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let e: i64 = e.parse().unwrap_or(0);
+    let frac = m.split_once('.').map_or(0, |(_, x)| x.len()) as i64;
+    let digits: String = m
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    let mantissa: BigInt = digits.parse().unwrap_or_default();
+    mantissa * num_bigint::BigInt::from(10u8).pow(u32::try_from(e - frac).unwrap_or(0))
 }
 
 /// Whether `f` equals its shortest decimal exactly (a short binary
@@ -309,6 +337,19 @@ mod tests {
 
     fn i(x: i64) -> Value {
         Value::from(x)
+    }
+
+    #[test]
+    fn a_double_from_2_64_up_is_its_shortest_decimal() {
+        let x = Value::from(1e30);
+        assert_eq!(
+            plus(&[x.clone(), i(1)]).unwrap(),
+            Value::from_numeric_string("1000000000000000000000000000001").unwrap()
+        );
+        assert_eq!(
+            minus(&[Value::from(-1.5e20), i(1)]).unwrap(),
+            Value::from_numeric_string("-150000000000000000001").unwrap()
+        );
     }
 
     #[test]

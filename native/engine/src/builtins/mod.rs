@@ -127,6 +127,9 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     // The collection of `some .. in`: a scalar has no elements, as in OPA.
     ("__coresdk.iter", 1, iter),
     ("__coresdk.order", 2, order::order),
+    // A policy literal with an exponent and an integral value, as OPA
+    // reads it: a floating-point number (regorus reads an integer).
+    ("__coresdk.float", 1, float_literal),
     ("sort", 1, order::sort),
     ("max", 1, order::max),
     ("min", 1, order::min),
@@ -209,8 +212,19 @@ pub(crate) fn register(engine: &mut regorus::Engine, strict: bool) -> Result<()>
 pub(crate) fn internal_arity(name: &str) -> Option<usize> {
     match name.strip_prefix(arith::NAMESPACE)?.strip_prefix('.')? {
         "plus" | "minus" | "mul" | "div" | "rem" | "order" => Some(2),
-        "key" | "index" | "iter" => Some(1),
+        "key" | "index" | "iter" | "float" => Some(1),
         _ => None,
+    }
+}
+
+/// `__coresdk.float("1e3")`: a policy literal with an exponent and an
+/// integral value (the front end passes its text) as the double OPA's
+/// floating-point reading of it is.
+fn float_literal(args: &[Value]) -> Result<Value> {
+    let text = string_operand("__coresdk.float", 1, &args[0])?;
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Value::from(f)),
+        _ => bail!("the number {text} is out of range"),
     }
 }
 

@@ -18,6 +18,7 @@
 //! | `not input.roles[_] == "banned"` | "some role is not banned" | `rego_unsafe_var_error` | refused, as OPA does |
 //! | `{"a": 1} == [1]` | undefined | `rego_type_error` | refused, as OPA does |
 //! | `input.x > {"a"}` with an object `input.x` | `true` (sets order before objects) | `false` (objects before sets) | written `__coresdk.order(input.x, {"a"}) > 0`, OPA's order, unless an operand is a scalar literal (which orders alike in both) |
+//! | `1e6` (an exponent literal with an integral value below 2^53) | the integer 1000000 | a floating-point number (`sprintf("%v", [1e6])` is `1e+06`) | written `__coresdk.float("1e6")`, a double; refused in a `default` value |
 //! | `io.jwt.decode(t, out)`: an output argument to one of CoreSDK's own builtins | `out` is unsafe | `out` is the result | written `io.jwt.decode(t)=out`, in modules and in general queries ([`prepare_query`]) |
 //!
 //! Positions are kept: a replaced term is padded to its own length (and
@@ -26,9 +27,9 @@
 //! nothing to reorder), so the statement's line keeps its columns and
 //! regorus's scheduler, which keeps the order of statements that are
 //! ready, evaluates them in OPA's order. Only a binding before the first
-//! statement of a brace body on one line, and an arithmetic operator or
-//! an ordering comparison written as a call, move what follows them on
-//! their line.
+//! statement of a brace body on one line, and an arithmetic operator, an
+//! ordering comparison or an exponent literal written as a call, move
+//! what follows them on their line.
 
 mod syntax;
 mod walk;

@@ -154,6 +154,18 @@ impl<'w, 's> Walker<'w, 's> {
     fn rule(&mut self, rule: &'w Ref<Rule>) -> Result<()> {
         let Rule::Spec { span, head, bodies } = rule.as_ref() else {
             if let Rule::Default { value, .. } = rule.as_ref() {
+                // A default value is a constant: the rewrite of an
+                // exponent literal into a call cannot go there.
+                if let Some(span) = exponent_literal(value) {
+                    return Err(refuse(
+                        self.file,
+                        span,
+                        format!(
+                            "the default value's number {} has an exponent and an integral value, which regorus reads as an integer and OPA as a floating-point number; write it without the exponent, or in a rule that is not a default",
+                            span.text()
+                        ),
+                    ));
+                }
                 self.value(value, &Scope::default(), &mut Hoists::new())?;
             }
             return Ok(());
@@ -663,6 +675,19 @@ impl<'w, 's> Walker<'w, 's> {
     /// with a computed key go through a local copy.
     fn value(&mut self, e: &'w Expr, scope: &Scope, hoists: &mut Hoists) -> Result<()> {
         match e {
+            Expr::Number { span, .. } if crate::numbers::is_integral_exponent(span.text()) => {
+                // regorus reads `1e3` as the integer 1000, OPA as a
+                // floating-point number (sprintf, json.marshal and integer
+                // operands tell them apart): the literal becomes a double.
+                let (start, end) = (span.start as usize, span.end as usize);
+                let _ = self.text.take(start, end);
+                self.text.edit(
+                    start,
+                    end,
+                    format!("{}.float(\"{}\")", crate::builtins::arith::NAMESPACE, span.text()),
+                );
+                Ok(())
+            }
             Expr::Number { span, .. } if !crate::numbers::is_exact_literal(span.text()) => Err(refuse(
                 self.file,
                 span,
@@ -895,5 +920,22 @@ fn static_ref(e: &Expr) -> bool {
             ) && static_ref(refr)
         }
         _ => false,
+    }
+}
+
+/// The first number literal in the constant `e` with an exponent and an
+/// integral value (see [`crate::numbers::is_integral_exponent`]).
+fn exponent_literal(e: &Expr) -> Option<&Span> {
+    match e {
+        Expr::Number { span, .. } if crate::numbers::is_integral_exponent(span.text()) => {
+            Some(span)
+        }
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            items.iter().find_map(|x| exponent_literal(x))
+        }
+        Expr::Object { fields, .. } => fields
+            .iter()
+            .find_map(|(_, k, v)| exponent_literal(k).or_else(|| exponent_literal(v))),
+        _ => None,
     }
 }
