@@ -21,6 +21,7 @@
 //! | `ceil`, `floor` | `ceil(-0.5)` is 0, `floor(-0.5)` -1 | OPA's 1 and 0 ([`rounding`]) |
 //! | `urlquery.decode` | keeps a bad escape (`%zz`) | an error ([`uri`]) |
 //! | `semver.is_valid`, `semver.compare` | the `semver` crate: `"v1.0.0"` is invalid | OPA's parser, which drops a leading `v` ([`semver`]) |
+//! | `strings.replace_n` | key by key over the whole text (a replacement replaced again) | Go's `strings.NewReplacer` in key order ([`replace`]) |
 //! | `uuid.parse` | the `uuid` crate's variant names (`"NCS"`), a `time` for versions 6 and 7 | Google's `uuid` and OPA's fields ([`uuid`]) |
 //!
 //! And builtins regorus 0.14.1 lacks, as OPA computes them:
@@ -55,6 +56,7 @@ mod net;
 mod order;
 mod regex;
 mod rego_text;
+mod replace;
 mod rounding;
 mod semver;
 mod sprintf;
@@ -136,6 +138,7 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     // General builtins regorus 0.14.1 lacks (issue 28): strings, arrays,
     // globs, digests and HMACs, URIs, CIDRs.
     ("strings.split_n", 3, strings::split_n),
+    ("strings.replace_n", 2, replace::replace_n),
     ("array.flatten", 1, array::flatten),
     ("regex.globs_match", 2, globs::globs_match),
     ("crypto.md5", 1, digest::md5),
