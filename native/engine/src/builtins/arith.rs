@@ -52,8 +52,8 @@ fn num(name: &str, pos: usize, v: &Value) -> Result<Num> {
     // 10^30 + 1 (regorus's integer view of the double was
     // 1000000000000000019884624838657).
     if let Some(f) = n.as_f64() {
-        let double = n.format_decimal_with_width(1) != n.format_decimal();
-        if double && f.is_finite() && f.fract() == 0.0 && f.abs() >= TWO_64 {
+        // The cheap tests first: is_double renders text.
+        if f.is_finite() && f.fract() == 0.0 && f.abs() >= TWO_64 && super::is_double(v) {
             return Ok(Num::Big(shortest_decimal_integer(f)));
         }
     }

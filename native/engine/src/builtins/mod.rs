@@ -261,14 +261,10 @@ fn data_index(args: &[Value]) -> Result<Value> {
 /// `2.5`), an integer as its digits; anything else is unchanged.
 fn data_key(args: &[Value]) -> Result<Value> {
     Ok(match &args[0] {
-        Value::Number(n) => {
-            // Only a double renders a fixed-width fraction.
-            let double = n.format_decimal_with_width(1).contains('.');
-            match n.as_f64() {
-                Some(f) if double => Value::String(format!("{f:?}").into()),
-                _ => Value::String(n.format_decimal().into()),
-            }
-        }
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if is_double(&args[0]) => Value::String(format!("{f:?}").into()),
+            _ => Value::String(n.format_decimal().into()),
+        },
         other => other.clone(),
     })
 }
@@ -309,6 +305,13 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Whether `v` is a number regorus holds as a double (read from a text
+/// with a fraction or an exponent). regorus's number type is not nameable
+/// outside the crate; only a double renders a fixed-width fraction.
+pub(crate) fn is_double(v: &Value) -> bool {
+    matches!(v, Value::Number(n) if n.format_decimal_with_width(1).contains('.'))
+}
+
 /// Operand `pos` of `name` as a string, or OPA's operand type error.
 fn string_operand<'a>(name: &str, pos: usize, v: &'a Value) -> Result<&'a str> {
     match v {
@@ -334,10 +337,7 @@ fn int_operand(name: &str, pos: usize, v: &Value) -> Result<i64> {
         || bail!("{name}: operand {pos} must be integer number but got floating-point number");
     match v {
         Value::Number(n) => {
-            // regorus's number type is not nameable outside the crate; a
-            // double is the one kind whose fixed-point form differs from
-            // its plain form (`2.0` and `2`).
-            if n.format_decimal_with_width(1) != n.format_decimal() {
+            if is_double(v) {
                 return float();
             }
             match n.as_i64() {

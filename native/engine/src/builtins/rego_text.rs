@@ -20,12 +20,8 @@ use anyhow::{bail, Result};
 use regorus::Value;
 
 use super::goquote::quote;
+use super::is_double;
 use super::order::compare;
-
-/// Whether `n` is held as a double (a fraction or an exponent in its text).
-pub(crate) fn is_double(v: &Value) -> bool {
-    matches!(v, Value::Number(n) if n.format_decimal_with_width(1).contains('.'))
-}
 
 /// The text OPA would have for the number `v`: an integer's digits, a
 /// double's shortest decimal where that is known (see the module's

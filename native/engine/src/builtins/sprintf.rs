@@ -16,7 +16,8 @@ use anyhow::{anyhow, bail, Result};
 use regorus::Value;
 
 use super::gofmt::{self, Arg};
-use super::rego_text::{is_double, rego_text};
+use super::is_double;
+use super::rego_text::rego_text;
 use super::type_name;
 
 /// OPA's conversion of one `sprintf` argument for Go.
