@@ -16,6 +16,18 @@
 //! doubles with integers exactly, so comparisons between exact numbers
 //! answer as OPA's do. Inputs, data files and policy literals with
 //! a number that is not exact are refused, never silently rounded.
+//!
+//! From 2^64 up the engine holds a number only as a double, standing for
+//! its shortest decimal: inputs and data are read so, policy literals are
+//! written so ([`literal_is_double`]), and arithmetic and the builtins that
+//! could make an integer beyond 64 bits give the double whose shortest
+//! decimal the result is, or raise ([`narrow`]). A big integer is never
+//! compared with such a double, which regorus would do by the double's
+//! binary value.
+
+use anyhow::{bail, Result};
+use num_bigint::BigInt;
+use regorus::Value;
 
 /// Whether the number text `t` (JSON syntax) is evaluated exactly.
 pub(crate) fn is_exact(t: &str) -> bool {
@@ -48,33 +60,97 @@ pub(crate) fn is_exact(t: &str) -> bool {
     }
 }
 
-/// Whether the policy literal `t` is evaluated exactly: regorus parses an
-/// integer literal of any length as a big integer, and any other as a
-/// double ([`is_exact`]).
+/// Whether the policy literal `t` is evaluated exactly ([`is_exact`]): an
+/// integer within 64 bits, or a number a double holds as its shortest
+/// decimal. An integer literal beyond 64 bits is held as a double too
+/// ([`literal_is_double`]), so it must be a double's shortest decimal
+/// (`100000000000000000000`, not `18446744073709551616`).
 pub(crate) fn is_exact_literal(t: &str) -> bool {
-    let t = t.trim();
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())) || is_exact(t)
+    is_exact(t)
 }
 
-/// Whether the policy literal `t` has an exponent and an integral value
-/// below 2^53 (`1e3`, `1.5e3`, `2E+1`, `1e15`): regorus reads it as an
-/// integer, OPA as a floating-point number, and a double holds it exactly.
-/// (A larger one, `1e30`, stays regorus's exact integer: as a double it
-/// would compare unequal to the integer `1000000000000000000000000000000`,
-/// which OPA finds equal.)
-pub(crate) fn is_integral_exponent(t: &str) -> bool {
+/// Whether the (exact) policy literal `t` is written as a double for
+/// regorus, which reads it as an integer: an exponent form with an
+/// integral value (`1e3`, `1.5e3`, `1e30`: a floating-point number in
+/// OPA, so `sprintf`, `json.marshal` and integer operands tell it from
+/// `1000`), or an integer beyond 64 bits (`100000000000000000000`).
+///
+/// From 2^64 up the engine holds every number as a double standing for
+/// its shortest decimal (inputs and data are read so): a big integer
+/// beside such a double would be compared by the double's binary value
+/// (`1e30` is 1000000000000000019884624838656 in binary), where OPA
+/// compares decimals.
+pub(crate) fn literal_is_double(t: &str) -> bool {
     let t = t.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<i64>().is_err() && t.parse::<u64>().is_err() && is_exact(t);
+    }
+    is_integral_exponent(t) && is_exact(t)
+}
+
+/// Whether the literal `t` has an exponent and an integral value (`1e3`,
+/// `1.5e3`, `2E+1`, `1e30`).
+fn is_integral_exponent(t: &str) -> bool {
     if !t.contains(['e', 'E']) {
         return false;
     }
-    let integral = match canonical(t) {
+    match canonical(t) {
         Some((_, digits, power)) => digits.is_empty() || power >= digits.len() as i64 - 1,
         None => false,
+    }
+}
+
+/// 2^64: from here up the engine holds numbers as doubles only.
+pub(crate) const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+
+/// The integer an integral double's shortest decimal denotes (`1e30` is
+/// 10^30, not the double's binary value).
+pub(crate) fn shortest_decimal_integer(f: f64) -> BigInt {
+    let s = format!("{f:e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let e: i64 = e.parse().unwrap_or(0);
+    let frac = m.split_once('.').map_or(0, |(_, x)| x.len()) as i64;
+    let digits: String = m
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    let mantissa: BigInt = digits.parse().unwrap_or_default();
+    mantissa * BigInt::from(10u8).pow(u32::try_from(e - frac).unwrap_or(0))
+}
+
+/// The double standing for the integer `b` from 2^64 up: the double whose
+/// shortest decimal is `b`, or `None` when no double's is (`2^64`,
+/// `10^30 + 1`). Below 2^64 `None` too: an integer there is held exactly.
+pub(crate) fn wide_double(b: &BigInt) -> Option<f64> {
+    let f: f64 = b.to_string().parse().ok()?;
+    (f.is_finite() && f.abs() >= TWO_64 && shortest_decimal_integer(f) == *b).then_some(f)
+}
+
+/// `b` rounded to a 64-bit mantissa, half to even: how Go's `big.Float`
+/// (OPA's `builtins.NumberToFloat`) holds it.
+pub(crate) fn round_to_64_bits(b: &BigInt) -> BigInt {
+    let bits = b.bits();
+    if bits <= 64 {
+        return b.clone();
+    }
+    let shift = bits - 64;
+    let mag = b.magnitude();
+    let kept = mag >> shift;
+    let rest = mag - (&kept << shift);
+    let half = num_bigint::BigUint::from(1u8) << (shift - 1);
+    let odd = kept.bit(0);
+    let kept = if rest > half || (rest == half && odd) {
+        kept + 1u8
+    } else {
+        kept
     };
-    integral
-        && t.parse::<f64>()
-            .is_ok_and(|f| f.abs() < 9_007_199_254_740_992.0)
+    let r = BigInt::from(kept << shift);
+    if b.sign() == num_bigint::Sign::Minus {
+        -r
+    } else {
+        r
+    }
 }
 
 /// A number text as (negative, significant digits without leading or
@@ -108,18 +184,157 @@ fn canonical(t: &str) -> Option<(bool, String, i64)> {
     Some((neg, significant.to_string(), power))
 }
 
+/// The integer `b`, as the engine holds it: itself below 2^64 in magnitude, from
+/// 2^64 up the double whose shortest decimal it is ([`wide_double`]), or an
+/// error naming `name` where no double's is (OPA would answer with every
+/// digit: a denial here).
+pub(crate) fn integer_value(name: &str, b: &BigInt) -> Result<Value> {
+    if let Ok(i) = i64::try_from(b) {
+        return Ok(Value::from(i));
+    }
+    if let Ok(u) = u64::try_from(b) {
+        return Ok(Value::from(u));
+    }
+    // Below 2^64 in magnitude (down to -2^64 + 1) an integer is exact
+    // beside every double, which is exact there too.
+    if b.magnitude().bits() <= 64 {
+        return Ok(Value::from(i128::try_from(b)?));
+    }
+    match wide_double(b) {
+        Some(f) => Ok(Value::from(f)),
+        None => bail!(
+            "{name}: the result {b} is beyond 64 bits and no double's shortest decimal (CoreSDK holds numbers from 2^64 up as IEEE doubles, where OPA keeps every digit)"
+        ),
+    }
+}
+
+/// `v` with every integer beyond 64 bits in it held as the engine holds
+/// one ([`integer_value`]): for the results of regorus's builtins that can
+/// make one (`bits.lsh`, `units.parse_bytes`, `numbers.range`, ...).
+pub(crate) fn narrow(name: &str, v: Value) -> Result<Value> {
+    match &v {
+        Value::Number(n)
+            if !crate::builtins::is_double(&v) && n.as_i64().is_none() && n.as_u64().is_none() =>
+        {
+            match n.as_big() {
+                Some(b) => integer_value(name, &b),
+                None => Ok(v),
+            }
+        }
+        Value::Array(items) => {
+            if !items.iter().any(has_big_integer) {
+                return Ok(v);
+            }
+            let out = items
+                .iter()
+                .map(|x| narrow(name, x.clone()))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Value::from(out))
+        }
+        Value::Set(items) => {
+            if !items.iter().any(has_big_integer) {
+                return Ok(v);
+            }
+            let out = items
+                .iter()
+                .map(|x| narrow(name, x.clone()))
+                .collect::<Result<std::collections::BTreeSet<_>>>()?;
+            Ok(Value::from(out))
+        }
+        Value::Object(fields) => {
+            if !fields
+                .iter()
+                .any(|(k, x)| has_big_integer(k) || has_big_integer(x))
+            {
+                return Ok(v);
+            }
+            let out = fields
+                .iter()
+                .map(|(k, x)| Ok((narrow(name, k.clone())?, narrow(name, x.clone())?)))
+                .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
+            Ok(Value::from(out))
+        }
+        _ => Ok(v),
+    }
+}
+
+/// Whether `v` holds an integer beyond 64 bits.
+fn has_big_integer(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => {
+            !crate::builtins::is_double(v) && n.as_i64().is_none() && n.as_u64().is_none()
+        }
+        Value::Array(items) => items.iter().any(has_big_integer),
+        Value::Set(items) => items.iter().any(has_big_integer),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(k, x)| has_big_integer(k) || has_big_integer(x)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn integral_exponent_literals() {
-        for t in ["1e3", "1.5e3", "2E+1", "1e15", "0e5", "-1e2"] {
-            assert!(is_integral_exponent(t), "{t}");
+    fn literals_written_as_doubles() {
+        for t in [
+            "1e3",
+            "1.5e3",
+            "2E+1",
+            "1e15",
+            "0e5",
+            "-1e2",
+            "1e30",
+            "1e16",
+            "100000000000000000000",
+            "-100000000000000000000",
+            "1000000000000000000000000000000",
+        ] {
+            assert!(literal_is_double(t), "{t}");
         }
-        for t in ["1e-3", "1.25e1", "100", "1.0", "15e-1", "1e30", "1e16"] {
-            assert!(!is_integral_exponent(t), "{t}");
+        for t in [
+            "1e-3",
+            "1.25e1",
+            "100",
+            "1.0",
+            "15e-1",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "1000000000000000000000000000001",
+        ] {
+            assert!(!literal_is_double(t), "{t}");
         }
+        // Beyond 64 bits and no double's shortest decimal: refused.
+        assert!(!is_exact_literal("18446744073709551616"));
+        assert!(!is_exact_literal("1000000000000000000000000000001"));
+        assert!(is_exact_literal("1000000000000000000000000000000"));
+    }
+
+    #[test]
+    fn wide_integers_as_doubles() {
+        let big = |s: &str| s.parse::<BigInt>().unwrap();
+        assert_eq!(
+            wide_double(&big("1000000000000000000000000000000")),
+            Some(1e30)
+        );
+        assert_eq!(wide_double(&big("-200000000000000000000")), Some(-2e20));
+        assert_eq!(wide_double(&big("1000000000000000000000000000001")), None);
+        assert_eq!(wide_double(&big("18446744073709551616")), None);
+        assert_eq!(wide_double(&big("1000")), None);
+        assert_eq!(
+            round_to_64_bits(&big("1000000000000000000000000000000")),
+            big("1000000000000000000024696061952")
+        );
+        assert_eq!(
+            round_to_64_bits(&big("-200000000000000000000")),
+            big("-200000000000000000000")
+        );
+        assert_eq!(round_to_64_bits(&big("12345")), big("12345"));
+        assert!(integer_value("t", &big("-9223372036854775809")).is_ok());
+        assert!(integer_value("t", &big("-18446744073709551615")).is_ok());
+        assert!(integer_value("t", &big("-18446744073709551616")).is_err());
     }
 
     #[test]

@@ -53,8 +53,12 @@ fn num(name: &str, pos: usize, v: &Value) -> Result<Num> {
     // 1000000000000000019884624838657).
     if let Some(f) = n.as_f64() {
         // The cheap tests first: is_double renders text.
-        if f.is_finite() && f.fract() == 0.0 && f.abs() >= TWO_64 && super::is_double(v) {
-            return Ok(Num::Big(shortest_decimal_integer(f)));
+        if f.is_finite()
+            && f.fract() == 0.0
+            && f.abs() >= crate::numbers::TWO_64
+            && super::is_double(v)
+        {
+            return Ok(Num::Big(crate::numbers::shortest_decimal_integer(f)));
         }
     }
     if let Some(i) = n.as_i128() {
@@ -67,23 +71,6 @@ fn num(name: &str, pos: usize, v: &Value) -> Result<Num> {
         Some(f) if f.is_finite() => Ok(Num::Float(f)),
         _ => bail!("{name}: operand {pos} is not a finite number"),
     }
-}
-
-const TWO_64: f64 = 18_446_744_073_709_551_616.0;
-
-/// The integer an integral double's shortest decimal denotes (`1e30` is
-/// 10^30, not the double's exact value).
-fn shortest_decimal_integer(f: f64) -> BigInt {
-    let s = format!("{f:e}");
-    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-    let e: i64 = e.parse().unwrap_or(0);
-    let frac = m.split_once('.').map_or(0, |(_, x)| x.len()) as i64;
-    let digits: String = m
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '-')
-        .collect();
-    let mantissa: BigInt = digits.parse().unwrap_or_default();
-    mantissa * num_bigint::BigInt::from(10u8).pow(u32::try_from(e - frac).unwrap_or(0))
 }
 
 /// Whether `f` equals its shortest decimal exactly (a short binary
@@ -144,16 +131,16 @@ fn ints(a: &Num, b: &Num) -> Option<(BigInt, BigInt)> {
     Some((big(a)?, big(b)?))
 }
 
-fn big_value(b: BigInt) -> Result<Value> {
-    match i128::try_from(&b) {
-        Ok(i) => Ok(Value::from(i)),
-        Err(_) => Value::from_numeric_string(&b.to_string()),
-    }
+/// An integer result as the engine holds it (from 2^64 up, the double whose
+/// shortest decimal it is, or an error: [`crate::numbers::integer_value`]).
+fn big_value(name: &str, b: BigInt) -> Result<Value> {
+    crate::numbers::integer_value(name, &b)
 }
 
 /// An exact integer operation: on `i128` when both fit and it does not
 /// overflow, else on big integers.
 fn exact(
+    name: &str,
     a: &Num,
     b: &Num,
     small: fn(i128, i128) -> Option<i128>,
@@ -161,11 +148,14 @@ fn exact(
 ) -> Option<Result<Value>> {
     if let (Num::Int(x), Num::Int(y)) = (a, b) {
         if let Some(r) = small(*x, *y) {
-            return Some(Ok(Value::from(r)));
+            if let Ok(r) = i64::try_from(r) {
+                return Some(Ok(Value::from(r)));
+            }
+            return Some(big_value(name, BigInt::from(r)));
         }
     }
     let (x, y) = ints(a, b)?;
-    Some(big_value(big(x, y)))
+    Some(big_value(name, big(x, y)))
 }
 
 /// A double result, when exact: the operation rounded nothing (`err` is
@@ -188,7 +178,7 @@ fn float_operands(name: &str, a: &Num, b: &Num) -> Result<(f64, f64)> {
 }
 
 fn add(name: &str, a: Num, b: Num) -> Result<Value> {
-    if let Some(r) = exact(&a, &b, i128::checked_add, |x, y| x + y) {
+    if let Some(r) = exact(name, &a, &b, i128::checked_add, |x, y| x + y) {
         return r;
     }
     let (x, y) = float_operands(name, &a, &b)?;
@@ -245,7 +235,7 @@ pub(super) fn minus(args: &[Value]) -> Result<Value> {
 pub(super) fn mul(args: &[Value]) -> Result<Value> {
     let name = "mul";
     let (a, b) = (num(name, 1, &args[0])?, num(name, 2, &args[1])?);
-    if let Some(r) = exact(&a, &b, i128::checked_mul, |x, y| x * y) {
+    if let Some(r) = exact(name, &a, &b, i128::checked_mul, |x, y| x * y) {
         return r;
     }
     let (x, y) = float_operands(name, &a, &b)?;
@@ -267,7 +257,7 @@ pub(super) fn div(args: &[Value]) -> Result<Value> {
     }
     if let Some((x, y)) = ints(&a, &b) {
         if (&x % &y) == BigInt::from(0) {
-            return big_value(x / y);
+            return big_value(name, x / y);
         }
     }
     let (x, y) = float_operands(name, &a, &b)?;
@@ -322,7 +312,7 @@ pub(super) fn rem(args: &[Value]) -> Result<Value> {
     match ints(&a, &b) {
         Some((_, y)) if y == BigInt::from(0) => bail!("modulo by zero"),
         // Truncated, the sign of the dividend (Go's big.Int.Rem, Rust's %).
-        Some((x, y)) => big_value(x % y),
+        Some((x, y)) => big_value(name, x % y),
         None => bail!("modulo on floating-point number"),
     }
 }
@@ -342,31 +332,34 @@ mod tests {
     #[test]
     fn a_double_from_2_64_up_is_its_shortest_decimal() {
         let x = Value::from(1e30);
+        assert_eq!(plus(&[x.clone(), x.clone()]).unwrap(), Value::from(2e30));
+        assert_eq!(mul(&[x.clone(), i(3)]).unwrap(), Value::from(3e30));
+        assert_eq!(minus(&[x.clone(), x.clone()]).unwrap(), i(0));
         assert_eq!(
-            plus(&[x.clone(), i(1)]).unwrap(),
-            Value::from_numeric_string("1000000000000000000000000000001").unwrap()
+            minus(&[Value::from(-1.5e20), Value::from(-1.5e20)]).unwrap(),
+            i(0)
         );
-        assert_eq!(
-            minus(&[Value::from(-1.5e20), i(1)]).unwrap(),
-            Value::from_numeric_string("-150000000000000000001").unwrap()
-        );
+        // 10^30 + 1 is no double's shortest decimal: held as a big integer
+        // it would be compared with doubles by their binary values.
+        let err = plus(&[x, i(1)]).unwrap_err().to_string();
+        assert!(err.contains("beyond 64 bits"), "{err}");
+        assert!(minus(&[Value::from(-1.5e20), i(1)]).is_err());
     }
 
     #[test]
-    fn big_integers_are_exact() {
+    fn integers_beyond_64_bits_are_exact_or_raise() {
         let big = |t: &str| Value::from_numeric_string(t).unwrap();
-        let a = big("18446744073709551617");
+        let max = big("18446744073709551615");
+        assert!(plus(&[max.clone(), i(1)]).is_err());
+        assert_eq!(plus(&[max.clone(), i(0)]).unwrap(), max);
         assert_eq!(
-            plus(&[a.clone(), i(1)]).unwrap(),
-            big("18446744073709551618")
+            plus(&[i(i64::MAX), i(1)]).unwrap(),
+            big("9223372036854775808")
         );
-        let x = big("1000000000000000000000000000000000000000000000000");
+        let x = Value::from(1e48);
+        assert_eq!(mul(&[x.clone(), x.clone()]).unwrap(), Value::from(1e96));
         assert_eq!(
-            mul(&[x.clone(), x.clone()]).unwrap(),
-            big(&format!("1{}", "0".repeat(96)))
-        );
-        assert_eq!(
-            div(&[x.clone(), big("1000000000000000000000000000000000000000")]).unwrap(),
+            div(&[x.clone(), Value::from(1e39)]).unwrap(),
             i(1_000_000_000)
         );
         assert_eq!(rem(&[i(10), big("18446744073709551616")]).unwrap(), i(10));

@@ -60,8 +60,12 @@ pub(super) fn to_number(args: &[Value]) -> Result<Value> {
             if !is_json_number(s) {
                 bail!("to_number: strconv.ParseFloat: parsing {s:?}: invalid syntax");
             }
+            if !crate::numbers::is_exact(s) {
+                // OPA keeps the decimal; a double here would round it.
+                bail!("to_number: the number {s} has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA keeps every digit");
+            }
             match Value::from_json_str(s) {
-                Ok(v @ Value::Number(_)) => Ok(v),
+                Ok(v @ Value::Number(_)) => crate::numbers::narrow("to_number", v),
                 _ => Err(anyhow!(
                     "to_number: strconv.ParseFloat: parsing {s:?}: value out of range"
                 )),
@@ -98,6 +102,18 @@ mod tests {
         ] {
             assert!(num(bad).is_err(), "{bad:?}");
         }
+        // From 2^64 up, a double standing for its shortest decimal; a
+        // text no double's shortest decimal is raises (OPA keeps it).
+        assert_eq!(
+            to_number(&[Value::String("1e30".into())]).unwrap(),
+            Value::from(1e30)
+        );
+        assert_eq!(
+            to_number(&[Value::String("1000000000000000000000000000000".into())]).unwrap(),
+            Value::from(1e30)
+        );
+        assert!(num("1000000000000000000000000000001").is_err());
+        assert!(num("0.1000000000000000000001").is_err());
         assert_eq!(to_number(&[Value::Null]).unwrap(), Value::from(0u64));
         assert_eq!(to_number(&[Value::Bool(true)]).unwrap(), Value::from(1u64));
         assert_eq!(to_number(&[Value::from(7u64)]).unwrap(), Value::from(7u64));

@@ -657,6 +657,7 @@ fn b64url(s: &str) -> Result<Vec<u8>> {
 /// that must be an object.
 fn json_object(bytes: &[u8]) -> Result<Value> {
     let text = String::from_utf8_lossy(bytes);
+    super::wide::json_text_numbers("io.jwt", &text)?;
     let v = Value::from_json_str(&text).map_err(|e| anyhow!("invalid JSON: {e}"))?;
     match v {
         Value::Object(_) => Ok(v),

@@ -19,6 +19,8 @@
 //! | `strings.count` | overlapping matches; panics on an empty text | Go's `strings.Count` ([`strings`]) |
 //! | `to_number` | trims spaces (`" 1"` is 1) | an error ([`cast`]) |
 //! | `ceil`, `floor` | `ceil(-0.5)` is 0, `floor(-0.5)` -1 | OPA's 1 and 0 ([`rounding`]) |
+//! | `ceil`, `floor`, `round`, `format_int` from 2^64 up | the double's value; `format_int` of a negative one `"-"` | OPA's 64-bit float where it is the decimal, else an error ([`rounding`]) |
+//! | `json.unmarshal`, `bits.*`, `numbers.range*`, `units.parse*` | big integers beyond 64 bits, rounded JSON numbers, binary operands | held to the rule for numbers from 2^64 up ([`wide`], [`crate::numbers`]) |
 //! | `urlquery.decode` | keeps a bad escape (`%zz`) | an error ([`uri`]) |
 //! | `semver.is_valid`, `semver.compare` | the `semver` crate: `"v1.0.0"` is invalid | OPA's parser, which drops a leading `v` ([`semver`]) |
 //! | `strings.replace_n` | key by key over the whole text (a replacement replaced again) | Go's `strings.NewReplacer` in key order ([`replace`]) |
@@ -65,6 +67,7 @@ mod subset;
 mod timeparse;
 mod uri;
 mod uuid;
+pub(crate) mod wide;
 
 use anyhow::{bail, Result};
 use regorus::Value;
@@ -87,6 +90,19 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("to_number", 1, cast::to_number),
     ("ceil", 1, rounding::ceil),
     ("floor", 1, rounding::floor),
+    ("round", 1, rounding::round),
+    ("format_int", 2, rounding::format_int),
+    ("json.unmarshal", 1, wide::json_unmarshal),
+    ("bits.and", 2, wide::bits_and),
+    ("bits.or", 2, wide::bits_or),
+    ("bits.xor", 2, wide::bits_xor),
+    ("bits.negate", 1, wide::bits_negate),
+    ("bits.lsh", 2, wide::bits_lsh),
+    ("bits.rsh", 2, wide::bits_rsh),
+    ("numbers.range", 2, wide::numbers_range),
+    ("numbers.range_step", 3, wide::numbers_range_step),
+    ("units.parse", 1, wide::units_parse),
+    ("units.parse_bytes", 1, wide::units_parse_bytes),
     ("urlquery.decode", 1, uri::query_decode),
     ("urlquery.decode_object", 1, uri::query_decode_object),
     ("semver.is_valid", 1, semver::is_valid),

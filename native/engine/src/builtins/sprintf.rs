@@ -8,7 +8,9 @@
 //! number (Go: `%!s(int64=1)`), `%d` of a string printed nothing, widths
 //! were ignored, `%x` of a string was empty, a missing or extra argument
 //! was an error (Go writes `%!d(MISSING)`, `%!(EXTRA ...)`), and `%v` of
-//! a double printed every digit (Go: `1e+06`). A key built with
+//! a double printed every digit (Go: `1e+06`). A number from 2^64 up
+//! raises: it is a double here whatever its text ([`crate::numbers`]), and
+//! OPA prints an integer text and an exponent text differently. A key built with
 //! `sprintf("%s:%s", [input.type, input.id])` could then name a data entry
 //! that OPA's text never names.
 
@@ -23,10 +25,18 @@ use super::type_name;
 /// OPA's conversion of one `sprintf` argument for Go.
 fn arg(v: &Value) -> Result<Arg> {
     Ok(match v {
-        Value::Number(n) if is_double(v) => Arg::Float(
-            n.as_f64()
-                .ok_or_else(|| anyhow!("sprintf: a number out of range"))?,
-        ),
+        Value::Number(n) if is_double(v) => {
+            let f = n
+                .as_f64()
+                .ok_or_else(|| anyhow!("sprintf: a number out of range"))?;
+            // From 2^64 up a number is a double here whatever its text was;
+            // OPA formats `1e30` as a float64 and `1000000000000000000000000000000`
+            // as an integer, and which it was is not kept.
+            if f.abs() >= crate::numbers::TWO_64 {
+                bail!("sprintf: the number {f:e} is formatted from its source text in OPA (an integer or a float), which CoreSDK does not keep from 2^64 up");
+            }
+            Arg::Float(f)
+        }
         Value::Number(n) => match n.as_i64() {
             Some(i) => Arg::Int(i),
             None => Arg::Big(

@@ -161,7 +161,7 @@ impl<'w, 's> Walker<'w, 's> {
                         self.file,
                         span,
                         format!(
-                            "the default value's number {} has an exponent and an integral value, which regorus reads as an integer and OPA as a floating-point number; write it without the exponent, or in a rule that is not a default",
+                            "the default value's number {} has an exponent and an integral value or is beyond 64 bits, which CoreSDK holds as a double written by a call (OPA reads the first as a floating-point number); write it within 64 bits without the exponent, or in a rule that is not a default",
                             span.text()
                         ),
                     ));
@@ -675,10 +675,12 @@ impl<'w, 's> Walker<'w, 's> {
     /// with a computed key go through a local copy.
     fn value(&mut self, e: &'w Expr, scope: &Scope, hoists: &mut Hoists) -> Result<()> {
         match e {
-            Expr::Number { span, .. } if crate::numbers::is_integral_exponent(span.text()) => {
+            Expr::Number { span, .. } if crate::numbers::literal_is_double(span.text()) => {
                 // regorus reads `1e3` as the integer 1000, OPA as a
                 // floating-point number (sprintf, json.marshal and integer
-                // operands tell them apart): the literal becomes a double.
+                // operands tell them apart), and an integer beyond 64 bits
+                // as a big integer, which it would compare with doubles by
+                // their binary values: the literal becomes a double.
                 let (start, end) = (span.start as usize, span.end as usize);
                 let _ = self.text.take(start, end);
                 self.text.edit(
@@ -692,7 +694,7 @@ impl<'w, 's> Walker<'w, 's> {
                 self.file,
                 span,
                 format!(
-                    "the number {} has more precision than CoreSDK evaluates exactly (an IEEE double), where OPA compares decimals exactly",
+                    "the number {} has more precision than CoreSDK evaluates exactly (an IEEE double; from 2^64 up every number is one), where OPA compares decimals exactly",
                     span.text()
                 ),
             )),
@@ -923,13 +925,11 @@ fn static_ref(e: &Expr) -> bool {
     }
 }
 
-/// The first number literal in the constant `e` with an exponent and an
-/// integral value (see [`crate::numbers::is_integral_exponent`]).
+/// The first number literal in the constant `e` written as a double (see
+/// [`crate::numbers::literal_is_double`]).
 fn exponent_literal(e: &Expr) -> Option<&Span> {
     match e {
-        Expr::Number { span, .. } if crate::numbers::is_integral_exponent(span.text()) => {
-            Some(span)
-        }
+        Expr::Number { span, .. } if crate::numbers::literal_is_double(span.text()) => Some(span),
         Expr::Array { items, .. } | Expr::Set { items, .. } => {
             items.iter().find_map(|x| exponent_literal(x))
         }
