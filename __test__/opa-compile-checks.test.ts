@@ -4,6 +4,7 @@
  * refused with `ERR_POLICY_COMPILE`, OPA's message and its file:line:col,
  * from inline policies and from a bundle directory alike.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { CoreSDKError, Engine } from '../src/index.js';
+import { ROOT } from './support/sidecar.js';
 
 function refusal(make: () => Engine): CoreSDKError {
   try {
@@ -58,4 +60,15 @@ describe('OPA compile checks at load', () => {
       expect(e.location?.line).toBe(5 - (src.includes('f(x)') ? 0 : 2));
     }
   });
+
+  it('refuses a constant argument of a type the builtin does not take, as OPA types it', () => {
+    const e = refusal(() => new Engine({ policies: { 'p.rego': 'package p\n\nx := concat(",", ["a", 1])\n' }, watch: false }));
+    expect(e.message).toContain('rego_type_error: concat: invalid argument(s)');
+    expect(e.location).toMatchObject({ file: 'p.rego', line: 3 });
+  });
+
+  it("keeps OPA's builtin declarations (native/engine/src/opa_builtins.tsv) in step with the pinned OPA", () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'gen-opa-builtins.mjs'), '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  }, 600_000);
 });

@@ -34,6 +34,11 @@
 //! * **An import shadowing another** (`rego_compile_error: import must not
 //!   shadow import data.a`).
 //!
+//! * **A constant argument of a type the builtin does not take**
+//!   (`count(1)`, `concat(",", ["a", 1])`: `rego_type_error: count: invalid
+//!   argument(s)`), judged as OPA's type checker judges a constant
+//!   ([`crate::builtin_types`]).
+//!
 //! What regorus accepts, OPA refuses and this module cannot see is listed in
 //! docs/conformance.md.
 
@@ -91,6 +96,34 @@ fn builtin(name: &str) -> Option<Builtin> {
         })
         .get(name)
         .copied()
+}
+
+/// OPA's declared argument types of builtin `name` (the arithmetic
+/// operators as the front end writes them included).
+fn arg_types(name: &str) -> Option<&'static [crate::builtin_types::Ty]> {
+    let name = match name.strip_prefix(crate::builtins::arith::NAMESPACE) {
+        Some(op) => match op.strip_prefix('.')? {
+            op @ ("plus" | "minus" | "mul" | "div" | "rem") => op,
+            _ => return None,
+        },
+        None => name,
+    };
+    static TYPES: OnceLock<BTreeMap<&'static str, Vec<crate::builtin_types::Ty>>> = OnceLock::new();
+    TYPES
+        .get_or_init(|| {
+            OPA_BUILTINS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| {
+                    let mut cols = l.split('\t');
+                    let name = cols.next()?;
+                    let types = crate::builtin_types::parse_args(cols.nth(2)?)?;
+                    Some((name, types))
+                })
+                .collect()
+        })
+        .get(name)
+        .map(Vec::as_slice)
 }
 
 /// The kinds of rule that may not share a name.
@@ -336,6 +369,18 @@ pub(crate) fn ref_path(expr: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// The node where a ref's text starts: its variable (regorus's span of
+/// `time.date` starts at `date`).
+fn ref_start(expr: &Value) -> &Value {
+    let Some((kind, node)) = expr.as_object().and_then(|o| o.iter().next()) else {
+        return expr;
+    };
+    match kind.as_str() {
+        "RefDot" | "RefBrack" => node.get("refr").map_or(node, ref_start),
+        _ => node,
+    }
+}
+
 /// The longest constant prefix of a rule head's ref (`p[x].q` -> `p`).
 pub(crate) fn head_path(expr: &Value) -> Option<Vec<String>> {
     if let Some(p) = ref_path(expr) {
@@ -484,16 +529,16 @@ fn check_call(
     let Some(name) = call.get("fcn").and_then(ref_path) else {
         return Ok(());
     };
-    let args = call
+    let params: &[Value] = call
         .get("params")
         .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+        .map_or(&[], Vec::as_slice);
+    let args = params.len();
     let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
     // At the function's name, as OPA reports it.
     let at = call
         .get("fcn")
-        .and_then(Value::as_object)
-        .and_then(|o| o.values().next())
+        .map(ref_start)
         .map_or_else(|| Location::of(m.file, call), |f| Location::of(m.file, f));
     let resolved = resolve(m, &name);
     let Some(def) = resolved.as_ref().and_then(|p| defs.get(p)) else {
@@ -502,7 +547,7 @@ fn check_call(
             &name,
             resolved.as_deref(),
             via_import,
-            args,
+            params,
             statement,
             at,
             rego_v0,
@@ -534,11 +579,12 @@ fn check_builtin_call(
     name: &[String],
     resolved: Option<&[String]>,
     via_import: bool,
-    args: usize,
+    params: &[Value],
     statement: bool,
     at: Location,
     rego_v0: bool,
 ) -> Result<()> {
+    let args = params.len();
     let joined = name.join(".");
     let local = name.first().is_some_and(|f| f != "data");
     let Some(b) = (local && !via_import).then(|| builtin(&joined)).flatten() else {
@@ -575,6 +621,17 @@ fn check_builtin_call(
             if args == 1 { "argument" } else { "arguments" },
             b.args
         )));
+    }
+    if let Some(types) = arg_types(&joined) {
+        if let Some((_, have, want)) = crate::builtin_types::refused_argument(params, types) {
+            let shown = joined
+                .strip_prefix(crate::builtins::arith::NAMESPACE)
+                .and_then(|op| op.strip_prefix('.'))
+                .unwrap_or(&joined);
+            return Err(at.error(format!(
+                "rego_type_error: {shown}: invalid argument(s): have ({have}), want ({want})"
+            )));
+        }
     }
     Ok(())
 }

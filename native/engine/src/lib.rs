@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod authzen_config;
+mod builtin_types;
 mod builtins;
 mod bundle;
 pub mod cache;

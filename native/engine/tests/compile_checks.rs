@@ -198,3 +198,50 @@ fn conflicting_and_default_rules_and_imports() {
         assert!(load(&[("p.rego", src)]).is_ok(), "{src}");
     }
 }
+
+#[test]
+fn constant_arguments_of_a_type_the_builtin_does_not_take() {
+    for (src, line, col, text) in [
+        (
+            "package p\n\nx := count(1)\n",
+            3,
+            6,
+            "rego_type_error: count: invalid argument(s): have (number), want (any<string, array[any], object[any: any], set[any]>)",
+        ),
+        (
+            "package p\n\nallow if {\n    concat(\",\", [\"a\", 1]) == \"a,1\"\n}\n",
+            4,
+            5,
+            "rego_type_error: concat: invalid argument(s): have (string, array<string, number>)",
+        ),
+        (
+            "package p\n\nd := time.date([0, \"UTC\", \"x\"])\n",
+            3,
+            6,
+            "time.date: invalid argument(s)",
+        ),
+        (
+            "package p\n\nr := graph.reachable({\"a\": \"b\"}, [\"a\"])\n",
+            3,
+            6,
+            "graph.reachable: invalid argument(s)",
+        ),
+        ("package p\n\nn := 1 + \"a\"\n", 3, 6, "rego_type_error: plus: invalid argument(s)"),
+    ] {
+        let (at, message) = refusal(&[("p.rego", src)]);
+        assert_eq!((at.line, at.column), (line, col), "{src}: {message}");
+        assert!(message.contains(text), "{src}: {message}");
+    }
+    // What OPA accepts still loads: arguments that are not constant, and
+    // constants of an admitted type.
+    for src in [
+        "package p\n\nx := count(input.x)\n",
+        "package p\n\nx := concat(\",\", [\"a\", input.b])\n",
+        "package p\n\nd := time.date([0, \"UTC\"])\n",
+        "package p\n\nn := 1 - {1}\n",
+        "package p\n\nc := count({1: \"a\"})\n",
+        "package p\n\ny := json.patch({\"a\": 1}, [{\"op\": \"add\", \"path\": \"/b\", \"value\": 1}])\n",
+    ] {
+        assert!(load(&[("p.rego", src)]).is_ok(), "{src}");
+    }
+}
