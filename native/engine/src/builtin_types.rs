@@ -10,10 +10,12 @@
 //! a term against a type: a scalar's kind must be one the type admits, an
 //! array's elements the static or dynamic element types, an object's
 //! values the types of their keys, a set's elements the element type. An
-//! argument that is not constant (a variable, a reference, a call, a
-//! comprehension), or a constant holding one, is not judged here: OPA
-//! infers types through variables and rules, which this check does not,
-//! so it refuses only what OPA certainly refuses.
+//! argument that is not constant (a reference, a call, a comprehension, a
+//! variable other than one the rule assigns a constant once, which the
+//! caller replaces by its constant), or a constant holding one, is not
+//! judged here: OPA infers types through rules, calls and iteration too,
+//! which this check does not, so it refuses only what OPA certainly
+//! refuses.
 
 use serde_json::Value;
 
@@ -286,7 +288,7 @@ pub(crate) fn parse_args(json: &str) -> Option<Vec<Ty>> {
 
 /// The first argument (0-based) among `params` (regorus AST expressions)
 /// that OPA refuses for `types`, with OPA's "have"/"want" texts.
-pub(crate) fn refused_argument(params: &[Value], types: &[Ty]) -> Option<(usize, String, String)> {
+pub(crate) fn refused_argument(params: &[&Value], types: &[Ty]) -> Option<(usize, String, String)> {
     for (i, (p, t)) in params.iter().zip(types).enumerate() {
         let c = Constant::of(p);
         if !fits(&c, t) {

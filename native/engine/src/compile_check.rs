@@ -35,8 +35,9 @@
 //!   shadow import data.a`).
 //!
 //! * **A constant argument of a type the builtin does not take**
-//!   (`count(1)`, `concat(",", ["a", 1])`: `rego_type_error: count: invalid
-//!   argument(s)`), judged as OPA's type checker judges a constant
+//!   (`count(1)`, `concat(",", ["a", 1])`, or a variable the rule assigns
+//!   such a constant once: `rego_type_error: count: invalid argument(s)`),
+//!   judged as OPA's type checker judges a constant
 //!   ([`crate::builtin_types`]).
 //!
 //! What regorus accepts, OPA refuses and this module cannot see is listed in
@@ -247,17 +248,26 @@ pub(crate) fn check(ast_json: &str, rego_v0: bool) -> Result<BTreeSet<Vec<String
         }
     }
     for m in &modules {
-        let mut calls = Vec::new();
-        collect_calls(m.ast, &mut calls);
-        // A statement call is also found as a plain one: keep one entry.
-        let statements: BTreeSet<*const Value> = calls
-            .iter()
-            .filter(|(_, s)| *s)
-            .map(|(c, _)| *c as *const Value)
-            .collect();
-        calls.retain(|(c, s)| *s || !statements.contains(&(*c as *const Value)));
-        for (call, statement) in calls {
-            check_call(m, call, statement, &defs, rego_v0)?;
+        for rule in m
+            .ast
+            .get("rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let locals = constant_locals(rule);
+            let mut calls = Vec::new();
+            collect_calls(rule, &mut calls);
+            // A statement call is also found as a plain one: keep one entry.
+            let statements: BTreeSet<*const Value> = calls
+                .iter()
+                .filter(|(_, s)| *s)
+                .map(|(c, _)| *c as *const Value)
+                .collect();
+            calls.retain(|(c, s)| *s || !statements.contains(&(*c as *const Value)));
+            for (call, statement) in calls {
+                check_call(m, call, statement, &defs, &locals, rego_v0)?;
+            }
         }
     }
     Ok(defs
@@ -463,6 +473,65 @@ fn collect_definitions(m: &Module<'_>, defs: &mut BTreeMap<Vec<String>, Definiti
     }
 }
 
+/// The variables of a rule assigned a constant (`x := [0, "UTC"]`), as
+/// OPA's type checker types them: a name assigned once with `:=` in the
+/// whole rule and bound nowhere else (not in the head, a `some`, an
+/// `every`), with the constant's expression.
+fn constant_locals(rule: &Value) -> BTreeMap<String, &Value> {
+    fn walk<'a>(
+        node: &'a Value,
+        assigned: &mut BTreeMap<String, Vec<&'a Value>>,
+        bound: &mut BTreeSet<String>,
+        binding: bool,
+    ) {
+        match node {
+            Value::Object(o) => {
+                if let Some(a) = o.get("AssignExpr") {
+                    if let (Some("ColEq"), Some(name)) = (
+                        a.get("op").and_then(Value::as_str),
+                        a.pointer("/lhs/Var/value").and_then(Value::as_str),
+                    ) {
+                        if let Some(rhs) = a.get("rhs") {
+                            assigned.entry(name.to_string()).or_default().push(rhs);
+                        }
+                    }
+                }
+                if binding {
+                    if let Some(name) = o
+                        .get("Var")
+                        .and_then(|v| v.get("value"))
+                        .and_then(Value::as_str)
+                    {
+                        bound.insert(name.to_string());
+                    }
+                }
+                for (k, v) in o {
+                    // Names a head, `some` or `every` binds.
+                    let binds = binding
+                        || matches!(
+                            k.as_str(),
+                            "head" | "SomeVars" | "SomeIn" | "Every" | "args" | "key" | "value"
+                        ) && !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+                    walk(v, assigned, bound, binds);
+                }
+            }
+            Value::Array(a) => {
+                for v in a {
+                    walk(v, assigned, bound, binding);
+                }
+            }
+            _ => {}
+        }
+    }
+    let (mut assigned, mut bound) = (BTreeMap::new(), BTreeSet::new());
+    walk(rule, &mut assigned, &mut bound, false);
+    assigned
+        .into_iter()
+        .filter(|(name, rhs)| rhs.len() == 1 && !bound.contains(name))
+        .map(|(name, rhs)| (name, rhs[0]))
+        .collect()
+}
+
 /// Every `Call` node under `node`, and whether it is a statement of its
 /// own (`f(1, x)`, where a last extra argument receives the value) rather
 /// than a value inside an expression (`y := f(1)`).
@@ -524,6 +593,7 @@ fn check_call(
     call: &Value,
     statement: bool,
     defs: &BTreeMap<Vec<String>, Definition>,
+    locals: &BTreeMap<String, &Value>,
     rego_v0: bool,
 ) -> Result<()> {
     let Some(name) = call.get("fcn").and_then(ref_path) else {
@@ -543,11 +613,21 @@ fn check_call(
     let resolved = resolve(m, &name);
     let Some(def) = resolved.as_ref().and_then(|p| defs.get(p)) else {
         let via_import = m.imports.contains_key(&name[0]);
+        // A variable assigned a constant stands for it, as OPA types it.
+        let params: Vec<&Value> = params
+            .iter()
+            .map(|p| {
+                p.pointer("/Var/value")
+                    .and_then(Value::as_str)
+                    .and_then(|n| locals.get(n).copied())
+                    .unwrap_or(p)
+            })
+            .collect();
         return check_builtin_call(
             &name,
             resolved.as_deref(),
             via_import,
-            params,
+            &params,
             statement,
             at,
             rego_v0,
@@ -579,7 +659,7 @@ fn check_builtin_call(
     name: &[String],
     resolved: Option<&[String]>,
     via_import: bool,
-    params: &[Value],
+    params: &[&Value],
     statement: bool,
     at: Location,
     rego_v0: bool,

@@ -227,6 +227,19 @@ fn constant_arguments_of_a_type_the_builtin_does_not_take() {
             "graph.reachable: invalid argument(s)",
         ),
         ("package p\n\nn := 1 + \"a\"\n", 3, 6, "rego_type_error: plus: invalid argument(s)"),
+        // Through a variable assigned a constant, as OPA types it.
+        (
+            "package p\n\nd if {\n    x := [0, \"UTC\", \"x\"]\n    time.date(x)\n}\n",
+            5,
+            5,
+            "time.date: invalid argument(s): have (array<number, string, string>)",
+        ),
+        (
+            "package p\n\nc if {\n    n := 1\n    [y | y := count(n)]\n}\n",
+            5,
+            15,
+            "count: invalid argument(s)",
+        ),
     ] {
         let (at, message) = refusal(&[("p.rego", src)]);
         assert_eq!((at.line, at.column), (line, col), "{src}: {message}");
@@ -241,6 +254,10 @@ fn constant_arguments_of_a_type_the_builtin_does_not_take() {
         "package p\n\nn := 1 - {1}\n",
         "package p\n\nc := count({1: \"a\"})\n",
         "package p\n\ny := json.patch({\"a\": 1}, [{\"op\": \"add\", \"path\": \"/b\", \"value\": 1}])\n",
+        "package p\n\nd if {\n    x := [0, \"UTC\"]\n    time.date(x)\n}\n",
+        "package p\n\nd if {\n    x := input.t\n    time.date(x)\n}\n",
+        "package p\n\nd if {\n    some x in [\"a\"]\n    count(x) > 0\n}\n",
+        "package p\n\nf(x) := count(x)\n\ny := f(\"ab\")\n",
     ] {
         assert!(load(&[("p.rego", src)]).is_ok(), "{src}");
     }
