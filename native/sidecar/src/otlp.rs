@@ -35,7 +35,7 @@ use std::time::Duration;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{
     BatchConfigBuilder as LogBatchConfigBuilder, BatchLogProcessor, LogBatch, LogExporter,
@@ -516,6 +516,42 @@ fn resource() -> Resource {
     }
 }
 
+/// The OTLP/HTTP exporters' blocking clients, one per export timeout, so
+/// that the three signals normally share one (its thread, runtime,
+/// connection pool and TLS roots). A client's timeout bounds each request,
+/// as the SDK's own client does.
+#[derive(Default)]
+struct HttpClients(std::collections::BTreeMap<Duration, reqwest::blocking::Client>);
+
+impl HttpClients {
+    /// The client for a signal whose timeout variable is `signal_var`.
+    fn get(
+        &mut self,
+        signal: &str,
+        signal_var: &str,
+    ) -> Result<reqwest::blocking::Client, SidecarError> {
+        let timeout = export_timeout(|k| std::env::var(k).ok(), signal_var);
+        if let Some(c) = self.0.get(&timeout) {
+            return Ok(c.clone());
+        }
+        let client = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| build_error(signal, e))?;
+        self.0.insert(timeout, client.clone());
+        Ok(client)
+    }
+}
+
+/// A signal's export timeout as the SDK resolves it: its own variable, else
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds; else 10 s.
+fn export_timeout(get: impl Fn(&str) -> Option<String>, signal_var: &str) -> Duration {
+    [signal_var, "OTEL_EXPORTER_OTLP_TIMEOUT"]
+        .iter()
+        .find_map(|k| get(k).and_then(|v| v.parse::<u64>().ok()))
+        .map_or(Duration::from_secs(10), Duration::from_millis)
+}
+
 fn build_error(signal: &str, e: impl std::fmt::Display) -> SidecarError {
     SidecarError::config(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -588,25 +624,40 @@ impl Export {
         let [tt, mt, lt] = settings.transports;
 
         // gRPC exporters are built inside their runtime (tonic's channel
-        // lives there); HTTP ones outside it (the blocking client has its own).
+        // lives there); HTTP ones outside it, on one blocking client per
+        // export timeout (the SDK would build one, with its own thread,
+        // runtime and TLS roots, per signal).
+        let mut clients = HttpClients::default();
         macro_rules! exporter {
-            ($kind:ident, $transport:expr, $signal:literal) => {{
+            ($kind:ident, $transport:expr, $signal:literal, $timeout_var:literal) => {{
                 let b = opentelemetry_otlp::$kind::builder();
                 match $transport {
                     Transport::Grpc => {
                         let _in = runtime.enter();
                         b.with_tonic().build()
                     }
-                    Transport::HttpProtobuf => {
-                        b.with_http().with_protocol(Protocol::HttpBinary).build()
-                    }
+                    Transport::HttpProtobuf => b
+                        .with_http()
+                        .with_protocol(Protocol::HttpBinary)
+                        .with_http_client(clients.get($signal, $timeout_var)?)
+                        .build(),
                 }
                 .map_err(|e| build_error($signal, e))?
             }};
         }
-        let span_exporter = exporter!(SpanExporter, tt, "trace");
-        let metric_exporter = exporter!(MetricExporter, mt, "metric");
-        let log_exporter = exporter!(LogExporter, lt, "log");
+        let span_exporter = exporter!(
+            SpanExporter,
+            tt,
+            "trace",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+        );
+        let metric_exporter = exporter!(
+            MetricExporter,
+            mt,
+            "metric",
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
+        );
+        let log_exporter = exporter!(LogExporter, lt, "log", "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT");
 
         // The SDK reads its OTEL_BSP_* / OTEL_BLRP_* variables in
         // default(); ours apply only where they are not set.
@@ -858,6 +909,32 @@ mod tests {
     use std::future::Future as _;
 
     use super::*;
+
+    #[test]
+    fn export_timeouts_as_the_sdk_resolves_them() {
+        fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+            let owned: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            move |k: &str| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        }
+        let traces = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+        let general = "OTEL_EXPORTER_OTLP_TIMEOUT";
+        assert_eq!(export_timeout(env(&[]), traces), Duration::from_secs(10));
+        assert_eq!(
+            export_timeout(env(&[(general, "2500")]), traces),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            export_timeout(env(&[(traces, "700"), (general, "2500")]), traces),
+            Duration::from_millis(700)
+        );
+        assert_eq!(
+            export_timeout(env(&[(traces, "x"), (general, "2500")]), traces),
+            Duration::from_millis(2500)
+        );
+    }
 
     #[test]
     fn a_flow_admits_up_to_its_queue_and_frees_places_as_exports_settle() {
