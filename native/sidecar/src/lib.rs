@@ -26,6 +26,7 @@
 pub mod access;
 pub mod admission;
 pub mod authzen;
+pub mod bounded_queue;
 pub mod certwatch;
 pub mod check;
 pub mod cli;

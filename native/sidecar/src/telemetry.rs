@@ -17,8 +17,9 @@
 //!   `"input"` adds the policy input, PII-masked).
 //!
 //! The call path fills a few fields, adds to the SDK's counters and pushes
-//! onto bounded lock-free queues ([`crossbeam_queue::ArrayQueue`]); a full
-//! queue drops the record and counts it, it never blocks or grows. Masking
+//! onto bounded lock-free queues ([`crate::bounded_queue::BoundedQueue`],
+//! whose memory follows what they hold); a full queue drops the record and
+//! counts it, it never blocks or grows past its bound. Masking
 //! and the SDK's span and log records are made later, off the call path,
 //! when the exporter ([`crate::otlp`]) drains the queues with
 //! [`Recorder::take`].
@@ -29,9 +30,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::bounded_queue::BoundedQueue;
 use coresdk_engine::pii::{MaskCounts, Masker};
 use coresdk_engine::DecisionLog;
-use crossbeam_queue::ArrayQueue;
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{
@@ -315,8 +316,8 @@ pub struct Taken {
 pub struct Recorder {
     opts: TelemetryOptions,
     tenant_ids: Vec<Arc<str>>,
-    spans: ArrayQueue<SpanRecord>,
-    logs: ArrayQueue<LogRecord>,
+    spans: BoundedQueue<SpanRecord>,
+    logs: BoundedQueue<LogRecord>,
     dropped_spans: AtomicU64,
     dropped_logs: AtomicU64,
     instruments: Instruments,
@@ -354,8 +355,8 @@ impl Recorder {
                 .build(),
         };
         Recorder {
-            spans: ArrayQueue::new(opts.max_queued_spans.max(1)),
-            logs: ArrayQueue::new(opts.max_queued_logs.max(1)),
+            spans: BoundedQueue::new(opts.max_queued_spans),
+            logs: BoundedQueue::new(opts.max_queued_logs),
             opts,
             tenant_ids: tenant_ids.into_iter().map(Arc::from).collect(),
             dropped_spans: AtomicU64::new(0),
