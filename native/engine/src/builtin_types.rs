@@ -10,11 +10,11 @@
 //! a term against a type: a scalar's kind must be one the type admits, an
 //! array's elements the static or dynamic element types, an object's
 //! values the types of their keys, a set's elements the element type. An
-//! argument that is not constant (a reference, a call, a comprehension, a
-//! variable other than one the rule assigns a constant once, which the
-//! caller replaces by its constant), or a constant holding one, is not
-//! judged here: OPA infers types through rules, calls and iteration too,
-//! which this check does not, so it refuses only what OPA certainly
+//! argument that is not constant (a call, a comprehension, a reference or
+//! variable other than one holding a constant, which the caller replaces
+//! by it: `crate::compile_check`), or a constant holding one, is not
+//! judged here: OPA infers types through functions, calls and iteration
+//! too, which this check does not, so it refuses only what OPA certainly
 //! refuses.
 
 use serde_json::Value;
@@ -194,6 +194,23 @@ impl Constant {
             scalar => scalar.scalar().map(|t| t.text()).unwrap_or_default(),
         }
     }
+}
+
+/// Whether an AST expression is wholly constant (no variable, reference,
+/// call or comprehension inside).
+pub(crate) fn is_constant(expr: &Value) -> bool {
+    fn whole(c: &Constant) -> bool {
+        match c {
+            Constant::Array(items) | Constant::Set(items) => {
+                items.iter().all(|x| x.as_ref().is_some_and(whole))
+            }
+            Constant::Object(props) => props
+                .iter()
+                .all(|(k, v)| k.as_ref().is_some_and(whole) && v.as_ref().is_some_and(whole)),
+            _ => true,
+        }
+    }
+    Constant::of(expr).as_ref().is_some_and(whole)
 }
 
 fn texts(items: &[Option<Constant>]) -> String {

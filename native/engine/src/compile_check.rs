@@ -35,8 +35,9 @@
 //!   shadow import data.a`).
 //!
 //! * **A constant argument of a type the builtin does not take**
-//!   (`count(1)`, `concat(",", ["a", 1])`, or a variable the rule assigns
-//!   such a constant once: `rego_type_error: count: invalid argument(s)`),
+//!   (`count(1)`, `concat(",", ["a", 1])`, a variable the rule assigns such
+//!   a constant once, a rule defined once with such a constant value:
+//!   `rego_type_error: count: invalid argument(s)`),
 //!   judged as OPA's type checker judges a constant
 //!   ([`crate::builtin_types`]).
 //!
@@ -151,6 +152,11 @@ struct Definition {
     function: Option<Location>,
     /// Where its default rules are.
     defaults: Vec<Location>,
+    /// How many rules define it.
+    rules: usize,
+    /// The value of its one definition when that is a complete rule whose
+    /// value is a constant expression (`g := {"a": "b"}`) and no `else`.
+    constant: Option<Value>,
 }
 
 /// A place in a module.
@@ -255,7 +261,11 @@ pub(crate) fn check(ast_json: &str, rego_v0: bool) -> Result<BTreeSet<Vec<String
             .into_iter()
             .flatten()
         {
-            let locals = constant_locals(rule);
+            let (constants, bound) = constant_locals(rule);
+            let locals = Locals {
+                constants: &constants,
+                bound: &bound,
+            };
             let mut calls = Vec::new();
             collect_calls(rule, &mut calls);
             // A statement call is also found as a plain one: keep one entry.
@@ -456,6 +466,10 @@ fn collect_definitions(m: &Module<'_>, defs: &mut BTreeMap<Vec<String>, Definiti
         let mut path = m.package.clone();
         path.extend(rel);
         let d = defs.entry(path).or_default();
+        d.rules += 1;
+        if kind == "Spec" {
+            d.constant = rule_constant(node);
+        }
         let at = Location::of(m.file, node);
         if is_default {
             d.defaults.push(at.clone());
@@ -473,11 +487,29 @@ fn collect_definitions(m: &Module<'_>, defs: &mut BTreeMap<Vec<String>, Definiti
     }
 }
 
+/// The value expression of a complete rule without `else` whose value is
+/// a constant (`g := {"a": "b"}`, `h = [1] if input.x`): OPA types the rule
+/// by it.
+fn rule_constant(spec: &Value) -> Option<Value> {
+    let head = spec.pointer("/head/Compr")?;
+    head.get("refr").and_then(ref_path)?;
+    let value = head.pointer("/assign/value")?;
+    let plain = spec
+        .get("bodies")
+        .and_then(Value::as_array)
+        .is_some_and(|b| {
+            b.iter()
+                .all(|body| body.get("assign").is_none_or(Value::is_null))
+        });
+    (plain && crate::builtin_types::is_constant(value)).then(|| value.clone())
+}
+
 /// The variables of a rule assigned a constant (`x := [0, "UTC"]`), as
 /// OPA's type checker types them: a name assigned once with `:=` in the
-/// whole rule and bound nowhere else (not in the head, a `some`, an
-/// `every`), with the constant's expression.
-fn constant_locals(rule: &Value) -> BTreeMap<String, &Value> {
+/// whole rule and bound nowhere else (not a function parameter, in a
+/// `some`, an `every`), with the constant's expression; and every name the rule
+/// binds or assigns (which no rule's name then means in it).
+fn constant_locals(rule: &Value) -> (BTreeMap<String, &Value>, BTreeSet<String>) {
     fn walk<'a>(
         node: &'a Value,
         assigned: &mut BTreeMap<String, Vec<&'a Value>>,
@@ -506,12 +538,11 @@ fn constant_locals(rule: &Value) -> BTreeMap<String, &Value> {
                     }
                 }
                 for (k, v) in o {
-                    // Names a head, `some` or `every` binds.
-                    let binds = binding
-                        || matches!(
-                            k.as_str(),
-                            "head" | "SomeVars" | "SomeIn" | "Every" | "args" | "key" | "value"
-                        ) && !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+                    // Names a function's parameters, `some` or `every` bind
+                    // (a `some .. in` or `every` node wholly: its domain's
+                    // names are then left alone too).
+                    let binds =
+                        binding || matches!(k.as_str(), "SomeVars" | "SomeIn" | "Every" | "args");
                     walk(v, assigned, bound, binds);
                 }
             }
@@ -525,11 +556,49 @@ fn constant_locals(rule: &Value) -> BTreeMap<String, &Value> {
     }
     let (mut assigned, mut bound) = (BTreeMap::new(), BTreeSet::new());
     walk(rule, &mut assigned, &mut bound, false);
-    assigned
+    let mut locals = BTreeSet::new();
+    let constants = assigned
         .into_iter()
-        .filter(|(name, rhs)| rhs.len() == 1 && !bound.contains(name))
-        .map(|(name, rhs)| (name, rhs[0]))
-        .collect()
+        .filter_map(|(name, rhs)| {
+            locals.insert(name.clone());
+            (rhs.len() == 1 && !bound.contains(&name)).then(|| (name, rhs[0]))
+        })
+        .collect();
+    locals.extend(bound);
+    (constants, locals)
+}
+
+/// A rule's variables as the type check reads them.
+struct Locals<'r, 'v> {
+    /// Variables assigned a constant once.
+    constants: &'r BTreeMap<String, &'v Value>,
+    /// Every name the rule binds or assigns.
+    bound: &'r BTreeSet<String>,
+}
+
+/// The constant a call argument stands for: a variable the rule assigns a
+/// constant once, or a reference to a rule (by its name in the package, an
+/// import or `data.`) defined once with a constant value.
+fn constant_term<'a>(
+    m: &Module<'_>,
+    p: &'a Value,
+    defs: &'a BTreeMap<Vec<String>, Definition>,
+    locals: &Locals<'_, 'a>,
+) -> Option<&'a Value> {
+    let name = ref_path(p)?;
+    if name.len() == 1 {
+        if let Some(c) = locals.constants.get(&name[0]) {
+            return Some(c);
+        }
+    }
+    if locals.bound.contains(&name[0]) {
+        return None;
+    }
+    let d = defs.get(&resolve(m, &name)?)?;
+    if d.rules != 1 || !d.defaults.is_empty() {
+        return None;
+    }
+    d.constant.as_ref()
 }
 
 /// Every `Call` node under `node`, and whether it is a statement of its
@@ -593,7 +662,7 @@ fn check_call(
     call: &Value,
     statement: bool,
     defs: &BTreeMap<Vec<String>, Definition>,
-    locals: &BTreeMap<String, &Value>,
+    locals: &Locals<'_, '_>,
     rego_v0: bool,
 ) -> Result<()> {
     let Some(name) = call.get("fcn").and_then(ref_path) else {
@@ -613,15 +682,11 @@ fn check_call(
     let resolved = resolve(m, &name);
     let Some(def) = resolved.as_ref().and_then(|p| defs.get(p)) else {
         let via_import = m.imports.contains_key(&name[0]);
-        // A variable assigned a constant stands for it, as OPA types it.
+        // A variable assigned a constant, or a rule whose one definition
+        // is a constant, stands for it, as OPA types it.
         let params: Vec<&Value> = params
             .iter()
-            .map(|p| {
-                p.pointer("/Var/value")
-                    .and_then(Value::as_str)
-                    .and_then(|n| locals.get(n).copied())
-                    .unwrap_or(p)
-            })
+            .map(|p| constant_term(m, p, defs, locals).unwrap_or(p))
             .collect();
         return check_builtin_call(
             &name,

@@ -147,7 +147,9 @@ fn argument_counts() {
         "package p\n\ny if {\n\tcount([1], n)\n\tn == 1\n}\n",
         "package p\n\ny if print(1, 2, 3)\n",
     ] {
-        assert!(load(&[("p.rego", src)]).is_ok(), "{src}");
+        if let Err(e) = load(&[("p.rego", src)]) {
+            panic!("{src}: {e}");
+        }
     }
     // Rego v0 keeps the deprecated builtins.
     let mut cfg = EngineConfig::inline(
@@ -195,7 +197,9 @@ fn conflicting_and_default_rules_and_imports() {
         "package p\n\nf(x) := 1 if x > 1\n\nelse := 2\n",
         "package p\n\nimport rego.v1\nimport data.a\n\ny := a\n",
     ] {
-        assert!(load(&[("p.rego", src)]).is_ok(), "{src}");
+        if let Err(e) = load(&[("p.rego", src)]) {
+            panic!("{src}: {e}");
+        }
     }
 }
 
@@ -240,6 +244,20 @@ fn constant_arguments_of_a_type_the_builtin_does_not_take() {
             15,
             "count: invalid argument(s)",
         ),
+        // Through a rule defined once with a constant value (in another
+        // package too), as OPA types the rule.
+        (
+            "package p\n\ng := {\"a\": \"b\"}\n\nr := graph.reachable(g, [\"a\"])\n",
+            5,
+            6,
+            "graph.reachable: invalid argument(s): have (object, array<string>)",
+        ),
+        (
+            "package p\n\nt := [0, \"UTC\", \"x\"] if input.x\n\nd := time.date(t)\n",
+            5,
+            6,
+            "time.date: invalid argument(s)",
+        ),
     ] {
         let (at, message) = refusal(&[("p.rego", src)]);
         assert_eq!((at.line, at.column), (line, col), "{src}: {message}");
@@ -247,6 +265,12 @@ fn constant_arguments_of_a_type_the_builtin_does_not_take() {
     }
     // What OPA accepts still loads: arguments that are not constant, and
     // constants of an admitted type.
+    let (at, message) = refusal(&[
+        ("p.rego", "package p\n\nq := count(data.q.n)\n"),
+        ("q.rego", "package q\n\nn := 1\n"),
+    ]);
+    assert_eq!(at.line, 3);
+    assert!(message.contains("count: invalid argument(s)"), "{message}");
     for src in [
         "package p\n\nx := count(input.x)\n",
         "package p\n\nx := concat(\",\", [\"a\", input.b])\n",
@@ -258,7 +282,12 @@ fn constant_arguments_of_a_type_the_builtin_does_not_take() {
         "package p\n\nd if {\n    x := input.t\n    time.date(x)\n}\n",
         "package p\n\nd if {\n    some x in [\"a\"]\n    count(x) > 0\n}\n",
         "package p\n\nf(x) := count(x)\n\ny := f(\"ab\")\n",
+        "package p\n\ng := {\"a\": \"b\"}\n\nf(g) := graph.reachable(g, [\"a\"])\n",
+        "package p\n\nh := {\"a\": [\"b\"]}\n\nr := graph.reachable(h, [\"a\"])\n",
+        "package p\n\nm := {\"a\": \"b\"} if input.x\n\nm := {\"a\": [\"b\"]} if input.y\n\nr := graph.reachable(m, [\"a\"])\n",
     ] {
-        assert!(load(&[("p.rego", src)]).is_ok(), "{src}");
+        if let Err(e) = load(&[("p.rego", src)]) {
+            panic!("{src}: {e}");
+        }
     }
 }

@@ -20,6 +20,7 @@
 //! | `to_number` | trims spaces (`" 1"` is 1) | an error ([`cast`]) |
 //! | `ceil`, `floor` | `ceil(-0.5)` is 0, `floor(-0.5)` -1 | OPA's 1 and 0 ([`rounding`]) |
 //! | `ceil`, `floor`, `round`, `format_int` from 2^64 up | the double's value; `format_int` of a negative one `"-"` | OPA's 64-bit float where it is the decimal, else an error ([`rounding`]) |
+//! | `time.date`, `time.clock`, `time.weekday`, `graph.reachable` | a value outside OPA's declared type answered | an error ([`declared`]): OPA refuses such a value where its type checker sees it |
 //! | `json.unmarshal`, `bits.*`, `numbers.range*`, `units.parse*` | big integers beyond 64 bits, rounded JSON numbers, binary operands | held to the rule for numbers from 2^64 up ([`wide`], [`crate::numbers`]) |
 //! | `urlquery.decode` | keeps a bad escape (`%zz`) | an error ([`uri`]) |
 //! | `semver.is_valid`, `semver.compare` | the `semver` crate: `"v1.0.0"` is invalid | OPA's parser, which drops a leading `v` ([`semver`]) |
@@ -45,6 +46,7 @@ pub(crate) mod arith;
 mod array;
 mod cast;
 mod cidr;
+mod declared;
 mod delegate;
 mod digest;
 mod glob;
@@ -93,6 +95,10 @@ const TABLE: &[(&str, u8, Fcn)] = &[
     ("round", 1, rounding::round),
     ("format_int", 2, rounding::format_int),
     ("json.unmarshal", 1, wide::json_unmarshal),
+    ("time.date", 1, declared::time_date),
+    ("time.clock", 1, declared::time_clock),
+    ("time.weekday", 1, declared::time_weekday),
+    ("graph.reachable", 2, declared::graph_reachable),
     ("bits.and", 2, wide::bits_and),
     ("bits.or", 2, wide::bits_or),
     ("bits.xor", 2, wide::bits_xor),
