@@ -75,29 +75,36 @@ fn builtin(name: &str) -> Option<Builtin> {
             deprecated: false,
         });
     }
-    static TABLE: OnceLock<BTreeMap<&'static str, Builtin>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| {
-            OPA_BUILTINS
-                .lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| {
-                    let mut cols = l.split('\t');
-                    let name = cols.next()?;
-                    let args = cols.next()?.parse().ok()?;
-                    let flags = cols.next()?;
-                    let b = Builtin {
-                        args,
-                        result: flags.contains('r'),
-                        variadic: flags.contains('v'),
-                        deprecated: flags.contains('d'),
-                    };
-                    Some((name, b))
-                })
-                .collect()
-        })
-        .get(name)
-        .copied()
+    table().get(name).map(|(b, _)| *b)
+}
+
+/// Builtin name -> what OPA knows of it and its declared argument types.
+type Table = BTreeMap<&'static str, (Builtin, Option<Vec<crate::builtin_types::Ty>>)>;
+
+/// `opa_builtins.tsv`, read once: each builtin's arity and flags, and its
+/// declared argument types where they parse.
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        OPA_BUILTINS
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut cols = l.split('\t');
+                let name = cols.next()?;
+                let args = cols.next()?.parse().ok()?;
+                let flags = cols.next()?;
+                let b = Builtin {
+                    args,
+                    result: flags.contains('r'),
+                    variadic: flags.contains('v'),
+                    deprecated: flags.contains('d'),
+                };
+                let types = cols.next().and_then(crate::builtin_types::parse_args);
+                Some((name, (b, types)))
+            })
+            .collect()
+    })
 }
 
 /// OPA's declared argument types of builtin `name` (the arithmetic
@@ -110,22 +117,7 @@ fn arg_types(name: &str) -> Option<&'static [crate::builtin_types::Ty]> {
         },
         None => name,
     };
-    static TYPES: OnceLock<BTreeMap<&'static str, Vec<crate::builtin_types::Ty>>> = OnceLock::new();
-    TYPES
-        .get_or_init(|| {
-            OPA_BUILTINS
-                .lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| {
-                    let mut cols = l.split('\t');
-                    let name = cols.next()?;
-                    let types = crate::builtin_types::parse_args(cols.nth(2)?)?;
-                    Some((name, types))
-                })
-                .collect()
-        })
-        .get(name)
-        .map(Vec::as_slice)
+    table().get(name)?.1.as_deref()
 }
 
 /// The kinds of rule that may not share a name.

@@ -213,14 +213,10 @@ pub(crate) fn integer_value(name: &str, b: &BigInt) -> Result<Value> {
 /// make one (`bits.lsh`, `units.parse_bytes`, `numbers.range`, ...).
 pub(crate) fn narrow(name: &str, v: Value) -> Result<Value> {
     match &v {
-        Value::Number(n)
-            if !crate::builtins::is_double(&v) && n.as_i64().is_none() && n.as_u64().is_none() =>
-        {
-            match n.as_big() {
-                Some(b) => integer_value(name, &b),
-                None => Ok(v),
-            }
-        }
+        Value::Number(n) if big_integer(&v) => match n.as_big() {
+            Some(b) => integer_value(name, &b),
+            None => Ok(v),
+        },
         Value::Array(items) => {
             if !items.iter().any(has_big_integer) {
                 return Ok(v);
@@ -258,12 +254,17 @@ pub(crate) fn narrow(name: &str, v: Value) -> Result<Value> {
     }
 }
 
+/// Whether `v` is an integer beyond 64 bits (the cheap tests first:
+/// `is_double` renders the number's text).
+fn big_integer(v: &Value) -> bool {
+    matches!(v, Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none())
+        && !crate::builtins::is_double(v)
+}
+
 /// Whether `v` holds an integer beyond 64 bits.
 fn has_big_integer(v: &Value) -> bool {
     match v {
-        Value::Number(n) => {
-            !crate::builtins::is_double(v) && n.as_i64().is_none() && n.as_u64().is_none()
-        }
+        Value::Number(_) => big_integer(v),
         Value::Array(items) => items.iter().any(has_big_integer),
         Value::Set(items) => items.iter().any(has_big_integer),
         Value::Object(fields) => fields
