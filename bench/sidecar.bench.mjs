@@ -32,13 +32,14 @@
 // (from /proc/<pid>/stat before and after the step).
 //
 // Env: BENCH_SECS (default 5 per step), BENCH_RATES (default 500,5000,20000),
-// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js,authzen,opa-authzen);
+// BENCH_TARGETS (comma list of sidecar-eval,sidecar-eval-otel,sidecar-authorize,opa,grpc-js,authzen,opa-authzen),
+// BENCH_SIDECAR_PROGRAM (another build of coresdk-sidecar to measure; default target/release's);
 // CORESDK_FAST_PATH=false runs the sidecars on the interpreter alone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureOpa, OPA_VERSION } from './tools/ensure-opa.mjs'
 
@@ -54,8 +55,9 @@ const PIN = process.env.BENCH_PIN !== '0' && os.availableParallelism() >= 2 && s
 const pinned = (cpu, cmd, args) => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args])
 
 // The coresdk-sidecar program itself (what every channel runs; measured directly, so that its RSS
-// and CPU are the program's and not the npm bin's).
-const PROGRAM = join(root, 'target', 'release', 'coresdk-sidecar')
+// and CPU are the program's and not the npm bin's). BENCH_SIDECAR_PROGRAM measures another build
+// of it (another profile or allocator, say) against the same load and peers.
+const PROGRAM = process.env.BENCH_SIDECAR_PROGRAM ? resolve(process.env.BENCH_SIDECAR_PROGRAM) : join(root, 'target', 'release', 'coresdk-sidecar')
 
 function build() {
   log('building bench/loadgen and the sidecar program (release)')

@@ -776,7 +776,7 @@ fn check_builtin_call(
 /// OPA builtins CoreSDK refuses at load because it cannot answer as OPA
 /// does, with the reason.
 fn refused_builtin(name: &str) -> Option<&'static str> {
-    const SCHEMA: &str = "OPA validates with gojsonschema, parses a string argument as JSON and reports errors as objects (desc, error, field, type); CoreSDK's validator reports other errors, so a policy reading them would answer differently";
+    const SCHEMA: &str = "OPA validates with gojsonschema, parses a string argument as JSON and reports errors as objects (desc, error, field, type), which CoreSDK does not reproduce, so a policy reading them would answer differently";
     match name {
         "yaml.marshal" => Some("OPA writes YAML with go-yaml's layout (indentation, quoting), which CoreSDK does not reproduce"),
         "json.match_schema" | "json.verify_schema" => Some(SCHEMA),

@@ -35,6 +35,7 @@ pub mod events;
 pub mod health;
 pub mod json_out;
 pub mod listen;
+pub mod malloc_tuning;
 pub mod otlp;
 pub mod server;
 pub mod service;

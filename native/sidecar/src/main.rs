@@ -3,5 +3,6 @@
 //! docs/operations.md explains it.
 
 fn main() -> std::process::ExitCode {
+    coresdk_sidecar::malloc_tuning::limit_arenas();
     coresdk_sidecar::cli::main(std::env::args_os().collect())
 }

@@ -593,12 +593,22 @@ impl Export {
         tenants: Arc<Tenants>,
         events: EventSink,
     ) -> Result<Export, SidecarError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("coresdk-otlp")
-            .enable_all()
-            .build()
-            .map_err(|e| SidecarError::config("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
+        // Only gRPC exporters need a runtime (tonic's channel lives there);
+        // an all-HTTP export starts none, one thread fewer.
+        let runtime = if settings.transports.contains(&Transport::Grpc) {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("coresdk-otlp")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        SidecarError::config("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string())
+                    })?,
+            )
+        } else {
+            None
+        };
         let failures = Arc::new(Failures {
             events: events.clone(),
             throttle: Throttle::new(Duration::from_secs(10)),
@@ -633,7 +643,7 @@ impl Export {
                 let b = opentelemetry_otlp::$kind::builder();
                 match $transport {
                     Transport::Grpc => {
-                        let _in = runtime.enter();
+                        let _in = runtime.as_ref().map(|r| r.enter());
                         b.with_tonic().build()
                     }
                     Transport::HttpProtobuf => b
@@ -756,7 +766,7 @@ impl Export {
             pipeline,
             stop,
             pump: Mutex::new(Some(pump)),
-            runtime: Mutex::new(Some(runtime)),
+            runtime: Mutex::new(runtime),
             failures,
         })
     }
