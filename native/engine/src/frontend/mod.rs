@@ -19,6 +19,7 @@
 //! | `{"a": 1} == [1]` | undefined | `rego_type_error` | refused, as OPA does |
 //! | `input.x > {"a"}` with an object `input.x` | `true` (sets order before objects) | `false` (objects before sets) | written `__coresdk.order(input.x, {"a"}) > 0`, OPA's order, unless an operand is a scalar literal (which orders alike in both) |
 //! | `1e6` (an exponent literal with an integral value below 2^53) | the integer 1000000 | a floating-point number (`sprintf("%v", [1e6])` is `1e+06`) | written `__coresdk.float("1e6")`, a double; refused in a `default` value |
+//! | `[p, v] := walk(input)`, `count([1 \| walk(x)])`: `walk` with one argument used as a value | yields nothing (a deny set over it stays empty) | one value per nested document | a fresh variable bound by `walk(x, v)` before the statement; `not walk(x)` is written `not [x]` |
 //! | `io.jwt.decode(t, out)`: an output argument to one of CoreSDK's own builtins | `out` is unsafe | `out` is the result | written `io.jwt.decode(t)=out`, in modules and in general queries ([`prepare_query`]) |
 //!
 //! Positions are kept: a replaced term is padded to its own length (and

@@ -218,3 +218,27 @@ fn ordering_comparisons_of_two_non_literals_use_opa_s_order() {
     let eq = "package p\nallow if input.a == input.b\n";
     assert_eq!(rewrite(eq), eq);
 }
+
+#[test]
+fn walk_as_a_value_becomes_the_relation_form_keeping_positions() {
+    let src = "package p\ndeny contains p if {\n  input.on\n  [p, v] := walk(input)\n  v == \"secret\"\n}\n";
+    let out = rewrite(src);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[2], "  input.on; walk(input, __c0_)", "{out}");
+    assert_eq!(lines[3], "  [p, v] := __c0_      ", "{out}");
+    assert_eq!(lines[4], "  v == \"secret\"", "{out}");
+}
+
+#[test]
+fn walk_with_an_output_argument_or_shadowed_is_untouched() {
+    let src = "package p\npaths contains p if walk(input, [p, _])\n";
+    assert_eq!(rewrite(src), src);
+    let shadowed = "package p\nwalk(x) := [x]\ny := walk(1)\n";
+    assert_eq!(rewrite(shadowed), shadowed);
+}
+
+#[test]
+fn a_negated_walk_negates_a_value_that_always_exists() {
+    let out = rewrite("package p\nallow if { x := input.a; not walk(x) }\n");
+    assert!(out.contains("not     [x]"), "{out}");
+}

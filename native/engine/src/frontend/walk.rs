@@ -421,6 +421,43 @@ impl<'w, 's> Walker<'w, 's> {
         crate::builtins::arity(&name).is_some_and(|n| n >= 1 && params.len() == n + 1)
     }
 
+    /// Whether `fcn` names OPA's builtin `name` (not a rule, function or
+    /// import of the module by that name).
+    fn is_builtin(&self, fcn: &Expr, name: &str) -> bool {
+        let Some(path) = ref_path(fcn) else {
+            return false;
+        };
+        path.len() == 1
+            && path[0] == name
+            && !self.rules.contains(name)
+            && !self.imports.contains(name)
+    }
+
+    /// `walk(x)` as a value (`[path, value] := walk(x)`, `v = walk(x)`,
+    /// `count([1 | walk(x)])`): OPA's relation form, one value per nested
+    /// document; regorus yields nothing there, so a deny rule reading it
+    /// never fired. It becomes a fresh variable bound by `walk(x, v)`
+    /// before the statement, the form regorus evaluates as OPA does.
+    fn walk_relation(&mut self, call: &Expr, hoists: &mut Hoists) {
+        // The argument is the text between the call's parentheses (with its
+        // own rewrites applied): regorus's span of an object literal does
+        // not always start at its brace.
+        let (start, end) = extent(call);
+        let original = &self.text.source[start..end];
+        let text = self.text.take(start, end);
+        let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
+            self.text.edit(start, end, text);
+            return;
+        };
+        let mut arg = text[open + 1..close].trim().to_string();
+        if arg.contains('\n') && !arg.contains(['`', '#']) {
+            arg = arg.replace(['\n', '\r'], " ");
+        }
+        let name = self.fresh();
+        hoists.push(format!("walk({arg}, {name})"));
+        self.text.edit(start, end, padded(&name, original));
+    }
+
     /// `f(a, b, out)` becomes `f(a, b)=out` ([`super::output_call`]).
     fn output_call(&mut self, call: &Expr, params: &[Ref<Expr>]) {
         super::output_call(self.text, call, params);
@@ -492,6 +529,25 @@ impl<'w, 's> Walker<'w, 's> {
                     self.hoist(o, scope, hoists)?;
                 } else {
                     self.value(o, scope, hoists)?;
+                }
+            }
+            if let Expr::Call { fcn, params, .. } = e {
+                if params.len() == 1 && self.is_builtin(fcn, "walk") {
+                    // `not walk(x)`: OPA negates the relation, which always
+                    // has a value ([[], x]) once `x` is defined (bound
+                    // before the `not`), so the negation fails; regorus's
+                    // one-argument form has none, and it held. `not [x]`
+                    // fails alike.
+                    let (start, end) = extent(e);
+                    let call = self.text.take(start, end);
+                    let (open, close) = (call.find('('), call.rfind(')'));
+                    let text = match (open, close) {
+                        (Some(o), Some(c)) if o < c => {
+                            format!("{:w$}[{}]", "", &call[o + 1..c], w = o)
+                        }
+                        _ => call,
+                    };
+                    self.text.edit(start, end, text);
                 }
             }
             self.arith(e);
@@ -732,9 +788,12 @@ impl<'w, 's> Walker<'w, 's> {
                 self.value(value, &inner, &mut term_hoists)?;
                 self.query(query, &inner, false, term_hoists)
             }
-            Expr::Call { params, .. } => {
+            Expr::Call { fcn, params, .. } => {
                 for p in params {
                     self.value(p, scope, hoists)?;
+                }
+                if params.len() == 1 && self.is_builtin(fcn, "walk") {
+                    self.walk_relation(e, hoists);
                 }
                 Ok(())
             }
