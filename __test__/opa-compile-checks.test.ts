@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { CoreSDKError, Engine } from '../src/index.js';
+import { opaBinary } from './support/opa-oracle.js';
 import { ROOT } from './support/sidecar.js';
 
 function refusal(make: () => Engine): CoreSDKError {
@@ -65,6 +66,29 @@ describe('OPA compile checks at load', () => {
     const e = refusal(() => new Engine({ policies: { 'p.rego': 'package p\n\nx := concat(",", ["a", 1])\n' }, watch: false }));
     expect(e.message).toContain('rego_type_error: concat: invalid argument(s)');
     expect(e.location).toMatchObject({ file: 'p.rego', line: 3 });
+  });
+
+  it('refuses declared variables as OPA does: unused, declared above, bound by nothing but the head', () => {
+    for (const [src, text] of [
+      ['package p\n\nallow if { some y; input.ok }\n', 'rego_compile_error: declared var y unused'],
+      ['package p\n\nallow if { every k, v in input.xs { v > 0 } }\n', 'rego_compile_error: declared var k unused'],
+      ['package p\n\nallow if { some y; y := 1 }\n', 'rego_compile_error: var y declared above'],
+      ['package p\n\ndeny contains y if { some y; input.bad }\n', 'rego_unsafe_var_error: var y is unsafe'],
+    ] as const) {
+      const e = refusal(() => new Engine({ policies: { 'p.rego': src }, watch: false }));
+      expect(e.message).toContain(text);
+      expect(e.location).toMatchObject({ file: 'p.rego', line: 3 });
+      // The pinned OPA refuses it with the same words.
+      const dir = mkdtempSync(join(tmpdir(), 'coresdk-declared-'));
+      try {
+        writeFileSync(join(dir, 'p.rego'), src);
+        const opa = spawnSync(opaBinary(ROOT), ['check', join(dir, 'p.rego')], { encoding: 'utf8' });
+        expect(opa.status, src).not.toBe(0);
+        expect(`${opa.stdout}${opa.stderr}`).toContain(text.split(': ')[1]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 
   it("keeps OPA's builtin declarations (native/engine/src/opa_builtins.tsv) in step with the pinned OPA", () => {

@@ -14,6 +14,7 @@
 //! | `v := input.x in s` with `input.x` undefined | `v` is `false` | undefined | the operand is bound first |
 //! | `data.perms[3]` with `{"3": ...}` in data | finds `"3"` | undefined | the lookup goes through a local copy, where regorus does not convert |
 //! | `same(x, x) := true` | any two arguments | arguments must be equal | refused |
+//! | `some y` the body never mentions, `every k, v` with `k` unused, `some y; y := 1`, `some y` only the head mentions ([`declared`]) | loads and answers | `declared var y unused`, `var y declared above`, `var y is unsafe` | refused, as OPA does |
 //! | `some i` where `i` is also a rule | reads the rule | a fresh variable | refused |
 //! | `not input.roles[_] == "banned"` | "some role is not banned" | `rego_unsafe_var_error` | refused, as OPA does |
 //! | `{"a": 1} == [1]` | undefined | `rego_type_error` | refused, as OPA does |
@@ -32,6 +33,7 @@
 //! ordering comparison or an exponent literal written as a call, move
 //! what follows them on their line.
 
+mod declared;
 mod syntax;
 mod walk;
 
@@ -263,6 +265,7 @@ pub(crate) fn prepare(
             out.push((file.clone(), source.clone()));
             continue;
         };
+        declared::check(module, file)?;
         let mut text = Text::new(source);
         walk::Walker::new(&bundle, module, file, &mut text, &mut next).module()?;
         let rewritten = if text.edits.is_empty() {

@@ -242,3 +242,60 @@ fn a_negated_walk_negates_a_value_that_always_exists() {
     let out = rewrite("package p\nallow if { x := input.a; not walk(x) }\n");
     assert!(out.contains("not     [x]"), "{out}");
 }
+
+#[test]
+fn declared_vars_opa_refuses_are_refused() {
+    let cases = [
+        (
+            "package p\nallow if { some y; input.ok }\n",
+            "declared var y unused",
+        ),
+        (
+            "package p\nallow if { every k, v in input.xs { v > 0 } }\n",
+            "declared var k unused",
+        ),
+        (
+            "package p\nallow if { every v in input.xs { true } }\n",
+            "declared var v unused",
+        ),
+        (
+            "package p\nallow if { some y; y := 1 }\n",
+            "var y declared above",
+        ),
+        (
+            "package p\np contains y if { some y; input.a }\n",
+            "var y is unsafe",
+        ),
+        ("package p\nx := [y | some y; input.a]\n", "var y is unsafe"),
+        (
+            "package p\nallow if { some y; count([1 | some y; y = 1]) > 0 }\n",
+            "declared var y unused",
+        ),
+    ];
+    for (src, want) in cases {
+        let (line, _, message) = refusal(src);
+        assert_eq!(line, 2, "{src}");
+        assert!(message.contains(want), "{src}: {message}");
+    }
+}
+
+#[test]
+fn declared_vars_opa_accepts_load() {
+    for src in [
+        "package p\nallow if { some y; input.a[y] }\n",
+        "package p\nx := [y | some y; input.a[y]]\n",
+        "package p\nallow if { every _, v in input.xs { v > 0 } }\n",
+        "package p\nallow if { every k, v in input.o { k != v } }\n",
+        "package p\nallow if { some i, j; input.a[i][j] }\n",
+        "package p\nf(a) := y if { some y; y = a }\n",
+        "package p\nallow if { some y in input.a; true }\n",
+        "package p\nallow if { some y; [1 | y = 1] }\n",
+    ] {
+        let r = prepare(
+            &[("p.rego".into(), src.into())],
+            &serde_json::json!({}),
+            false,
+        );
+        assert!(r.is_ok(), "{src}: {r:?}");
+    }
+}
