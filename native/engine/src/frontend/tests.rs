@@ -299,3 +299,25 @@ fn declared_vars_opa_accepts_load() {
         assert!(r.is_ok(), "{src}: {r:?}");
     }
 }
+
+#[test]
+fn an_else_value_bound_by_nothing_is_refused() {
+    let (line, _, message) = refusal("package p\nx := y if { y = 2 } else := z if { input.b }\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("var z is unsafe"), "{message}");
+    for src in [
+        "package p\nx := y if { y = 2 } else := z if { z := input.b }\n",
+        "package p\nd := 3\nx := y if { y = input.a } else := d\n",
+        "package p\nf(a) := 1 if { a > 1 } else := a\n",
+        "package p\nx := 1 if { input.a } else := input.b if { true }\n",
+        "package p\nxs := {1, 2}\nq := false if { false } else := xs[_]\n",
+        "package p\nx := 1 if { input.a } else := [v | some v in input.c] if { true }\n",
+    ] {
+        let r = prepare(
+            &[("p.rego".into(), src.into())],
+            &serde_json::json!({}),
+            false,
+        );
+        assert!(r.is_ok(), "{src}: {r:?}");
+    }
+}

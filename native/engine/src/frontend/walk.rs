@@ -239,10 +239,50 @@ impl<'w, 's> Walker<'w, 's> {
             };
             if i > 0 && !every_body {
                 if let Some(a) = &body.assign {
+                    self.else_value_safe(&a.value, &body.query, &params)?;
                     self.value(&a.value, &scope, &mut extra)?;
                 }
             }
             self.query(&body.query, &scope, true, extra)?;
+        }
+        Ok(())
+    }
+
+    /// An `else` value's variables must be bound by its own body (or be a
+    /// function parameter, a rule, an import, `input` or `data`): OPA
+    /// refuses `else := z if { input.b }` at compile time (`var z is
+    /// unsafe`); regorus loaded it and answered whenever an earlier body
+    /// held. A name the body mentions is left to regorus's own check.
+    fn else_value_safe(&self, value: &Expr, body: &Query, params: &Scope) -> Result<()> {
+        let mut names: Vec<(Span, String)> = Vec::new();
+        visit_vars(
+            value,
+            &mut |s: &Span, n: &str| names.push((s.clone(), n.to_string())),
+            &mut |_: &Expr| {},
+        );
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut declared = Vec::new();
+        let mut mentioned = Vec::new();
+        names_outside_negation(body, &mut declared, &mut mentioned);
+        for (span, n) in names {
+            // `_` iterates (`else := xs[_]`), as OPA reads it.
+            let known = n == "_"
+                || n == "input"
+                || n == "data"
+                || params.bound.contains(&n)
+                || self.rules.contains(&n)
+                || self.imports.contains(&n)
+                || declared.contains(&n)
+                || mentioned.contains(&n);
+            if !known {
+                return Err(refuse(
+                    self.file,
+                    &span,
+                    format!("rego_unsafe_var_error: var {n} is unsafe"),
+                ));
+            }
         }
         Ok(())
     }
